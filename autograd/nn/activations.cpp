@@ -1,0 +1,2 @@
+// autograd/nn/activations.cpp — (to be written)
+#include "autograd/nn/activations.hpp"

@@ -1,0 +1,4 @@
+// autograd/nn/activations.hpp — (to be written)
+#pragma once
+
+namespace fz {}  // namespace fz

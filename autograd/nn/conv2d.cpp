@@ -1,0 +1,2 @@
+// autograd/nn/conv2d.cpp — (to be written)
+#include "autograd/nn/conv2d.hpp"

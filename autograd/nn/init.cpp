@@ -1,0 +1,2 @@
+// autograd/nn/init.cpp — (to be written)
+#include "autograd/nn/init.hpp"

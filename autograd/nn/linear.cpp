@@ -1,0 +1,2 @@
+// autograd/nn/linear.cpp — (to be written)
+#include "autograd/nn/linear.hpp"

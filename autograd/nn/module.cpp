@@ -1,0 +1,2 @@
+// autograd/nn/module.cpp — (to be written)
+#include "autograd/nn/module.hpp"

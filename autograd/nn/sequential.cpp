@@ -1,0 +1,2 @@
+// autograd/nn/sequential.cpp — (to be written)
+#include "autograd/nn/sequential.hpp"

@@ -1,0 +1,2 @@
+// autograd/ops_layout.cpp — (to be written)
+#include "autograd/ops_layout.hpp"

@@ -1,0 +1,2 @@
+// autograd/optim/adam.cpp — (to be written)
+#include "autograd/optim/adam.hpp"

@@ -1,0 +1,4 @@
+// autograd/optim/adam.hpp — (to be written)
+#pragma once
+
+namespace fz {}  // namespace fz

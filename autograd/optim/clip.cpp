@@ -1,0 +1,2 @@
+// autograd/optim/clip.cpp — (to be written)
+#include "autograd/optim/clip.hpp"

@@ -1,0 +1,2 @@
+// autograd/optim/ema.cpp — (to be written)
+#include "autograd/optim/ema.hpp"

@@ -1,0 +1,2 @@
+// autograd/optim/optimizer.cpp — (to be written)
+#include "autograd/optim/optimizer.hpp"

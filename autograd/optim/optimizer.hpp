@@ -1,0 +1,4 @@
+// autograd/optim/optimizer.hpp — (to be written)
+#pragma once
+
+namespace fz {}  // namespace fz

@@ -1,0 +1,2 @@
+// autograd/optim/schedule.cpp — (to be written)
+#include "autograd/optim/schedule.hpp"

@@ -1,0 +1,4 @@
+// autograd/optim/schedule.hpp — (to be written)
+#pragma once
+
+namespace fz {}  // namespace fz

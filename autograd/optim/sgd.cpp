@@ -1,0 +1,2 @@
+// autograd/optim/sgd.cpp — (to be written)
+#include "autograd/optim/sgd.hpp"

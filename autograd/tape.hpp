@@ -1,0 +1,83 @@
+// autograd/tape.hpp — the linear tape (Wengert list) of reverse-mode autodiff.
+//
+// Every differentiable op whose input requires grad appends one Node: the op's name, the
+// output variable, and a backward closure holding what the op saved. Nodes are appended in
+// creation order, which is already a topological order of the graph, so the reverse pass is
+// one backwards loop — no recursion, no sort. After a reverse pass the tape is cleared; the
+// node vector keeps its capacity, so the next iteration records into the same memory
+// (an arena, as in Stan Math's reverse mode). There is one tape per thread and element type.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "tensor/tensor.hpp"
+
+namespace fz {
+
+namespace detail {
+// The shared state behind a Var: its value, its gradient and where it was recorded.
+template <typename T>
+struct VarNode {
+  Tensor<T> value;
+  Tensor<T> grad;  // undefined until some gradient arrives
+  bool requires_grad = false;
+  bool is_leaf = true;
+  std::uint64_t tape_generation = 0;  // which recording of the tape created it (non-leaves)
+  std::size_t tape_index = 0;         // position of its node on that tape
+};
+}  // namespace detail
+
+// Optional observer of the reverse pass, used by the op profiler (timings per node).
+template <typename T>
+struct TapeObserver {
+  virtual ~TapeObserver() = default;
+  virtual void on_backward_node(const char* op, double seconds) = 0;
+};
+
+template <typename T>
+class Tape {
+ public:
+  // Receives the gradient of the loss with respect to the node's output and adds the
+  // gradients of the node's inputs into them (Var::accumulate_grad).
+  using Backward = std::function<void(const Tensor<T>& grad_output)>;
+
+  struct Node {
+    const char* op;
+    std::shared_ptr<detail::VarNode<T>> output;
+    Backward backward;
+  };
+
+  // This thread's tape for element type T.
+  static Tape& current();
+
+  void record(const char* op, const std::shared_ptr<detail::VarNode<T>>& output, Backward backward);
+
+  // Runs the backward closures from node `from_index` down to node 0, then clears the tape.
+  void run_backward(std::size_t from_index);
+
+  // Drops every node (and with them the saved tensors) but keeps the vector's capacity.
+  void clear();
+
+  std::size_t size() const { return nodes_.size(); }
+  std::size_t capacity() const { return nodes_.capacity(); }
+  const std::vector<Node>& nodes() const { return nodes_; }
+  // Increases on every clear(): a Var recorded under an older generation has been consumed.
+  std::uint64_t generation() const { return generation_; }
+
+  void set_observer(TapeObserver<T>* observer) { observer_ = observer; }
+
+ private:
+  std::vector<Node> nodes_;
+  std::uint64_t generation_ = 1;
+  TapeObserver<T>* observer_ = nullptr;
+};
+
+extern template class Tape<float>;
+extern template class Tape<double>;
+
+}  // namespace fz

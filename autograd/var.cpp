@@ -1,0 +1,76 @@
+// autograd/var.cpp — leaves, gradient accumulation and the entry point of the reverse pass.
+#include "autograd/var.hpp"
+
+namespace fz {
+
+template <typename T>
+Var<T>::Var(Tensor<T> value, bool requires_grad) : node_(std::make_shared<detail::VarNode<T>>()) {
+  if (!value.defined()) throw std::invalid_argument("Var: cannot wrap an undefined tensor");
+  node_->value = std::move(value);
+  node_->requires_grad = requires_grad;
+}
+
+template <typename T>
+void Var<T>::set_requires_grad(bool r) {
+  if (!node_->is_leaf)
+    throw std::logic_error("set_requires_grad: only leaves (not op outputs) can change it");
+  node_->requires_grad = r;
+}
+
+template <typename T>
+void Var<T>::accumulate_grad(Tensor<T> g) const {
+  if (!node_->requires_grad) return;
+  if (g.shape() != node_->value.shape())
+    throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(g.shape()) +
+                           " for a variable of shape " + shape_str(node_->value.shape()));
+  Tensor<T>& grad = node_->grad;
+  if (!grad.defined()) {
+    // Adopt a buffer nobody else holds; copy one that is shared (it may be written later).
+    grad = g.unique() ? std::move(g) : g.clone();
+    return;
+  }
+  T* dst = grad.data();
+  const T* src = g.data();
+  const std::size_t n = grad.numel();
+  for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+template <typename T>
+void Var<T>::check_backward_allowed() const {
+  if (!node_) throw std::logic_error("backward: called on an undefined Var");
+  if (!node_->requires_grad)
+    throw std::logic_error("backward: this value does not require grad (no input of the "
+                           "computation requires grad, or it ran under NoGradGuard)");
+  if (!node_->is_leaf) {
+    const Tape<T>& tape = Tape<T>::current();
+    if (node_->tape_generation != tape.generation() || node_->tape_index >= tape.size())
+      throw std::logic_error("backward: the tape that recorded this value was already consumed "
+                             "(backward called twice on the same graph?); run the forward again");
+  }
+}
+
+template <typename T>
+void Var<T>::backward() const {
+  check_backward_allowed();
+  if (node_->value.numel() != 1)
+    throw std::logic_error("backward: needs a scalar (one-element) value, got shape " +
+                           shape_str(node_->value.shape()) +
+                           "; pass a seed gradient of that shape instead");
+  backward(Tensor<T>(node_->value.shape(), T(1)));
+}
+
+template <typename T>
+void Var<T>::backward(const Tensor<T>& seed) const {
+  check_backward_allowed();
+  if (seed.shape() != node_->value.shape())
+    throw std::invalid_argument("backward: seed gradient of shape " + shape_str(seed.shape()) +
+                                " for a value of shape " + shape_str(node_->value.shape()));
+  accumulate_grad(seed.clone());
+  if (node_->is_leaf) return;
+  Tape<T>::current().run_backward(node_->tape_index);
+}
+
+template class Var<float>;
+template class Var<double>;
+
+}  // namespace fz

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — install whatever Debian packages flowzoo needs that are missing (a no-op
+# when all are there), then configure and build. Usage: scripts/setup.sh [BUILD_DIR [meson args...]]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ meson ninja-build pkg-config xtensor-dev libxsimd-dev libtbb-dev catch2 libstb-dev
+          zlib1g-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+build_dir="${1:-build}"
+shift || true
+if [ ! -f "$build_dir/build.ninja" ]; then
+  meson setup "$build_dir" "$@" >/dev/null
+fi
+ninja -C "$build_dir" >/dev/null || ninja -C "$build_dir"
+echo "setup: built $build_dir"

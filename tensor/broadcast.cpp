@@ -1,0 +1,2 @@
+// tensor/broadcast.cpp — NumPy broadcasting and sum_to
+#include "tensor/broadcast.hpp"

@@ -1,0 +1,4 @@
+// tensor/conv2d.hpp — conv2d
+#pragma once
+
+namespace fz {}  // namespace fz

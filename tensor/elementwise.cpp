@@ -1,0 +1,2 @@
+// tensor/elementwise.cpp — elementwise kernels
+#include "tensor/elementwise.hpp"

@@ -1,0 +1,4 @@
+// tensor/elementwise.hpp — elementwise kernels
+#pragma once
+
+namespace fz {}  // namespace fz

@@ -1,0 +1,2 @@
+// tensor/gemm.cpp — GEMM
+#include "tensor/gemm.hpp"

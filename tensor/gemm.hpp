@@ -1,0 +1,4 @@
+// tensor/gemm.hpp — GEMM
+#pragma once
+
+namespace fz {}  // namespace fz

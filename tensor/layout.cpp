@@ -1,0 +1,2 @@
+// tensor/layout.cpp — layout ops
+#include "tensor/layout.hpp"

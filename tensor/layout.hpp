@@ -1,0 +1,4 @@
+// tensor/layout.hpp — layout ops
+#pragma once
+
+namespace fz {}  // namespace fz

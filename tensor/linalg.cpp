@@ -1,0 +1,2 @@
+// tensor/linalg.cpp — small dense linear algebra
+#include "tensor/linalg.hpp"

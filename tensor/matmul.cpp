@@ -1,0 +1,2 @@
+// tensor/matmul.cpp — batched matmul
+#include "tensor/matmul.hpp"

@@ -1,0 +1,4 @@
+// tensor/matmul.hpp — batched matmul
+#pragma once
+
+namespace fz {}  // namespace fz

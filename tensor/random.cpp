@@ -1,0 +1,2 @@
+// tensor/random.cpp — seeded random number generation
+#include "tensor/random.hpp"

@@ -1,0 +1,2 @@
+// tensor/reduce.cpp — reductions
+#include "tensor/reduce.hpp"

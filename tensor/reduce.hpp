@@ -1,0 +1,4 @@
+// tensor/reduce.hpp — reductions
+#pragma once
+
+namespace fz {}  // namespace fz

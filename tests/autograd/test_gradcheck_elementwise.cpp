@@ -1,0 +1,1 @@
+// tests/autograd/test_gradcheck_elementwise.cpp — (to be written)

@@ -1,0 +1,1 @@
+// tests/autograd/test_gradcheck_layout.cpp — (to be written)

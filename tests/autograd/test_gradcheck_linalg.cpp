@@ -1,0 +1,1 @@
+// tests/autograd/test_gradcheck_linalg.cpp — (to be written)

@@ -1,0 +1,1 @@
+// tests/autograd/test_gradcheck_matmul_conv.cpp — (to be written)

@@ -1,0 +1,1 @@
+// tests/autograd/test_gradcheck_reduce.cpp — (to be written)

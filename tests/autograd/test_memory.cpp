@@ -1,0 +1,1 @@
+// tests/autograd/test_memory.cpp — (to be written)

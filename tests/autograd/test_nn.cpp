@@ -1,0 +1,1 @@
+// tests/autograd/test_nn.cpp — (to be written)

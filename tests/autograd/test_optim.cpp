@@ -1,0 +1,1 @@
+// tests/autograd/test_optim.cpp — (to be written)

@@ -1,0 +1,1 @@
+// tests/tensor/test_broadcast.cpp — (to be written)

@@ -1,0 +1,1 @@
+// tests/tensor/test_conv2d.cpp — (to be written)

@@ -1,0 +1,1 @@
+// tests/tensor/test_elementwise.cpp — (to be written)

@@ -1,0 +1,1 @@
+// tests/tensor/test_gemm.cpp — (to be written)

@@ -1,0 +1,1 @@
+// tests/tensor/test_layout.cpp — (to be written)

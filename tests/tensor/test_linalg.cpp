@@ -1,0 +1,1 @@
+// tests/tensor/test_linalg.cpp — (to be written)

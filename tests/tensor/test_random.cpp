@@ -1,0 +1,1 @@
+// tests/tensor/test_random.cpp — (to be written)

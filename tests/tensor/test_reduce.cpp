@@ -1,0 +1,1 @@
+// tests/tensor/test_reduce.cpp — (to be written)
