@@ -1,2 +1,33 @@
-// autograd/ops_conv.cpp — (to be written)
+// autograd/ops_conv.cpp — conv2d as a differentiable op over the tensor-level kernels.
 #include "autograd/ops_conv.hpp"
+
+#include "tensor/conv2d.hpp"
+
+namespace fz {
+
+// y = conv2d(x, w) + b;  dL/dx = conv2d_backward_input(G, w) (a transposed convolution),
+// dL/dw = conv2d_backward_weight(G, x) (input patches correlated with G), dL/db = sum of G
+// over batch and space.
+template <typename T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, std::size_t stride,
+              std::size_t padding) {
+  Tensor<T> y = conv2d(x.value(), weight.value(), bias.defined() ? bias.value() : Tensor<T>(),
+                       stride, padding);
+  return record_op("conv2d", y, {x, weight, bias},
+                   [x, weight, bias, stride, padding](const Tensor<T>& g) {
+                     if (x.requires_grad())
+                       x.accumulate_grad(conv2d_backward_input(g, weight.value(), x.shape(),
+                                                               stride, padding));
+                     if (weight.requires_grad())
+                       weight.accumulate_grad(conv2d_backward_weight(g, x.value(), weight.shape(),
+                                                                     stride, padding));
+                     if (bias.requires_grad()) bias.accumulate_grad(conv2d_backward_bias(g));
+                   });
+}
+
+template Var<float> conv2d(const Var<float>&, const Var<float>&, const Var<float>&, std::size_t,
+                           std::size_t);
+template Var<double> conv2d(const Var<double>&, const Var<double>&, const Var<double>&,
+                            std::size_t, std::size_t);
+
+}  // namespace fz

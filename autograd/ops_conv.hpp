@@ -1,4 +1,17 @@
-// autograd/ops_conv.hpp — (to be written)
+// autograd/ops_conv.hpp — differentiable 2-D convolution (NCHW, PyTorch conventions).
 #pragma once
 
-namespace fz {}  // namespace fz
+#include <cstddef>
+
+#include "autograd/var.hpp"
+
+namespace fz {
+
+// y = conv2d(x, weight) + bias. x: (N, C_in, H, W), weight: (C_out, C_in, kh, kw),
+// bias: (C_out) or an undefined Var (no bias). Backward uses the tensor-level
+// conv2d_backward_input / _weight / _bias kernels.
+template <typename T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>(),
+              std::size_t stride = 1, std::size_t padding = 0);
+
+}  // namespace fz

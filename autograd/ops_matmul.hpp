@@ -1,4 +1,19 @@
-// autograd/ops_matmul.hpp — (to be written)
+// autograd/ops_matmul.hpp — differentiable matrix products: matmul (2-D and batched) and
+// linear (a fully connected layer, y = x W^T + b with W shaped (out, in) as in PyTorch).
 #pragma once
 
-namespace fz {}  // namespace fz
+#include "autograd/var.hpp"
+
+namespace fz {
+
+// a @ b with the shapes of fz::matmul(Tensor, Tensor): 2-D, or batched 3-D with a batch of 1
+// (or a 2-D operand) broadcast. d/da = G b^T, d/db = a^T G (summed over broadcast batches).
+template <typename T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b);
+
+// y = x W^T + b. x: (..., in) — any leading axes, W: (out, in), b: (out) or an undefined Var
+// (no bias). y: (..., out). d/dx = G W, d/dW = G^T x, d/db = sum of G over leading axes.
+template <typename T>
+Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>());
+
+}  // namespace fz

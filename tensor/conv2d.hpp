@@ -1,4 +1,41 @@
-// tensor/conv2d.hpp — conv2d
+// tensor/conv2d.hpp — 2-D convolution (cross-correlation, as in PyTorch) on NCHW tensors:
+// forward, and the two backward passes (w.r.t. the input and w.r.t. weight and bias).
+//
+// x: (N, C_in, H, W), weight: (C_out, C_in, kh, kw), bias: (C_out) or an undefined Tensor.
+// Output: (N, C_out, Ho, Wo) with Ho = (H + 2*padding - kh) / stride + 1 (same for W).
+// Implemented as im2col + GEMM per image (parallel over the batch when it is large enough);
+// 1x1 convolutions with stride 1 and no padding are a plain GEMM per image.
 #pragma once
 
-namespace fz {}  // namespace fz
+#include <cstddef>
+
+#include "tensor/tensor.hpp"
+
+namespace fz {
+
+// Output shape of conv2d; throws std::invalid_argument if the shapes do not fit.
+Shape conv2d_output_shape(const Shape& x_shape, const Shape& weight_shape, std::size_t stride,
+                          std::size_t padding);
+
+// y = conv2d(x, weight) + bias.
+template <typename T>
+Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>(),
+                 std::size_t stride = 1, std::size_t padding = 0);
+
+// d loss / d x given grad_out = d loss / d y (shape of y); x_shape is the input's shape.
+template <typename T>
+Tensor<T> conv2d_backward_input(const Tensor<T>& grad_out, const Tensor<T>& weight,
+                                const Shape& x_shape, std::size_t stride = 1,
+                                std::size_t padding = 0);
+
+// d loss / d weight given grad_out and the forward input x; weight_shape is the weight's shape.
+template <typename T>
+Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
+                                 const Shape& weight_shape, std::size_t stride = 1,
+                                 std::size_t padding = 0);
+
+// d loss / d bias: grad_out summed over batch and space, shape (C_out).
+template <typename T>
+Tensor<T> conv2d_backward_bias(const Tensor<T>& grad_out);
+
+}  // namespace fz

@@ -1,4 +1,30 @@
-// tensor/gemm.hpp — GEMM
+// tensor/gemm.hpp — GEMM: C = alpha * op(A) * op(B) + beta * C on row-major float/double
+// buffers, written here on purpose (packed panels + an xsimd register-blocked micro-kernel,
+// TBB over blocks of C). See gemm.cpp for how the blocking maps onto the caches.
 #pragma once
 
-namespace fz {}  // namespace fz
+#include <cstddef>
+
+namespace fz {
+
+// Row-major GEMM, BLAS semantics:
+//   C (M x N) = alpha * op(A) (M x K) * op(B) (K x N) + beta * C
+// op(A) = A when !trans_a (A is M x K, row stride lda), A^T when trans_a (A is K x M).
+// op(B) = B when !trans_b (B is K x N, row stride ldb), B^T when trans_b (B is N x K).
+// beta == 0 overwrites C without reading it (NaN/garbage in C is ignored), as in BLAS.
+// Transposed operands are handled while packing — no copies. Large products run on TBB
+// (up to fz::num_threads() threads) unless `parallel` is false, which callers that already
+// parallelise over independent products (e.g. conv2d over a batch) use; small products
+// always run on the calling thread.
+template <typename T>
+void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
+          const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta, T* C,
+          std::size_t ldc, bool parallel = true);
+
+// Textbook triple loop with the same semantics: the reference the tests compare against.
+template <typename T>
+void gemm_reference(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
+                    T alpha, const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta,
+                    T* C, std::size_t ldc);
+
+}  // namespace fz

@@ -1,4 +1,51 @@
-// autograd/nn/linear.hpp — (to be written)
+// autograd/nn/linear.hpp — Linear: a fully connected layer y = x W^T + b, W shaped
+// (out, in) as in PyTorch; x may have any leading axes (..., in) -> (..., out).
+//
+// Parameters: "weight" (out, in) and, with bias, "bias" (out). Initialisation:
+//   Default        PyTorch's: W ~ kaiming_uniform(a = sqrt(5)) = U(+-1/sqrt(in)),
+//                  b ~ U(+-1/sqrt(in))
+//   XavierUniform  W ~ xavier_uniform, b = 0
+//   Zeros          W = 0, b = 0 (e.g. the last layer of a coupling network, so the flow
+//                  starts as the identity)
 #pragma once
 
-namespace fz {}  // namespace fz
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "autograd/nn/module.hpp"
+#include "tensor/random.hpp"
+
+namespace fz {
+
+enum class LinearInit { Default, XavierUniform, Zeros };
+
+template <typename T>
+class Linear : public Layer<T> {
+ public:
+  // Throws std::invalid_argument if in_features or out_features is 0.
+  Linear(std::size_t in_features, std::size_t out_features, Rng& rng, bool bias = true,
+         LinearInit init = LinearInit::Default);
+
+  std::string type_name() const override { return "Linear"; }
+  Var<T> forward(const Var<T>& x) override;
+  // The same computation with the given parameters in place of the module's own, in the
+  // order of parameters() (weight, then bias if any). forward(x) == forward_with(x,
+  // parameters()). Lets gradcheck differentiate with respect to the parameters.
+  Var<T> forward_with(const Var<T>& x, const std::vector<Var<T>>& params) const;
+
+  std::size_t in_features() const { return in_; }
+  std::size_t out_features() const { return out_; }
+  const Var<T>& weight() const { return weight_; }
+  // Undefined when the layer has no bias.
+  const Var<T>& bias() const { return bias_; }
+
+ private:
+  std::size_t in_, out_;
+  Var<T> weight_, bias_;
+};
+
+extern template class Linear<float>;
+extern template class Linear<double>;
+
+}  // namespace fz

@@ -1,1 +1,160 @@
-// tests/tensor/test_gemm.cpp — (to be written)
+// tests/tensor/test_gemm.cpp — fz::gemm against a naive triple loop (many shapes, both
+// transposes, alpha/beta, sizes that are not multiples of the register tile, leading
+// dimensions larger than the row length), and fz::matmul on Tensors.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "tensor/gemm.hpp"
+#include "tensor/matmul.hpp"
+#include "tensor/parallel.hpp"
+
+using namespace fz;
+
+namespace {
+
+template <typename T>
+std::vector<T> random_vector(std::size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<T> v(n);
+  for (auto& x : v) x = static_cast<T>(dist(rng));
+  return v;
+}
+
+// Max |C - C_ref| relative to the largest magnitude the dot products could reach.
+template <typename T>
+double gemm_error(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, T beta,
+                  std::size_t pad, std::mt19937& rng, bool parallel = true) {
+  const std::size_t lda = (ta ? M : K) + pad;
+  const std::size_t ldb = (tb ? K : N) + pad;
+  const std::size_t ldc = N + pad;
+  const auto A = random_vector<T>((ta ? K : M) * lda, rng);
+  const auto B = random_vector<T>((tb ? N : K) * ldb, rng);
+  auto C = random_vector<T>(M * ldc, rng);
+  if (beta == T(0))  // beta = 0 must ignore whatever C holds, even NaN
+    for (std::size_t i = 0; i < M; ++i) C[i * ldc] = std::nan("");
+  auto Cref = C;
+  gemm<T>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc, parallel);
+  gemm_reference<T>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, Cref.data(), ldc);
+  double err = 0;
+  for (std::size_t i = 0; i < M; ++i)
+    for (std::size_t j = 0; j < ldc; ++j) {
+      const double d = std::abs(double(C[i * ldc + j]) - double(Cref[i * ldc + j]));
+      if (!(d <= err)) err = d;  // NaN propagates as a failure
+    }
+  return err / (std::abs(double(alpha)) * double(K) + std::abs(double(beta)) + 1.0);
+}
+
+}  // namespace
+
+TEST_CASE("gemm: matches the triple loop over shapes, transposes, alpha and beta", "[tensor][gemm]") {
+  std::mt19937 rng(42);
+  const std::size_t sizes[] = {1, 2, 5, 12, 17, 31, 33, 47, 64, 100};
+  int checked = 0;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (std::size_t M : sizes)
+        for (std::size_t N : {1ul, 7ul, 32ul, 45ul, 97ul})
+          for (std::size_t K : {1ul, 3ul, 16ul, 37ul}) {
+            const float alpha = (checked % 3 == 0) ? 1.0f : -0.75f;
+            const float beta = (checked % 4 == 0) ? 0.0f : (checked % 4 == 1 ? 1.0f : 0.5f);
+            const std::size_t pad = checked % 2 ? 3 : 0;
+            INFO("ta=" << ta << " tb=" << tb << " M=" << M << " N=" << N << " K=" << K
+                       << " alpha=" << alpha << " beta=" << beta << " pad=" << pad);
+            REQUIRE(gemm_error<float>(ta, tb, M, N, K, alpha, beta, pad, rng) < 1e-6);
+            ++checked;
+          }
+  REQUIRE(checked == 800);
+}
+
+TEST_CASE("gemm: large blocked products (several K and N blocks), float and double", "[tensor][gemm]") {
+  std::mt19937 rng(7);
+  struct Case { std::size_t M, N, K; };
+  // Sizes past KC (K blocks accumulate), past NC (several B blocks) and past MC.
+  const Case cases[] = {{140, 530, 270}, {61, 1041, 65}, {517, 70, 300}, {100, 100, 1100}};
+  for (const Case& c : cases)
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        INFO("M=" << c.M << " N=" << c.N << " K=" << c.K << " ta=" << ta << " tb=" << tb);
+        REQUIRE(gemm_error<float>(ta, tb, c.M, c.N, c.K, 1.5f, 0.25f, 1, rng) < 2e-6);
+        REQUIRE(gemm_error<double>(ta, tb, c.M, c.N, c.K, -1.0, 0.0, 0, rng) < 1e-13);
+      }
+}
+
+TEST_CASE("gemm: serial and threaded runs agree with the reference", "[tensor][gemm]") {
+  std::mt19937 rng(3);
+  for (int t : {1, 2, 3}) {
+    set_num_threads(t);
+    INFO("threads=" << t);
+    REQUIRE(gemm_error<float>(false, false, 257, 190, 129, 1.0f, 0.0f, 0, rng) < 1e-6);
+    REQUIRE(gemm_error<float>(true, true, 140, 333, 100, 1.0f, 1.0f, 2, rng) < 1e-6);
+    REQUIRE(gemm_error<double>(false, true, 97, 111, 300, 2.0, 0.5, 0, rng, false) < 1e-13);
+  }
+  set_num_threads(0);  // back to TBB's default
+}
+
+TEST_CASE("gemm: K = 0 scales C by beta; empty M or N is a no-op", "[tensor][gemm]") {
+  std::vector<double> C = {1, 2, 3, 4};
+  gemm<double>(false, false, 2, 2, 0, 1.0, nullptr, 1, nullptr, 2, 0.5, C.data(), 2);
+  REQUIRE(C == std::vector<double>{0.5, 1, 1.5, 2});
+  gemm<double>(false, false, 2, 2, 0, 1.0, nullptr, 1, nullptr, 2, 0.0, C.data(), 2);
+  REQUIRE(C == std::vector<double>{0, 0, 0, 0});
+  gemm<double>(false, false, 0, 2, 3, 1.0, nullptr, 3, nullptr, 2, 0.0, nullptr, 2);
+}
+
+TEST_CASE("matmul: 2-D products with transpose flags", "[tensor][gemm]") {
+  Tensor64 a({2, 3}, {1, 2, 3, 4, 5, 6});
+  Tensor64 b({3, 2}, {7, 8, 9, 10, 11, 12});
+  Tensor64 c = matmul(a, b);
+  REQUIRE(c.shape() == Shape{2, 2});
+  REQUIRE(c.to_vector() == std::vector<double>{58, 64, 139, 154});
+  // a^T (3x2) @ a (2x3) = 3x3
+  Tensor64 ata = matmul(a, a, true, false);
+  REQUIRE(ata.shape() == Shape{3, 3});
+  REQUIRE(ata.at({0, 0}) == 17.0);
+  REQUIRE(ata.at({1, 2}) == 2 * 3 + 5 * 6);
+  // a @ a^T (2x2)
+  Tensor64 aat = matmul(a, a, false, true);
+  REQUIRE(aat.to_vector() == std::vector<double>{14, 32, 32, 77});
+  REQUIRE_THROWS_AS(matmul(a, a), std::invalid_argument);
+  REQUIRE_THROWS_WITH(matmul(a, a), Catch::Contains("(2, 3)"));
+}
+
+TEST_CASE("matmul: batched 3-D products and batch broadcasting", "[tensor][gemm]") {
+  std::mt19937 rng(11);
+  const std::size_t Bt = 3, M = 4, K = 5, N = 6;
+  Tensor32 a({Bt, M, K}, random_vector<float>(Bt * M * K, rng));
+  Tensor32 b({Bt, K, N}, random_vector<float>(Bt * K * N, rng));
+  Tensor32 w({K, N}, random_vector<float>(K * N, rng));
+  Tensor32 w1 = w.reshape({1, K, N});
+  Tensor32 c = matmul(a, b);
+  Tensor32 cw = matmul(a, w);
+  Tensor32 cw1 = matmul(a, w1);
+  REQUIRE(c.shape() == Shape{Bt, M, N});
+  REQUIRE(cw.shape() == Shape{Bt, M, N});
+  for (std::size_t p = 0; p < Bt; ++p)
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t j = 0; j < N; ++j) {
+        double s = 0, sw = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+          s += a.at({p, i, k}) * b.at({p, k, j});
+          sw += a.at({p, i, k}) * w.at({k, j});
+        }
+        REQUIRE(c.at({p, i, j}) == Approx(s).margin(1e-5));
+        REQUIRE(cw.at({p, i, j}) == Approx(sw).margin(1e-5));
+        REQUIRE(cw1.at({p, i, j}) == cw.at({p, i, j}));
+      }
+  // A 2-D left operand broadcasts too: (M, K) @ (B, K, N) -> (B, M, N), and transposes apply
+  // to the last two axes: b^T is (B, N, K).
+  Tensor32 a0({M, K}, random_vector<float>(M * K, rng));
+  Tensor32 c0 = matmul(a0, b);
+  Tensor32 bt = matmul(b, a0, true, true);  // (B, N, M) = b^T a0^T = (a0 b)^T
+  REQUIRE(bt.shape() == Shape{Bt, N, M});
+  for (std::size_t p = 0; p < Bt; ++p)
+    for (std::size_t i = 0; i < M; ++i)
+      for (std::size_t j = 0; j < N; ++j) REQUIRE(bt.at({p, j, i}) == Approx(c0.at({p, i, j})).margin(1e-5));
+  Tensor32 bad({2, K, N});
+  REQUIRE_THROWS_AS(matmul(a, bad), std::invalid_argument);
+}

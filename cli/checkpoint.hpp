@@ -1,0 +1,32 @@
+// cli/checkpoint.hpp — a training run's checkpoint: one safetensors file holding every model
+// parameter and persistent buffer ("model.<name>"), the optimiser state ("optim.<name>"), the
+// Polyak averages ("ema.<name>"), and in its metadata the run configuration (JSON), the step,
+// the trainer's RNG state and the wall-clock seconds trained so far. Written atomically
+// (tensor/safetensors.hpp), so a run killed at any moment leaves the last good checkpoint.
+#pragma once
+
+#include <string>
+
+#include "cli/run_config.hpp"
+#include "flows/trainer.hpp"
+
+namespace fz::cli {
+
+struct CheckpointInfo {
+  RunConfig config;
+  std::size_t step = 0;
+  double wall_seconds = 0.0;
+};
+
+void save_checkpoint(const std::string& path, Trainer<float>& trainer, const RunConfig& config,
+                     double wall_seconds);
+
+// Reads only the configuration and counters (to rebuild the model before loading weights).
+CheckpointInfo read_checkpoint_info(const std::string& path);
+
+// Loads the model's parameters and buffers (and, with a trainer, optimiser, EMA and RNG
+// state). Throws std::runtime_error naming the file and the mismatch (missing or unexpected
+// tensors, wrong shapes).
+CheckpointInfo load_checkpoint(const std::string& path, FlowModel<float>& model, Trainer<float>* trainer);
+
+}  // namespace fz::cli

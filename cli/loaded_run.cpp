@@ -1,0 +1,21 @@
+// cli/loaded_run.cpp — checkpoint -> ready-to-use model.
+#include "cli/loaded_run.hpp"
+
+#include "flows/presets.hpp"
+#include "tensor/parallel.hpp"
+
+namespace fz::cli {
+
+LoadedRun load_run(const std::string& checkpoint_path) {
+  LoadedRun run;
+  run.info = read_checkpoint_info(checkpoint_path);
+  set_num_threads(run.info.config.threads);
+  Rng init_rng(run.info.config.seed);
+  run.model = make_flow<float>(run.info.config.model, init_rng);
+  run.trainer = std::make_unique<Trainer<float>>(run.model, run.info.config.train, run.info.config.seed);
+  load_checkpoint(checkpoint_path, *run.model, run.trainer.get());
+  run.model->eval();
+  return run;
+}
+
+}  // namespace fz::cli

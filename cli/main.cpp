@@ -1,0 +1,164 @@
+// cli/main.cpp — the `flowzoo` command line: parses flags with CLI11 into the request structs
+// of cli/commands.hpp and turns every error into one line on stderr and a non-zero exit.
+#include <cstdio>
+#include <exception>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+
+using namespace fz::cli;
+
+namespace {
+
+std::vector<double> parse_list(const std::string& text, const char* flag) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      std::size_t used = 0;
+      out.push_back(std::stod(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw std::invalid_argument(std::string(flag) + ": '" + item + "' is not a number");
+    }
+  }
+  if (out.empty()) throw std::invalid_argument(std::string(flag) + " needs at least one number");
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"flowzoo — normalizing flows (NICE, RealNVP, Glow) on a from-scratch autodiff"};
+  app.require_subcommand(1);
+
+  // ---- train ----
+  TrainRequest train;
+  RunConfig& c = train.config;
+  c.minutes = 0;
+  std::size_t batch = 0, sample_every = 1000;
+  bool additive = false, plain_1x1 = false;
+  auto* t = app.add_subcommand("train", "Train a flow by maximum likelihood");
+  t->add_option("--model", c.model.model, "Model family: nice | realnvp | glow")
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow"}));
+  t->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
+      ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
+  t->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
+  t->add_option("--density", c.density,
+                "2-D density for --dataset toy: moons | circles | 8gaussians | checkerboard | pinwheel | spirals | swissroll")
+      ->capture_default_str();
+  t->add_option("--steps", c.steps, "Train for N optimiser steps")->check(CLI::PositiveNumber);
+  t->add_option("--epochs", c.epochs, "Train for N passes over the training set")->check(CLI::PositiveNumber);
+  t->add_option("--minutes", c.minutes, "Train for M minutes of wall-clock time (default 10 when no length is given)")
+      ->check(CLI::PositiveNumber);
+  t->add_option("--batch", batch, "Batch size (default 64 for images, 512 for toy data)")->check(CLI::Range(1, 65536));
+  t->add_option("--lr", c.train.lr, "Learning rate")->capture_default_str()->check(CLI::Range(1e-12, 10.0));
+  t->add_option("--seed", c.seed, "Random seed (initialisation, data order, dequantization)")->capture_default_str();
+  t->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
+  t->add_option("--out", train.out_dir, "Output directory")->capture_default_str();
+  t->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
+  t->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->check(CLI::Range(1, 8));
+  t->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
+      ->capture_default_str()->check(CLI::Range(1, 256));
+  t->add_option("--hidden", c.model.hidden, "Conditioner width (default: the model's)")->check(CLI::Range(1, 8192));
+  t->add_option("--blocks", c.model.blocks, "Residual blocks (RealNVP) or MLP hidden layers")->check(CLI::Range(1, 64));
+  t->add_option("--couplings", c.model.couplings, "Couplings (NICE, toy models) or per group (RealNVP)")->check(CLI::Range(1, 256));
+  t->add_flag("--additive", additive, "Glow: additive instead of affine couplings");
+  t->add_flag("--plain-1x1", plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
+  t->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
+  t->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
+  t->add_option("--optimizer", c.train.optimizer, "adam | adamax | adamw | sgd")
+      ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
+  t->add_option("--warmup", c.train.warmup_steps, "Linear learning-rate warmup steps")->capture_default_str();
+  t->add_option("--clip", c.train.clip_grad_norm, "Clip the global gradient norm (0 = off)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  t->add_option("--polyak", c.train.polyak_decay, "Polyak/EMA parameter averaging decay, e.g. 0.999 (0 = off)")
+      ->capture_default_str()->check(CLI::Range(0.0, 0.999999));
+  t->add_option("--bits", c.train.bits, "Image bit depth (n-bit reduction, Glow uses 5 on CelebA)")
+      ->capture_default_str()->check(CLI::Range(1, 8));
+  t->add_option("--image-size", c.image_size, "Folder datasets: resize/crop to this size (default 32)");
+  t->add_option("--channels", c.channels, "Folder datasets: 1 (grey) or 3 (RGB)")->check(CLI::IsMember({1, 3}));
+  t->add_option("--eval-every", c.eval_every, "Steps between test evaluations (0 = off)")->capture_default_str();
+  t->add_option("--eval-limit", c.eval_limit, "Test images in periodic evaluations")->capture_default_str();
+  t->add_option("--final-eval-limit", c.final_eval_limit, "Test images in the final evaluation (0 = all)")
+      ->capture_default_str();
+  t->add_option("--sample-every", sample_every, "Steps between sample grids (0 = off)")->capture_default_str();
+  t->add_option("--checkpoint-seconds", c.checkpoint_seconds, "Seconds between checkpoints")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  t->add_flag("--quiet", train.quiet, "No progress output");
+
+  // ---- eval ----
+  EvalRequest eval;
+  auto* e = app.add_subcommand("eval", "Evaluate a checkpoint: test bits/dim (images) or NLL (2-D)");
+  e->add_option("--checkpoint", eval.checkpoint, "checkpoint.safetensors of a run")->required();
+  e->add_option("--split", eval.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+  e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str();
+  e->add_flag("--json", eval.json, "Print one JSON object (bpd, nll_nats, count) as the last line");
+
+  // ---- sample ----
+  SampleRequest sample;
+  std::string temperature = "1.0", temperatures;
+  auto* s = app.add_subcommand("sample", "Draw samples from a checkpoint into a PNG");
+  s->add_option("--checkpoint", sample.checkpoint, "checkpoint.safetensors of a run")->required();
+  s->add_option("--n", sample.n, "Number of samples")->capture_default_str()->check(CLI::Range(1, 4096));
+  s->add_option("--temperature", temperature, "Sampling temperature (scales the latent spread)")->capture_default_str();
+  s->add_option("--temperatures", temperatures, "Several temperatures side by side, e.g. 0.5,0.7,0.9,1.0");
+  s->add_option("--seed", sample.seed, "Random seed")->capture_default_str();
+  s->add_option("--out", sample.out, "Output PNG")->required();
+
+  // ---- density ----
+  DensityRequest density;
+  std::string range = "-4,4";
+  auto* d = app.add_subcommand("density", "Heatmap (and CSV) of a 2-D model's learned density");
+  d->add_option("--checkpoint", density.checkpoint, "checkpoint.safetensors of a 2-D run")->required();
+  d->add_option("--out", density.out, "Output PNG")->required();
+  d->add_option("--csv", density.csv, "Also write x,y,log_prob over the grid");
+  d->add_option("--range", range, "LO,HI of both axes")->capture_default_str();
+  d->add_option("--grid", density.grid, "Grid points per axis")->capture_default_str()->check(CLI::Range(2, 4000));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& h) {
+    return app.exit(h);
+  } catch (const CLI::CallForAllHelp& h) {
+    return app.exit(h);
+  } catch (const CLI::ParseError& err) {
+    std::fprintf(stderr, "flowzoo: %s (see --help)\n", err.what());
+    return 2;
+  }
+
+  try {
+    if (t->parsed()) {
+      c.model.affine = !additive;
+      c.model.lu = !plain_1x1;
+      c.sample_every = sample_every;
+      c.batch = batch ? batch : (c.dataset == "toy" ? 512 : 64);
+      if (!c.steps && !c.epochs && !c.minutes && !train.resume) {
+        if (c.dataset == "toy") c.steps = 2000;
+        else c.minutes = 10;
+      }
+      if (c.dataset == "toy" && c.eval_every == 500) c.eval_every = 0;
+      return run_train(train);
+    }
+    if (e->parsed()) return run_eval(eval);
+    if (s->parsed()) {
+      sample.temperatures = parse_list(temperatures.empty() ? temperature : temperatures,
+                                       temperatures.empty() ? "--temperature" : "--temperatures");
+      return run_sample(sample);
+    }
+    if (d->parsed()) {
+      const std::vector<double> lohi = parse_list(range, "--range");
+      if (lohi.size() != 2) throw std::invalid_argument("--range needs two numbers LO,HI");
+      density.lo = lohi[0];
+      density.hi = lohi[1];
+      return run_density(density);
+    }
+  } catch (const std::exception& ex) {
+    std::fprintf(stderr, "flowzoo: %s\n", ex.what());
+    return kExitError;
+  }
+  return kExitError;
+}

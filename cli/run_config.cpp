@@ -1,0 +1,132 @@
+// cli/run_config.cpp — RunConfig validation and JSON round trip.
+#include "cli/run_config.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <stdexcept>
+
+namespace fz::cli {
+
+void RunConfig::validate() const {
+  auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
+  static const char* kDatasets[] = {"fashion-mnist", "mnist", "cifar10", "folder", "toy"};
+  bool known = false;
+  for (const char* d : kDatasets) known = known || dataset == d;
+  if (!known) bad("unknown dataset '" + dataset + "' (fashion-mnist, mnist, cifar10, folder, toy)");
+  if (dataset == "folder" && data_dir.empty()) bad("--dataset folder needs --data-dir");
+  if (batch == 0 || batch > 65536) bad("--batch must be between 1 and 65536, got " + std::to_string(batch));
+  if (!(train.lr > 0) || !std::isfinite(train.lr) || train.lr > 10) bad("--lr must be in (0, 10]");
+  if (epochs < 0 || !std::isfinite(epochs)) bad("--epochs must be non-negative");
+  if (minutes < 0 || !std::isfinite(minutes)) bad("--minutes must be non-negative");
+  if (steps == 0 && epochs == 0 && minutes == 0) bad("give a length: --steps, --epochs or --minutes");
+  if (threads < 0 || threads > 1024) bad("--threads must be between 0 (all cores) and 1024");
+  if (train.clip_grad_norm < 0) bad("--clip must be non-negative");
+  if (train.polyak_decay < 0 || train.polyak_decay >= 1) bad("--polyak must be in [0, 1)");
+  if (checkpoint_seconds <= 0) bad("checkpoint interval must be positive");
+}
+
+nlohmann::json to_json(const RunConfig& c) {
+  nlohmann::json m = {{"model", c.model.model},       {"event_shape", c.model.event_shape},
+                      {"levels", c.model.levels},     {"steps_per_level", c.model.steps_per_level},
+                      {"hidden", c.model.hidden},     {"blocks", c.model.blocks},
+                      {"couplings", c.model.couplings}, {"affine", c.model.affine},
+                      {"lu", c.model.lu},             {"learn_top", c.model.learn_top},
+                      {"weight_norm", c.model.weight_norm}};
+  nlohmann::json t = {{"optimizer", c.train.optimizer},     {"lr", c.train.lr},
+                      {"warmup_steps", c.train.warmup_steps}, {"clip_grad_norm", c.train.clip_grad_norm},
+                      {"polyak_decay", c.train.polyak_decay}, {"weight_decay", c.train.weight_decay},
+                      {"bits", c.train.bits}};
+  return {{"flowzoo_config_version", 1},
+          {"model", m},
+          {"training", t},
+          {"dataset", c.dataset},
+          {"data_dir", c.data_dir},
+          {"density", c.density},
+          {"image_size", c.image_size},
+          {"channels", c.channels},
+          {"batch", c.batch},
+          {"steps", c.steps},
+          {"epochs", c.epochs},
+          {"minutes", c.minutes},
+          {"seed", c.seed},
+          {"threads", c.threads},
+          {"eval_every", c.eval_every},
+          {"eval_limit", c.eval_limit},
+          {"final_eval_limit", c.final_eval_limit},
+          {"sample_every", c.sample_every},
+          {"checkpoint_seconds", c.checkpoint_seconds}};
+}
+
+RunConfig run_config_from_json(const nlohmann::json& j) {
+  RunConfig c;
+  try {
+    const auto& m = j.at("model");
+    c.model.model = m.at("model").get<std::string>();
+    c.model.event_shape = m.at("event_shape").get<Shape>();
+    c.model.levels = m.at("levels").get<std::size_t>();
+    c.model.steps_per_level = m.at("steps_per_level").get<std::size_t>();
+    c.model.hidden = m.at("hidden").get<std::size_t>();
+    c.model.blocks = m.at("blocks").get<std::size_t>();
+    c.model.couplings = m.at("couplings").get<std::size_t>();
+    c.model.affine = m.at("affine").get<bool>();
+    c.model.lu = m.at("lu").get<bool>();
+    c.model.learn_top = m.at("learn_top").get<bool>();
+    c.model.weight_norm = m.at("weight_norm").get<bool>();
+    const auto& t = j.at("training");
+    c.train.optimizer = t.at("optimizer").get<std::string>();
+    c.train.lr = t.at("lr").get<double>();
+    c.train.warmup_steps = t.at("warmup_steps").get<std::size_t>();
+    c.train.clip_grad_norm = t.at("clip_grad_norm").get<double>();
+    c.train.polyak_decay = t.at("polyak_decay").get<double>();
+    c.train.weight_decay = t.at("weight_decay").get<double>();
+    c.train.bits = t.at("bits").get<int>();
+    c.dataset = j.at("dataset").get<std::string>();
+    c.data_dir = j.at("data_dir").get<std::string>();
+    c.density = j.at("density").get<std::string>();
+    c.image_size = j.at("image_size").get<std::size_t>();
+    c.channels = j.at("channels").get<std::size_t>();
+    c.batch = j.at("batch").get<std::size_t>();
+    c.steps = j.at("steps").get<std::size_t>();
+    c.epochs = j.at("epochs").get<double>();
+    c.minutes = j.at("minutes").get<double>();
+    c.seed = j.at("seed").get<std::uint64_t>();
+    c.threads = j.at("threads").get<int>();
+    c.eval_every = j.at("eval_every").get<std::size_t>();
+    c.eval_limit = j.at("eval_limit").get<std::size_t>();
+    c.final_eval_limit = j.at("final_eval_limit").get<std::size_t>();
+    c.sample_every = j.at("sample_every").get<std::size_t>();
+    c.checkpoint_seconds = j.at("checkpoint_seconds").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::invalid_argument(std::string("run configuration is incomplete or malformed: ") + e.what());
+  }
+  return c;
+}
+
+void write_config(const std::string& path, const RunConfig& c) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
+    out << to_json(c).dump(2) << "\n";
+    if (!out) throw std::runtime_error("write to '" + tmp + "' failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
+}
+
+RunConfig read_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open run configuration '" + path + "'");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("run configuration '" + path + "' is not valid JSON: " + e.what());
+  }
+  try {
+    return run_config_from_json(j);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error("'" + path + "': " + e.what());
+  }
+}
+
+}  // namespace fz::cli

@@ -1,0 +1,66 @@
+// flows/bijector.cpp — Chain and the small log-det helpers shared by every bijector.
+#include "flows/bijector.hpp"
+
+#include "autograd/ops_elementwise.hpp"
+#include "autograd/ops_reduce.hpp"
+
+namespace fz {
+
+template <typename T>
+Var<T> zero_logdet(std::size_t batch) {
+  return Var<T>(Tensor<T>({batch}, T(0)), false);
+}
+
+template <typename T>
+Var<T> sum_per_sample(const Var<T>& x) {
+  std::vector<int> axes;
+  for (std::size_t a = 1; a < x.dim(); ++a) axes.push_back(static_cast<int>(a));
+  return sum(x, axes, false);
+}
+
+template <typename T>
+Transformed<T> Chain<T>::forward(const Var<T>& x) {
+  Var<T> h = x;
+  Var<T> logdet = zero_logdet<T>(x.shape().at(0));
+  for (const auto& layer : layers_) {
+    Transformed<T> step = layer->forward(h);
+    h = step.value;
+    logdet = logdet + step.logdet;
+  }
+  return {h, logdet};
+}
+
+template <typename T>
+Transformed<T> Chain<T>::inverse(const Var<T>& z) {
+  Var<T> h = z;
+  Var<T> logdet = zero_logdet<T>(z.shape().at(0));
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) {
+    Transformed<T> step = (*it)->inverse(h);
+    h = step.value;
+    logdet = logdet + step.logdet;
+  }
+  return {h, logdet};
+}
+
+template <typename T>
+Shape Chain<T>::forward_shape(const Shape& in) const {
+  Shape s = in;
+  for (const auto& layer : layers_) s = layer->forward_shape(s);
+  return s;
+}
+
+template <typename T>
+Shape Chain<T>::inverse_shape(const Shape& out) const {
+  Shape s = out;
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it) s = (*it)->inverse_shape(s);
+  return s;
+}
+
+template Var<float> zero_logdet<float>(std::size_t);
+template Var<double> zero_logdet<double>(std::size_t);
+template Var<float> sum_per_sample<float>(const Var<float>&);
+template Var<double> sum_per_sample<double>(const Var<double>&);
+template class Chain<float>;
+template class Chain<double>;
+
+}  // namespace fz

@@ -1,0 +1,88 @@
+// flows/bijectors/actnorm.hpp — Glow's activation normalisation (Kingma & Dhariwal 2018, 3.1).
+//
+//   forward:  y = (x + bias_c) * exp(logs_c)          per channel c (axis 1)
+//   inverse:  x = y * exp(-logs_c) - bias_c
+//   log|det J| = H * W * sum_c logs_c   per sample (H * W = product of the axes after the
+//                                         channel axis; 1 for (B, C) vectors)
+// This is the (x + b) * s form of the openai/glow and PyTorch ports (s = exp(logs)), not
+// x * s + b: the two are the same family, this one makes the initialisation read naturally.
+//
+// Data-dependent initialisation: the first forward() in training mode with the layer not yet
+// initialised sets, under no-grad, bias_c = -mean_c(x) and logs_c = -log(sd_c(x) + 1e-6), with
+// mean and (population) sd over batch and spatial positions, so that batch's output has zero
+// mean and unit sd per channel. The "initialised" flag is a persistent buffer (shape (1), 0 or
+// 1): a model restored by load_state_dict keeps its loaded bias/logs and is never
+// re-initialised. Eval mode never initialises (nor does inverse()).
+//
+// ActNorm is the bijector; ActNormLayer is the same normalisation as a plain Layer (forward
+// only, no log-det), used inside Glow's coupling network. Both register "bias", "logs" (C)
+// and the buffer "initialised".
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "autograd/nn/module.hpp"
+#include "flows/bijector.hpp"
+
+namespace fz {
+
+// y[b, c, ...] = x[b, c, ...] * scale[c] + shift[c] for x of shape (B, C, ...) and scale,
+// shift of shape (C): one fused, differentiable pass (ActNorm, Glow's zero-conv output scale).
+// dL/dx = G * scale_c, dL/dscale_c = sum G * x, dL/dshift_c = sum G (sums over all axes but 1).
+template <typename T>
+Var<T> channel_affine(const Var<T>& x, const Var<T>& scale, const Var<T>& shift);
+
+namespace detail {
+// The state and initialisation shared by ActNorm and ActNormLayer.
+template <typename T>
+struct ActNormState {
+  Var<T> bias, logs;
+  Tensor<T> initialised;  // shape (1): 0 or 1
+  // Runs the data-dependent initialisation if needed (training mode, flag unset).
+  void maybe_initialise(const Var<T>& x, bool training, const char* who);
+  Var<T> apply(const Var<T>& x) const;          // (x + bias) * exp(logs)
+  Var<T> apply_inverse(const Var<T>& y) const;  // y * exp(-logs) - bias
+};
+}  // namespace detail
+
+template <typename T>
+class ActNorm : public Bijector<T> {
+ public:
+  explicit ActNorm(std::size_t channels);
+  std::string type_name() const override { return "ActNorm"; }
+  Transformed<T> forward(const Var<T>& x) override;
+  Transformed<T> inverse(const Var<T>& y) override;
+
+  std::size_t channels() const { return channels_; }
+  bool initialised() const { return state_.initialised[0] != T(0); }
+  // Sets (or clears) the flag by hand, e.g. to keep hand-set parameters.
+  void set_initialised(bool on) { state_.initialised[0] = on ? T(1) : T(0); }
+
+ private:
+  std::size_t channels_;
+  detail::ActNormState<T> state_;
+};
+
+template <typename T>
+class ActNormLayer : public Layer<T> {
+ public:
+  explicit ActNormLayer(std::size_t channels);
+  std::string type_name() const override { return "ActNormLayer"; }
+  Var<T> forward(const Var<T>& x) override;
+
+  std::size_t channels() const { return channels_; }
+  bool initialised() const { return state_.initialised[0] != T(0); }
+  void set_initialised(bool on) { state_.initialised[0] = on ? T(1) : T(0); }
+
+ private:
+  std::size_t channels_;
+  detail::ActNormState<T> state_;
+};
+
+extern template class ActNorm<float>;
+extern template class ActNorm<double>;
+extern template class ActNormLayer<float>;
+extern template class ActNormLayer<double>;
+
+}  // namespace fz

@@ -1,0 +1,62 @@
+// flows/conditioners/glow_net.cpp — Conv2dZeros and GlowNet (Glow's coupling conditioner).
+#include "flows/conditioners/glow_net.hpp"
+
+#include <stdexcept>
+
+#include "autograd/ops_conv.hpp"
+#include "autograd/ops_elementwise.hpp"
+
+namespace fz {
+
+template <typename T>
+Conv2dZeros<T>::Conv2dZeros(std::size_t in_channels, std::size_t out_channels,
+                            std::size_t kernel, T logscale_factor)
+    : padding_(kernel / 2), logscale_factor_(logscale_factor) {
+  if (in_channels == 0 || out_channels == 0 || kernel % 2 == 0)
+    throw std::invalid_argument("Conv2dZeros: channels must be positive and the kernel odd, got " +
+                                std::to_string(in_channels) + " -> " + std::to_string(out_channels) +
+                                ", kernel " + std::to_string(kernel));
+  weight_ = this->register_parameter("weight", Tensor<T>({out_channels, in_channels, kernel, kernel}));
+  bias_ = this->register_parameter("bias", Tensor<T>({out_channels}));
+  logscale_ = this->register_parameter("logscale", Tensor<T>({out_channels}));
+}
+
+template <typename T>
+Var<T> Conv2dZeros<T>::forward(const Var<T>& x) {
+  // (conv(x) + b) * e^(3 l) = conv(x) * e^(3 l) + b * e^(3 l): one fused per-channel pass
+  const Var<T> s = exp(logscale_ * logscale_factor_);
+  return channel_affine(conv2d(x, weight_, Var<T>(), 1, padding_), s, bias_ * s);
+}
+
+template <typename T>
+GlowNet<T>::GlowNet(std::size_t in_channels, std::size_t out_channels, std::size_t hidden, Rng& rng)
+    : in_channels_(in_channels), out_channels_(out_channels), hidden_(hidden) {
+  if (in_channels == 0 || out_channels == 0 || hidden == 0)
+    throw std::invalid_argument("GlowNet: channel counts must be positive, got " +
+                                std::to_string(in_channels) + " -> " + std::to_string(hidden) +
+                                " -> " + std::to_string(out_channels));
+  conv1_weight_ = this->register_parameter(
+      "conv1_weight", rng.normal<T>({hidden, in_channels, 3, 3}, T(0), T(0.05)));
+  actnorm1_ = this->register_module("actnorm1", std::make_shared<ActNormLayer<T>>(hidden));
+  conv2_weight_ = this->register_parameter(
+      "conv2_weight", rng.normal<T>({hidden, hidden, 1, 1}, T(0), T(0.05)));
+  actnorm2_ = this->register_module("actnorm2", std::make_shared<ActNormLayer<T>>(hidden));
+  zero_conv_ = this->register_module("zero_conv", std::make_shared<Conv2dZeros<T>>(hidden, out_channels));
+}
+
+template <typename T>
+Var<T> GlowNet<T>::forward(const Var<T>& x) {
+  if (x.dim() != 4 || x.shape()[1] != in_channels_)
+    throw std::invalid_argument("GlowNet: expected an input (B, " + std::to_string(in_channels_) +
+                                ", H, W), got shape " + shape_str(x.shape()));
+  Var<T> h = relu(actnorm1_->forward(conv2d(x, conv1_weight_, Var<T>(), 1, 1)));
+  h = relu(actnorm2_->forward(conv2d(h, conv2_weight_)));
+  return zero_conv_->forward(h);
+}
+
+template class Conv2dZeros<float>;
+template class Conv2dZeros<double>;
+template class GlowNet<float>;
+template class GlowNet<double>;
+
+}  // namespace fz

@@ -1,0 +1,76 @@
+// flows/flow_model.hpp — a complete normalizing flow: preprocessing bijectors, one or more
+// scales (a chain of bijectors, then — except for the last scale — a Split that factors out
+// half of the channels), and a base distribution for the final latent.
+//
+//   x (continuous data) --preprocess--> --scale 0 flow--> split --> ... --last flow--> z_top
+//   log p(x) = sum of every log|det J|  +  sum over splits of log p(z_i | kept_i)  +  log p_base(z_top)
+//
+// A single-scale model (NICE, the 2-D toy flows) is just one scale with no split.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "flows/bijector.hpp"
+#include "flows/distributions/distribution.hpp"
+#include "flows/split.hpp"
+
+namespace fz {
+
+template <typename T>
+struct Encoding {
+  std::vector<Var<T>> latents;  // each split's z in order, then the top latent
+  Var<T> logdet;                // (B,): every bijector's log|det J|, preprocessing included
+  Var<T> latent_log_prob;       // (B,): split priors plus the base distribution
+  Var<T> log_prob() const;      // logdet + latent_log_prob: log p(x) in nats per sample
+};
+
+template <typename T>
+class FlowModel : public Module<T> {
+ public:
+  struct Scale {
+    std::shared_ptr<Chain<T>> flow;
+    std::shared_ptr<Split<T>> split;  // null on the last scale
+  };
+
+  // event_shape: one sample's shape, e.g. {1, 28, 28} or {2}. `preprocess` may be empty.
+  FlowModel(Shape event_shape, std::shared_ptr<Chain<T>> preprocess, std::vector<Scale> scales,
+            std::shared_ptr<Distribution<T>> base);
+  std::string type_name() const override { return "FlowModel"; }
+
+  // x: (B, event...) continuous data.
+  Encoding<T> encode(const Var<T>& x);
+  // log p(x) in nats, shape (B,).
+  Var<T> log_prob(const Var<T>& x) { return encode(x).log_prob(); }
+  // Latents (as encode returns them) back to data; logdet is log|det dx/dlatents|.
+  Transformed<T> decode(const std::vector<Var<T>>& latents);
+  // n samples at temperature tau (no gradients recorded).
+  Tensor<T> sample(std::size_t n, T temperature, Rng& rng);
+  // n samples at temperature 1 together with the log-density the sampler drew them from,
+  // log p(x) = log p(latents) - log|det dx/dlatents| (tests compare it with log_prob(x)).
+  std::pair<Tensor<T>, Tensor<T>> sample_with_log_prob(std::size_t n, Rng& rng);
+
+  const Shape& event_shape() const { return event_shape_; }
+  // Number of data dimensions D (product of the event shape).
+  std::size_t dims() const { return shape_numel(event_shape_); }
+  const Chain<T>& preprocess() const { return *preprocess_; }
+  const std::vector<Scale>& scales() const { return scales_; }
+  Distribution<T>& base() { return *base_; }
+
+ private:
+  void check_input(const Shape& shape) const;
+  // Draws the latents for n samples at temperature tau, decoding as it goes (splits condition
+  // on the kept half); returns the data sample and the latents' total log-density.
+  std::pair<Tensor<T>, Tensor<T>> draw(std::size_t n, T temperature, Rng& rng);
+
+  Shape event_shape_;
+  std::shared_ptr<Chain<T>> preprocess_;
+  std::vector<Scale> scales_;
+  std::shared_ptr<Distribution<T>> base_;
+};
+
+extern template class FlowModel<float>;
+extern template class FlowModel<double>;
+
+}  // namespace fz

@@ -1,0 +1,182 @@
+// flows/presets.cpp — assembling NICE, RealNVP and Glow (image and 2-D forms) from bijectors.
+#include "flows/presets.hpp"
+
+#include <stdexcept>
+
+#include "flows/bijectors/actnorm.hpp"
+#include "flows/bijectors/additive_coupling.hpp"
+#include "flows/bijectors/affine_coupling.hpp"
+#include "flows/bijectors/diagonal_scaling.hpp"
+#include "flows/bijectors/glow_coupling.hpp"
+#include "flows/bijectors/invertible_conv1x1.hpp"
+#include "flows/bijectors/partition.hpp"
+#include "flows/bijectors/preprocessing.hpp"
+#include "flows/bijectors/squeeze.hpp"
+
+namespace fz {
+
+namespace {
+
+bool is_vector_data(const Shape& event) { return event.size() == 1; }
+
+[[noreturn]] void bad(const std::string& what) { throw std::invalid_argument(what); }
+
+std::size_t or_default(std::size_t v, std::size_t d) { return v ? v : d; }
+
+template <typename T>
+std::shared_ptr<FlowModel<T>> single_scale(const PresetConfig& c, std::shared_ptr<Chain<T>> pre,
+                                           std::shared_ptr<Chain<T>> flow,
+                                           std::shared_ptr<Distribution<T>> base) {
+  std::vector<typename FlowModel<T>::Scale> scales = {{flow, nullptr}};
+  return std::make_shared<FlowModel<T>>(c.event_shape, pre, scales, base);
+}
+
+// NICE: additive couplings on even/odd halves, then a diagonal scaling; logistic base.
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_nice(const PresetConfig& c, Rng& rng) {
+  auto pre = std::make_shared<Chain<T>>();
+  if (!is_vector_data(c.event_shape)) pre->add(std::make_shared<Flatten<T>>(c.event_shape));
+  const std::size_t d = shape_numel(c.event_shape);
+  auto flow = std::make_shared<Chain<T>>();
+  for (std::size_t i = 0; i < c.couplings; ++i)
+    flow->add(make_mlp_additive_coupling<T>(d, i % 2 == 1, c.hidden, c.blocks, rng));
+  flow->add(std::make_shared<DiagonalScaling<T>>(Shape{d}));
+  return single_scale<T>(c, pre, flow, std::make_shared<StandardLogistic<T>>());
+}
+
+// RealNVP on images: checkerboard / squeeze / channel-wise groups with factor-out.
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_realnvp_images(const PresetConfig& c, Rng& rng) {
+  auto pre = std::make_shared<Chain<T>>();
+  pre->add(std::make_shared<Logit<T>>(T(0.05)));
+  std::size_t channels = c.event_shape[0];
+  auto coupling = [&](std::size_t ch, PartitionKind kind, bool parity) {
+    return make_resnet_affine_coupling<T>(ch, Partition{kind, parity}, c.hidden, c.blocks, rng,
+                                          c.weight_norm, /*learned_scale=*/true);
+  };
+  std::vector<typename FlowModel<T>::Scale> scales;
+  for (std::size_t s = 0; s < c.levels; ++s) {
+    auto flow = std::make_shared<Chain<T>>();
+    for (std::size_t i = 0; i < c.couplings; ++i)
+      flow->add(coupling(channels, PartitionKind::Checkerboard, i % 2 == 1));
+    flow->add(std::make_shared<Squeeze<T>>());
+    channels *= 4;
+    for (std::size_t i = 0; i < c.couplings; ++i)
+      flow->add(coupling(channels, PartitionKind::ChannelHalves, i % 2 == 1));
+    scales.push_back({flow, std::make_shared<Split<T>>(channels, /*learned_prior=*/false)});
+    channels /= 2;
+  }
+  auto top = std::make_shared<Chain<T>>();
+  for (std::size_t i = 0; i <= c.couplings; ++i)
+    top->add(coupling(channels, PartitionKind::Checkerboard, i % 2 == 1));
+  scales.push_back({top, nullptr});
+  return std::make_shared<FlowModel<T>>(c.event_shape, pre, scales, std::make_shared<StandardNormal<T>>());
+}
+
+// Glow on images: squeeze -> K steps -> split per level.
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) {
+  auto pre = std::make_shared<Chain<T>>();
+  pre->add(std::make_shared<AffineScalar<T>>(T(1), T(-0.5)));
+  std::size_t channels = c.event_shape[0];
+  std::size_t h = c.event_shape[1], w = c.event_shape[2];
+  std::vector<typename FlowModel<T>::Scale> scales;
+  for (std::size_t level = 0; level < c.levels; ++level) {
+    auto flow = std::make_shared<Chain<T>>();
+    flow->add(std::make_shared<Squeeze<T>>());
+    channels *= 4;
+    h /= 2;
+    w /= 2;
+    for (std::size_t k = 0; k < c.steps_per_level; ++k)
+      flow->add(glow_step<T>(channels, c.hidden, rng, c.lu, c.affine));
+    const bool last = level + 1 == c.levels;
+    scales.push_back({flow, last ? nullptr : std::make_shared<Split<T>>(channels, /*learned_prior=*/true)});
+    if (!last) channels /= 2;
+  }
+  std::shared_ptr<Distribution<T>> base;
+  if (c.learn_top) base = std::make_shared<DiagonalGaussian<T>>(Shape{channels, h, w});
+  else base = std::make_shared<StandardNormal<T>>();
+  return std::make_shared<FlowModel<T>>(c.event_shape, pre, scales, base);
+}
+
+// 2-D (vector) RealNVP: affine couplings alternating which coordinate moves.
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_realnvp_vectors(const PresetConfig& c, Rng& rng) {
+  const std::size_t d = c.event_shape[0];
+  auto flow = std::make_shared<Chain<T>>();
+  for (std::size_t i = 0; i < c.couplings; ++i)
+    flow->add(make_mlp_affine_coupling<T>(d, i % 2 == 1, c.hidden, c.blocks, rng));
+  return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
+}
+
+// 2-D (vector) Glow: K steps of ActNorm -> invertible linear map (LU or plain) -> affine
+// coupling with an MLP conditioner (the vector analogue of a Glow step).
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_glow_vectors(const PresetConfig& c, Rng& rng) {
+  const std::size_t d = c.event_shape[0];
+  auto flow = std::make_shared<Chain<T>>();
+  for (std::size_t k = 0; k < c.steps_per_level; ++k) {
+    flow->add(std::make_shared<ActNorm<T>>(d));
+    if (c.lu) flow->add(std::make_shared<InvConv1x1LU<T>>(d, rng));
+    else flow->add(std::make_shared<InvConv1x1<T>>(d, rng));
+    flow->add(make_mlp_affine_coupling<T>(d, k % 2 == 1, c.hidden, c.blocks, rng,
+                                          /*learned_scale=*/false, /*zero_init_last=*/true));
+  }
+  return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
+}
+
+}  // namespace
+
+PresetConfig resolve_preset(PresetConfig c) {
+  if (c.event_shape.empty() || shape_numel(c.event_shape) == 0)
+    bad("model: the data shape " + shape_str(c.event_shape) + " is empty");
+  const bool vec = is_vector_data(c.event_shape);
+  if (!vec && c.event_shape.size() != 3) bad("model: image data must be (C, H, W), got " + shape_str(c.event_shape));
+  if (c.model == "nice") {
+    c.couplings = or_default(c.couplings, vec ? 4 : 4);
+    c.hidden = or_default(c.hidden, vec ? 64 : 1000);
+    c.blocks = or_default(c.blocks, vec ? 2 : 5);
+    if (shape_numel(c.event_shape) % 2 != 0) bad("nice: needs an even number of dimensions");
+  } else if (c.model == "realnvp") {
+    c.couplings = or_default(c.couplings, vec ? 8 : 3);
+    c.hidden = or_default(c.hidden, vec ? 64 : 32);
+    c.blocks = or_default(c.blocks, 2);
+    if (!vec) {
+      const std::size_t m = std::size_t(1) << c.levels;
+      if (c.event_shape[1] % m != 0 || c.event_shape[2] % m != 0)
+        bad("realnvp: image height and width must be divisible by 2^levels = " + std::to_string(m));
+    } else if (c.event_shape[0] % 2 != 0) {
+      bad("realnvp: needs an even number of dimensions");
+    }
+  } else if (c.model == "glow") {
+    c.hidden = or_default(c.hidden, vec ? 64 : 128);
+    c.blocks = or_default(c.blocks, 2);
+    if (c.levels == 0 || c.steps_per_level == 0) bad("glow: levels and steps-per-level must be at least 1");
+    if (!vec) {
+      const std::size_t m = std::size_t(1) << c.levels;
+      if (c.event_shape[1] % m != 0 || c.event_shape[2] % m != 0)
+        bad("glow: image height and width must be divisible by 2^levels = " + std::to_string(m) +
+            " (got " + std::to_string(c.event_shape[1]) + "x" + std::to_string(c.event_shape[2]) + ")");
+    } else if (c.event_shape[0] % 2 != 0) {
+      bad("glow: needs an even number of dimensions");
+    }
+  } else {
+    bad("unknown model '" + c.model + "' (nice, realnvp, glow)");
+  }
+  if (c.couplings == 0 && c.model != "glow") bad(c.model + ": needs at least one coupling");
+  return c;
+}
+
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_flow(const PresetConfig& config, Rng& rng) {
+  const PresetConfig c = resolve_preset(config);
+  const bool vec = is_vector_data(c.event_shape);
+  if (c.model == "nice") return make_nice<T>(c, rng);
+  if (c.model == "realnvp") return vec ? make_realnvp_vectors<T>(c, rng) : make_realnvp_images<T>(c, rng);
+  return vec ? make_glow_vectors<T>(c, rng) : make_glow_images<T>(c, rng);
+}
+
+template std::shared_ptr<FlowModel<float>> make_flow<float>(const PresetConfig&, Rng&);
+template std::shared_ptr<FlowModel<double>> make_flow<double>(const PresetConfig&, Rng&);
+
+}  // namespace fz

@@ -1,0 +1,49 @@
+// flows/presets.hpp — the named model families, built from bijectors. At the sizes given in
+// ../shared/BENCHMARKS.md they reproduce those architectures exactly:
+//   nice     (images) Flatten -> 4 additive couplings, MLP D/2 -> hidden (x blocks) -> D/2,
+//            even/odd halves alternating -> diagonal scaling; standard logistic base;
+//            "unit" preprocessing (none: data in [0,1)).
+//   realnvp  (images) logit(0.05) -> per scale: `couplings` checkerboard affine couplings ->
+//            squeeze -> `couplings` channel-wise affine couplings -> factor out half the
+//            channels (standard normal) ; then `couplings + 1` checkerboard couplings on top.
+//            Conditioner: ResNet with `hidden` features and `blocks` residual blocks.
+//   glow     (images) centering (x - 1/2) -> per level: squeeze -> K steps (ActNorm ->
+//            invertible 1x1 conv -> coupling) -> split with a learned conditional prior
+//            (not on the last level); standard normal top (or learned with learn_top).
+//   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two
+//   coordinates (toy-realnvp: 8 affine couplings, MLP 1 -> 64 -> 64 -> 2, log-scale tanh(s)).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "flows/flow_model.hpp"
+#include "tensor/random.hpp"
+
+namespace fz {
+
+struct PresetConfig {
+  std::string model = "glow";        // nice | realnvp | glow
+  Shape event_shape = {1, 28, 28};   // one sample: (C, H, W) for images, (2) for toy data
+  std::size_t levels = 2;            // glow L; realnvp number of scales that factor out
+  std::size_t steps_per_level = 8;   // glow K
+  std::size_t hidden = 0;            // conditioner width (0 = the model's default)
+  std::size_t blocks = 0;            // realnvp residual blocks / MLP hidden layers (0 = default)
+  std::size_t couplings = 0;         // nice/toy couplings; realnvp couplings per group (0 = default)
+  bool affine = true;                // glow: affine (true) or additive coupling
+  bool lu = true;                    // glow: LU-decomposed 1x1 convolution
+  bool learn_top = false;            // glow: learned diagonal Gaussian top prior
+  bool weight_norm = false;          // realnvp: weight-normalised conditioner convs
+};
+
+// Fills zero fields with the model's defaults for its data (image or 2-D) and validates the
+// combination (e.g. glow needs H and W divisible by 2^levels); throws std::invalid_argument.
+PresetConfig resolve_preset(PresetConfig config);
+
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_flow(const PresetConfig& config, Rng& rng);
+
+extern template std::shared_ptr<FlowModel<float>> make_flow<float>(const PresetConfig&, Rng&);
+extern template std::shared_ptr<FlowModel<double>> make_flow<double>(const PresetConfig&, Rng&);
+
+}  // namespace fz

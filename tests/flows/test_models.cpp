@@ -1,0 +1,227 @@
+// tests/flows/test_models.cpp — whole models (every preset at a tiny size, float64): encode /
+// decode round trip, the model's total log-det against the Jacobian of x -> all latents,
+// sampling and scoring agreeing, and the bits/dim bookkeeping; plus the trainer's behaviour.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "autograd/gradcheck.hpp"
+#include "flows/image_likelihood.hpp"
+#include "flows/presets.hpp"
+#include "flows/trainer.hpp"
+#include "tensor/elementwise.hpp"
+#include "tensor/layout.hpp"
+#include "tensor/linalg.hpp"
+
+using namespace fz;
+
+namespace {
+
+struct TinyPreset {
+  std::string name;
+  PresetConfig config;
+  double lo, hi;  // data range
+};
+
+std::vector<TinyPreset> tiny_presets() {
+  std::vector<TinyPreset> out;
+  PresetConfig nice;
+  nice.model = "nice";
+  nice.event_shape = {1, 2, 4};
+  nice.hidden = 8;
+  nice.blocks = 2;
+  out.push_back({"nice images", nice, 0.0, 1.0});
+  PresetConfig realnvp;
+  realnvp.model = "realnvp";
+  realnvp.event_shape = {1, 4, 4};
+  realnvp.levels = 1;
+  realnvp.hidden = 4;
+  realnvp.blocks = 1;
+  out.push_back({"realnvp images", realnvp, 0.02, 0.98});
+  PresetConfig glow;
+  glow.model = "glow";
+  glow.event_shape = {1, 4, 4};
+  glow.levels = 2;
+  glow.steps_per_level = 2;
+  glow.hidden = 8;
+  out.push_back({"glow images", glow, 0.0, 1.0});
+  PresetConfig glow_add = glow;
+  glow_add.affine = false;
+  glow_add.lu = false;
+  glow_add.learn_top = true;
+  out.push_back({"glow additive, plain 1x1, learned top", glow_add, 0.0, 1.0});
+  for (const char* m : {"nice", "realnvp", "glow"}) {
+    PresetConfig toy;
+    toy.model = m;
+    toy.event_shape = {2};
+    toy.hidden = 8;
+    toy.couplings = 4;
+    toy.steps_per_level = 3;
+    out.push_back({std::string(m) + " 2-D", toy, -2.0, 2.0});
+  }
+  return out;
+}
+
+Shape batch_shape(std::size_t n, const Shape& event) {
+  Shape s = {n};
+  s.insert(s.end(), event.begin(), event.end());
+  return s;
+}
+
+// A preset with its parameters perturbed (zero-initialised layers would otherwise be the
+// identity) and its data-dependent layers initialised, left in eval mode.
+std::shared_ptr<FlowModel<double>> prepared(const TinyPreset& p, Rng& rng) {
+  auto model = make_flow<double>(p.config, rng);
+  for (Var64 v : model->parameters()) add_inplace(v.mutable_value(), rng.normal<double>(v.shape(), 0.0, 0.05));
+  {
+    NoGradGuard no_grad;
+    model->train();
+    model->log_prob(Var64(rng.uniform<double>(batch_shape(8, p.config.event_shape), p.lo, p.hi)));
+  }
+  model->eval();
+  return model;
+}
+
+Tensor64 flat_latents(FlowModel<double>& model, const Tensor64& x) {
+  Encoding<double> e = model.encode(Var64(x));
+  std::vector<Tensor64> parts;
+  for (const Var64& z : e.latents) parts.push_back(z.value().reshape({z.value().numel()}));
+  return concat(parts, 0);
+}
+
+}  // namespace
+
+TEST_CASE("models: every preset round-trips and its log-det is the Jacobian's", "[flows][models]") {
+  for (const TinyPreset& p : tiny_presets()) {
+    SECTION(p.name) {
+      Rng rng(5);
+      auto model = prepared(p, rng);
+      NoGradGuard no_grad;
+      const Tensor64 x = rng.uniform<double>(batch_shape(3, p.config.event_shape), p.lo, p.hi);
+      Encoding<double> enc = model->encode(Var64(x));
+      Transformed<double> back = model->decode(enc.latents);
+      double err = 0;
+      for (std::size_t i = 0; i < x.numel(); ++i) err = std::max(err, std::abs(back.value.value()[i] - x[i]));
+      CHECK(err < 1e-9);
+      for (std::size_t i = 0; i < 3; ++i) CHECK(back.logdet.value()[i] == Approx(-enc.logdet.value()[i]).margin(1e-8));
+
+      // One sample: log|det| of d(all latents)/dx by finite differences.
+      const Tensor64 x0 = slice(x, 0, 0, 1);
+      const Tensor64 jac = numeric_jacobian([&](const Tensor64& in) { return flat_latents(*model, in); }, x0, 1e-6);
+      REQUIRE(jac.shape()[0] == jac.shape()[1]);
+      CHECK(slogdet(jac).logabsdet == Approx(enc.logdet.value()[0]).margin(1e-5));
+    }
+  }
+}
+
+TEST_CASE("models: samples scored by log_prob give the density the sampler used", "[flows][models]") {
+  for (const TinyPreset& p : tiny_presets()) {
+    SECTION(p.name) {
+      Rng rng(17);
+      auto model = prepared(p, rng);
+      auto [x, lp_sampler] = model->sample_with_log_prob(5, rng);
+      REQUIRE(x.shape() == batch_shape(5, p.config.event_shape));
+      NoGradGuard no_grad;
+      const Tensor64 lp = model->log_prob(Var64(x)).value();
+      for (std::size_t i = 0; i < 5; ++i) CHECK(lp[i] == Approx(lp_sampler[i]).epsilon(1e-9).margin(1e-7));
+      // A lower temperature concentrates samples: their average density is higher.
+      Rng r1(3), r2(3);
+      const Tensor64 cold = model->sample(64, 0.3, r1), warm = model->sample(64, 1.0, r2);
+      double lp_cold = 0, lp_warm = 0;
+      const Tensor64 a = model->log_prob(Var64(cold)).value(), b = model->log_prob(Var64(warm)).value();
+      for (std::size_t i = 0; i < 64; ++i) {
+        lp_cold += a[i];
+        lp_warm += b[i];
+      }
+      CHECK(lp_cold > lp_warm);
+    }
+  }
+}
+
+TEST_CASE("models: benchmark presets have the documented structure", "[flows][models]") {
+  Rng rng(0);
+  PresetConfig glow;  // defaults: glow-fmnist, L = 2, K = 8, hidden 128
+  auto g = make_flow<float>(glow, rng);
+  REQUIRE(g->scales().size() == 2);
+  REQUIRE(g->scales()[0].flow->size() == 1 + 8);  // squeeze + 8 steps
+  REQUIRE(g->scales()[0].split != nullptr);
+  REQUIRE(g->scales()[1].split == nullptr);
+  PresetConfig rnvp;
+  rnvp.model = "realnvp";
+  auto r = make_flow<float>(rnvp, rng);
+  REQUIRE(r->scales().size() == 3);
+  REQUIRE(r->scales()[0].flow->size() == 3 + 1 + 3);
+  REQUIRE(r->scales()[2].flow->size() == 4);
+  PresetConfig nice;
+  nice.model = "nice";
+  auto n = make_flow<float>(nice, rng);
+  REQUIRE(n->scales()[0].flow->size() == 5);  // 4 couplings + scaling
+  // 4 couplings of an MLP 392 -> 1000 x5 -> 392, plus 784 scales.
+  const std::size_t mlp = (392 * 1000 + 1000) + 4 * (1000 * 1000 + 1000) + (1000 * 392 + 392);
+  REQUIRE(n->num_parameters() == 4 * mlp + 784);
+  PresetConfig bad = glow;
+  bad.event_shape = {1, 28, 28};
+  bad.levels = 3;  // 28 is not divisible by 8
+  REQUIRE_THROWS_WITH(make_flow<float>(bad, rng), Catch::Contains("divisible"));
+  bad.model = "flowy";
+  REQUIRE_THROWS_WITH(make_flow<float>(bad, rng), Catch::Contains("unknown model"));
+}
+
+TEST_CASE("models: bits/dim follows the formula", "[flows][models]") {
+  // log p = D ln 256 - D ln 2 * 3 gives exactly 3 bits per dimension.
+  const std::size_t d = 784;
+  const double lp = d * std::log(256.0) - d * std::log(2.0) * 3.0;
+  REQUIRE(bits_per_dim(lp, d) == Approx(3.0));
+  Var64 v(Tensor64({2}, {lp, lp}));
+  REQUIRE(bits_per_dim(v, d).value().item() == Approx(3.0));
+  // Dequantized values stay inside each pixel's bin.
+  TensorU8 px({4}, {0, 1, 128, 255});
+  Rng rng(1);
+  const Tensor64 x = dequantize<double>(px, rng);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(x[i] >= px[i] / 256.0);
+    CHECK(x[i] < (px[i] + 1) / 256.0);
+  }
+  REQUIRE(unit_to_pixels(x).to_vector() == px.to_vector());
+}
+
+TEST_CASE("trainer: a 2-D RealNVP learns and a diverging run stops with the step number", "[flows][trainer]") {
+  Rng rng(2);
+  PresetConfig toy;
+  toy.model = "realnvp";
+  toy.event_shape = {2};
+  toy.couplings = 4;
+  toy.hidden = 16;
+  auto model = make_flow<float>(toy, rng);
+  TrainerOptions opt;
+  opt.lr = 3e-3;
+  Trainer<float> trainer(model, opt, 1);
+  // Data: a correlated Gaussian, x2 = 0.9 x1 + 0.3 eps; its entropy is known exactly.
+  auto data = [&](std::size_t n) {
+    Tensor<float> x({n, 2});
+    for (std::size_t i = 0; i < n; ++i) {
+      const double a = rng.normal(), b = rng.normal();
+      x[2 * i] = static_cast<float>(a);
+      x[2 * i + 1] = static_cast<float>(0.9 * a + 0.3 * b);
+    }
+    return x;
+  };
+  const Tensor<float> test = data(2000);
+  const double before = trainer.evaluate_continuous(test, 500);
+  for (int s = 0; s < 300; ++s) trainer.step_continuous(data(128));
+  const double after = trainer.evaluate_continuous(test, 500);
+  // Differential entropy: log(2 pi e) + 1/2 log det Sigma, det = 1 * 0.09.
+  const double entropy = std::log(2 * M_PI * std::exp(1.0)) + 0.5 * std::log(0.09);
+  CHECK(before > after + 0.5);
+  CHECK(after < entropy + 0.15);
+  CHECK(trainer.steps_done() == 300);
+
+  TrainerOptions wild = opt;
+  Trainer<float> t2(model, wild, 1);
+  Tensor<float> poison = data(8);
+  poison[3] = std::numeric_limits<float>::quiet_NaN();
+  const Tensor<float> before_params = model->parameters()[0].value().clone();
+  REQUIRE_THROWS_WITH(t2.step_continuous(poison), Catch::Contains("step 1") && Catch::Contains("nan"));
+  REQUIRE(model->parameters()[0].value().to_vector() == before_params.to_vector());
+  REQUIRE(Tape<float>::current().size() == 0);
+}
