@@ -67,7 +67,13 @@ TEST_CASE("memory: 1000 training steps keep RSS flat and the tape empty", "[memo
   }
   REQUIRE(rss_100 > 0);
   INFO("VmRSS at step 100: " << rss_100 << " kB, at step 1000: " << rss_1000 << " kB");
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed blocks in a quarantine (256 MB by default) to catch
+  // use-after-free, so resident memory grows by design there: the flat-RSS bound is checked
+  // by the release build's run of this test; the sanitizer run checks the tape and the loss.
+#else
   REQUIRE(rss_1000 - rss_100 < 2048);
+#endif
   // And it trained: the loss of regressing noise onto noise went down.
   REQUIRE(last_loss < 0.8 * first_loss);
 }
