@@ -1,4 +1,6 @@
 // tensor/conv2d.cpp — conv2d forward and backward as im2col + GEMM, one image at a time.
+// "Same" convolutions (odd square kernel, stride 1, padding (k-1)/2 — all the flow models use)
+// take the faster whole-batch path of conv2d_same.cpp instead; this file handles the rest.
 //
 // For one image, im2col lays the input patches out as a matrix col (C_in*kh*kw, Ho*Wo): row
 // (c, ki, kj) holds x[c, oh*stride - pad + ki, ow*stride - pad + kj] for every output pixel
@@ -26,6 +28,7 @@
 #include <tbb/parallel_for.h>
 #include <xsimd/xsimd.hpp>
 
+#include "tensor/conv2d_same.hpp"
 #include "tensor/gemm.hpp"
 #include "tensor/parallel.hpp"
 
@@ -205,6 +208,8 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
   if (bias.defined() && bias.shape() != Shape{g.Cout})
     throw std::invalid_argument("conv2d: bias must have shape (" + std::to_string(g.Cout) +
                                 "), got " + shape_str(bias.shape()));
+  if (detail::conv2d_is_same(weight.shape(), stride, padding))
+    return detail::conv2d_same(x, weight, bias);
   Tensor<T> y = Tensor<T>::empty({g.N, g.Cout, g.Ho, g.Wo});
   const std::size_t parts = batch_parts(g);
   const std::size_t ckk = g.ckk(), hwo = g.hw_out();
@@ -244,6 +249,8 @@ Tensor<T> conv2d_backward_input(const Tensor<T>& grad_out, const Tensor<T>& weig
     throw std::invalid_argument("conv2d_backward_input: grad_out has shape " +
                                 shape_str(grad_out.shape()) + ", expected " +
                                 shape_str({g.N, g.Cout, g.Ho, g.Wo}));
+  if (detail::conv2d_is_same(weight.shape(), stride, padding))
+    return detail::conv2d_same_backward_input(grad_out, weight);
   const std::size_t ckk = g.ckk(), hwo = g.hw_out(), hwi = g.hw_in();
   Tensor<T> dx = g.pointwise() ? Tensor<T>::empty(x_shape) : Tensor<T>(x_shape);
   const std::size_t parts = batch_parts(g);
@@ -275,6 +282,8 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
     throw std::invalid_argument("conv2d_backward_weight: grad_out has shape " +
                                 shape_str(grad_out.shape()) + ", expected " +
                                 shape_str({g.N, g.Cout, g.Ho, g.Wo}));
+  if (detail::conv2d_is_same(weight_shape, stride, padding))
+    return detail::conv2d_same_backward_weight(grad_out, x, weight_shape);
   const std::size_t ckk = g.ckk(), hwo = g.hw_out();
   const std::size_t wsize = g.Cout * ckk;
   Tensor<T> dw(weight_shape);

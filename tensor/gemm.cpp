@@ -72,38 +72,57 @@ T* scratch(std::size_t which, std::size_t n) {
   return buf.data();
 }
 
+// Where op(B) comes from: one strided matrix (line i starts at base + i*ld), or a list of
+// line pointers (convolution reads its shifted input rows in place instead of building an
+// im2col copy). Not transposed: line k holds op(B)(k, 0..N). Transposed: line j holds
+// op(B)(0..K, j). j_off shifts the columns (a thread's slice of C).
+template <typename T>
+struct BView {
+  const T* base = nullptr;
+  std::size_t ld = 0;
+  const T* const* lines = nullptr;
+  bool trans = false;
+  std::size_t j_off = 0;
+  const T* line(std::size_t i) const { return lines ? lines[i] : base + i * ld; }
+  T at(std::size_t k, std::size_t j) const {
+    return trans ? line(j_off + j)[k] : line(k)[j_off + j];
+  }
+};
+
 // Packs op(B)[k0:k0+kc, j0:j0+nc] as consecutive NR-wide slivers: sliver s holds, for each k,
 // the NR values op(B)(k, j0 + s*NR + 0..NR-1), zero-padded past nc.
 template <typename T>
-void pack_b(bool trans_b, const T* B, std::size_t ldb, std::size_t k0, std::size_t kc,
-            std::size_t j0, std::size_t nc, T* dst) {
+void pack_b(const BView<T>& b, std::size_t k0, std::size_t kc, std::size_t j0, std::size_t nc,
+            T* dst) {
   constexpr std::size_t NR = Blocking<T>::NR;
+  constexpr std::size_t W = Blocking<T>::W;
   for (std::size_t js = 0; js < nc; js += NR) {
     const std::size_t nr = std::min(NR, nc - js);
-    if (!trans_b) {
+    const std::size_t j = b.j_off + j0 + js;
+    if (!b.trans) {
       // op(B) row k is contiguous: copy NR values per k.
-      const T* src = B + k0 * ldb + j0 + js;
       if (nr == NR) {
         for (std::size_t k = 0; k < kc; ++k) {
-          Batch<T>::load_unaligned(src + k * ldb).store_aligned(dst + k * NR);
-          Batch<T>::load_unaligned(src + k * ldb + Blocking<T>::W)
-              .store_aligned(dst + k * NR + Blocking<T>::W);
+          const T* src = b.line(k0 + k) + j;
+          Batch<T>::load_unaligned(src).store_aligned(dst + k * NR);
+          Batch<T>::load_unaligned(src + W).store_aligned(dst + k * NR + W);
         }
       } else {
         for (std::size_t k = 0; k < kc; ++k) {
-          std::size_t j = 0;
-          for (; j < nr; ++j) dst[k * NR + j] = src[k * ldb + j];
-          for (; j < NR; ++j) dst[k * NR + j] = T(0);
+          const T* src = b.line(k0 + k) + j;
+          std::size_t jj = 0;
+          for (; jj < nr; ++jj) dst[k * NR + jj] = src[jj];
+          for (; jj < NR; ++jj) dst[k * NR + jj] = T(0);
         }
       }
     } else {
-      // op(B)(k, j) = B[j * ldb + k]: each stored row of B is one column of the sliver.
-      for (std::size_t j = 0; j < nr; ++j) {
-        const T* src = B + (j0 + js + j) * ldb + k0;
-        for (std::size_t k = 0; k < kc; ++k) dst[k * NR + j] = src[k];
+      // op(B)(k, j) = line j at k: each line is one column of the sliver.
+      for (std::size_t jj = 0; jj < nr; ++jj) {
+        const T* src = b.line(j + jj) + k0;
+        for (std::size_t k = 0; k < kc; ++k) dst[k * NR + jj] = src[k];
       }
-      for (std::size_t j = nr; j < NR; ++j)
-        for (std::size_t k = 0; k < kc; ++k) dst[k * NR + j] = T(0);
+      for (std::size_t jj = nr; jj < NR; ++jj)
+        for (std::size_t k = 0; k < kc; ++k) dst[k * NR + jj] = T(0);
     }
     dst += kc * NR;
   }
@@ -148,14 +167,17 @@ void pack_a(bool trans_a, const T* A, std::size_t lda, std::size_t i0, std::size
   }
 }
 
-// The register-blocked MR x NR tile: acc = sum_k a[k*MR + i] * b[k*NR + j], then
+// The register-blocked ROWS x NR tile: acc = sum_k a[k*MR + i] * b[k*NR + j], then
 // C = alpha * acc + beta * C (C not read when beta == 0). mr x nr is the valid part.
-template <typename T>
+// ROWS is MR for full slivers; a sliver with only a few valid rows (a convolution with 4 output
+// channels) runs a shorter tile over the same packed layout instead of multiplying zeros.
+template <typename T, std::size_t ROWS>
 void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, T* C,
                   std::size_t ldc, std::size_t mr, std::size_t nr, T alpha, T beta) {
   using B = Batch<T>;
   constexpr std::size_t W = B::size;
-  constexpr std::size_t MR = Blocking<T>::MR;
+  constexpr std::size_t MR = ROWS;          // rows computed
+  constexpr std::size_t A_STRIDE = Blocking<T>::MR;  // rows packed per k
   constexpr std::size_t NR = Blocking<T>::NR;
   B acc[MR][kNB];
 #pragma GCC unroll 16
@@ -173,7 +195,7 @@ void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, 
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < kNB; ++v) acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
     }
-    a += MR;
+    a += A_STRIDE;
     b += NR;
   }
 
@@ -209,11 +231,23 @@ void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, 
     }
 }
 
+// Picks the shortest tile that covers the sliver's valid rows.
+template <typename T>
+void run_tile(std::size_t kc, const T* a, const T* b, T* C, std::size_t ldc, std::size_t mr,
+              std::size_t nr, T alpha, T beta) {
+  constexpr std::size_t MR = Blocking<T>::MR;
+  if (MR > 4 && mr <= 4)
+    micro_kernel<T, 4>(kc, a, b, C, ldc, mr, nr, alpha, beta);
+  else if (MR > 8 && mr <= 8)
+    micro_kernel<T, 8>(kc, a, b, C, ldc, mr, nr, alpha, beta);
+  else
+    micro_kernel<T, MR>(kc, a, b, C, ldc, mr, nr, alpha, beta);
+}
+
 // The serial blocked algorithm on the rectangle C[0:M, 0:N] (A, B, C already offset to it).
 template <typename T>
-void gemm_blocked(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,
-                  T alpha, const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta,
-                  T* C, std::size_t ldc) {
+void gemm_blocked(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alpha,
+                  const T* A, std::size_t lda, const BView<T>& B, T beta, T* C, std::size_t ldc) {
   using Bl = Blocking<T>;
   const std::size_t kc_max = std::min(Bl::KC, K);
   const std::size_t nc_max = std::min(Bl::NC, (N + Bl::NR - 1) / Bl::NR * Bl::NR);
@@ -227,7 +261,7 @@ void gemm_blocked(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std:
       const std::size_t kc = std::min(Bl::KC, K - pc);
       // Later K blocks add onto what the first one wrote.
       const T beta_block = pc == 0 ? beta : T(1);
-      pack_b(trans_b, B, ldb, pc, kc, jc, nc, bpack);
+      pack_b(B, pc, kc, jc, nc, bpack);
       for (std::size_t ic = 0; ic < M; ic += Bl::MC) {
         const std::size_t mc = std::min(Bl::MC, M - ic);
         pack_a(trans_a, A, lda, ic, mc, pc, kc, apack);
@@ -236,8 +270,8 @@ void gemm_blocked(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std:
           const T* a = apack + ir * kc;
           for (std::size_t jr = 0; jr < nc; jr += Bl::NR) {
             const std::size_t nr = std::min(Bl::NR, nc - jr);
-            micro_kernel<T>(kc, a, bpack + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr,
-                            alpha, beta_block);
+            run_tile<T>(kc, a, bpack + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr,
+                        alpha, beta_block);
           }
         }
       }
@@ -247,9 +281,8 @@ void gemm_blocked(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std:
 
 // Plain loops for tiny products (no packing, no scratch).
 template <typename T>
-void gemm_small(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
-                const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta, T* C,
-                std::size_t ldc) {
+void gemm_small(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                std::size_t lda, const BView<T>& B, T beta, T* C, std::size_t ldc) {
   for (std::size_t i = 0; i < M; ++i) {
     T* c = C + i * ldc;
     if (beta == T(0))
@@ -258,22 +291,21 @@ void gemm_small(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::s
       for (std::size_t j = 0; j < N; ++j) c[j] *= beta;
     for (std::size_t k = 0; k < K; ++k) {
       const T aik = alpha * (trans_a ? A[k * lda + i] : A[i * lda + k]);
-      if (!trans_b) {
-        const T* b = B + k * ldb;
+      if (!B.trans) {
+        const T* b = B.line(k);
         for (std::size_t j = 0; j < N; ++j) c[j] += aik * b[j];
       } else {
-        for (std::size_t j = 0; j < N; ++j) c[j] += aik * B[j * ldb + k];
+        for (std::size_t j = 0; j < N; ++j) c[j] += aik * B.line(j)[k];
       }
     }
   }
 }
 
-}  // namespace
-
+// The driver behind both entry points: tiny products as plain loops, the rest blocked, cut
+// into one rectangle of C per thread.
 template <typename T>
-void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
-          const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta, T* C,
-          std::size_t ldc, bool parallel) {
+void gemm_view(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+               std::size_t lda, BView<T> B, T beta, T* C, std::size_t ldc, bool parallel) {
   if (M == 0 || N == 0) return;
   if (K == 0 || alpha == T(0)) {
     // Nothing to multiply: C = beta * C.
@@ -284,7 +316,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
   }
   const std::size_t work = M * N * K;
   if (work <= kSmallWork) {
-    gemm_small(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_small(trans_a, M, N, K, alpha, A, lda, B, beta, C, ldc);
     return;
   }
   using Bl = Blocking<T>;
@@ -298,7 +330,7 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
   const std::size_t tiles = (extent + unit - 1) / unit;
   const std::size_t parts = std::min(threads, tiles);
   if (parts <= 1) {
-    gemm_blocked(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    gemm_blocked(trans_a, M, N, K, alpha, A, lda, B, beta, C, ldc);
     return;
   }
   auto run_part = [&](std::size_t p) {
@@ -307,12 +339,11 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
     if (begin >= end) return;
     if (split_m) {
       const T* a = trans_a ? A + begin : A + begin * lda;
-      gemm_blocked(trans_a, trans_b, end - begin, N, K, alpha, a, lda, B, ldb, beta,
-                   C + begin * ldc, ldc);
+      gemm_blocked(trans_a, end - begin, N, K, alpha, a, lda, B, beta, C + begin * ldc, ldc);
     } else {
-      const T* b = trans_b ? B + begin * ldb : B + begin;
-      gemm_blocked(trans_a, trans_b, M, end - begin, K, alpha, A, lda, b, ldb, beta, C + begin,
-                   ldc);
+      BView<T> b = B;
+      b.j_off += begin;
+      gemm_blocked(trans_a, M, end - begin, K, alpha, A, lda, b, beta, C + begin, ldc);
     }
   };
   tbb::parallel_for(
@@ -321,6 +352,29 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
         for (std::size_t p = r.begin(); p < r.end(); ++p) run_part(p);
       },
       tbb::simple_partitioner());
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K, T alpha,
+          const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta, T* C,
+          std::size_t ldc, bool parallel) {
+  BView<T> b;
+  b.base = B;
+  b.ld = ldb;
+  b.trans = trans_b;
+  gemm_view(trans_a, M, N, K, alpha, A, lda, b, beta, C, ldc, parallel);
+}
+
+template <typename T>
+void gemm_lines(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                std::size_t lda, const T* const* b_lines, bool b_lines_are_columns, T beta, T* C,
+                std::size_t ldc, bool parallel) {
+  BView<T> b;
+  b.lines = b_lines;
+  b.trans = b_lines_are_columns;
+  gemm_view(trans_a, M, N, K, alpha, A, lda, b, beta, C, ldc, parallel);
 }
 
 template <typename T>
@@ -343,6 +397,8 @@ void gemm_reference(bool trans_a, bool trans_b, std::size_t M, std::size_t N, st
 #define FZ_INSTANTIATE_GEMM(T)                                                               \
   template void gemm<T>(bool, bool, std::size_t, std::size_t, std::size_t, T, const T*,        \
                         std::size_t, const T*, std::size_t, T, T*, std::size_t, bool);         \
+  template void gemm_lines<T>(bool, std::size_t, std::size_t, std::size_t, T, const T*,         \
+                              std::size_t, const T* const*, bool, T, T*, std::size_t, bool);   \
   template void gemm_reference<T>(bool, bool, std::size_t, std::size_t, std::size_t, T,        \
                                   const T*, std::size_t, const T*, std::size_t, T, T*,         \
                                   std::size_t);

@@ -21,6 +21,15 @@ void gemm(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t 
           const T* A, std::size_t lda, const T* B, std::size_t ldb, T beta, T* C,
           std::size_t ldc, bool parallel = true);
 
+// The same product with op(B) given as line pointers instead of one strided matrix: when
+// b_lines_are_columns is false, op(B)(k, j) = b_lines[k][j] (K row pointers); when true,
+// op(B)(k, j) = b_lines[j][k] (N column pointers). Convolution uses it to read shifted rows of
+// its padded input in place, with no im2col copy.
+template <typename T>
+void gemm_lines(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+                std::size_t lda, const T* const* b_lines, bool b_lines_are_columns, T beta, T* C,
+                std::size_t ldc, bool parallel = true);
+
 // Textbook triple loop with the same semantics: the reference the tests compare against.
 template <typename T>
 void gemm_reference(bool trans_a, bool trans_b, std::size_t M, std::size_t N, std::size_t K,

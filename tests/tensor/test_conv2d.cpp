@@ -120,6 +120,20 @@ TEST_CASE("conv2d: random shapes, serial and threaded", "[tensor][conv2d]") {
   set_num_threads(0);
 }
 
+TEST_CASE("conv2d: same convolutions (the whole-batch plane path) at flow-model shapes",
+          "[tensor][conv2d]") {
+  std::mt19937 rng(21);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    check_against_direct({3, 64, 14, 14, 4, 3, 3, 1, 1}, rng);   // Glow's last conv: C_out 4
+    check_against_direct({2, 2, 7, 7, 96, 3, 3, 1, 1}, rng);     // Glow's first conv: C_in 2
+    check_against_direct({2, 40, 6, 5, 40, 1, 1, 1, 0}, rng);    // 1x1 as one GEMM
+    check_against_direct({2, 6, 9, 11, 5, 5, 5, 1, 2}, rng);     // 5x5, padding 2
+    check_against_direct({1, 3, 1, 1, 2, 3, 3, 1, 1}, rng);      // 1x1 image, 3x3 kernel
+  }
+  set_num_threads(0);
+}
+
 TEST_CASE("conv2d: float matches double", "[tensor][conv2d]") {
   std::mt19937 rng(13);
   const Tensor64 x = random_tensor<double>({3, 5, 8, 7}, rng);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tensor/gemm.hpp"
+#include "tensor/gemm_dots.hpp"
 #include "tensor/matmul.hpp"
 #include "tensor/parallel.hpp"
 
@@ -157,4 +158,68 @@ TEST_CASE("matmul: batched 3-D products and batch broadcasting", "[tensor][gemm]
       for (std::size_t j = 0; j < N; ++j) REQUIRE(bt.at({p, j, i}) == Approx(c0.at({p, i, j})).margin(1e-5));
   Tensor32 bad({2, K, N});
   REQUIRE_THROWS_AS(matmul(a, bad), std::invalid_argument);
+}
+
+TEST_CASE("gemm_lines: row and column pointers give the same product as a strided B",
+          "[tensor][gemm]") {
+  std::mt19937 rng(7);
+  // Row counts 1..13 cover the 4-, 8- and 12-row tiles; K up to 600 crosses a K block.
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (std::size_t M : {1ul, 3ul, 4ul, 6ul, 8ul, 11ul, 13ul, 40ul})
+      for (std::size_t N : {5ul, 33ul, 130ul})
+        for (std::size_t K : {9ul, 70ul, 600ul})
+          for (bool columns : {false, true}) {
+            const std::size_t ldb = (columns ? K : N) + 3;  // lines live inside one buffer
+            const auto A = random_vector<float>(M * K, rng);
+            const auto B = random_vector<float>((columns ? N : K) * ldb, rng);
+            std::vector<const float*> lines(columns ? N : K);
+            // Lines in reverse storage order: gemm_lines must follow the pointers, not assume
+            // a stride.
+            for (std::size_t i = 0; i < lines.size(); ++i)
+              lines[i] = B.data() + (lines.size() - 1 - i) * ldb;
+            std::vector<float> Bdense((columns ? N : K) * ldb);
+            for (std::size_t i = 0; i < lines.size(); ++i)
+              std::copy(lines[i], lines[i] + ldb, Bdense.begin() + i * ldb);
+            std::vector<float> C(M * N), Cref(M * N);
+            gemm_lines<float>(false, M, N, K, 1.5f, A.data(), K, lines.data(), columns, 0.f,
+                              C.data(), N);
+            gemm_reference<float>(false, columns, M, N, K, 1.5f, A.data(), K, Bdense.data(), ldb,
+                                  0.f, Cref.data(), N);
+            double err = 0;
+            for (std::size_t i = 0; i < C.size(); ++i)
+              err = std::max(err, std::abs(double(C[i]) - double(Cref[i])));
+            INFO("M " << M << " N " << N << " K " << K << " columns " << columns);
+            REQUIRE(err <= 1e-5 * double(K));
+          }
+  }
+  set_num_threads(0);
+}
+
+TEST_CASE("gemm_dots: tiled dot products equal the triple loop at every edge size",
+          "[tensor][gemm]") {
+  std::mt19937 rng(11);
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (std::size_t M : {1ul, 2ul, 3ul, 4ul, 5ul, 9ul})
+      for (std::size_t N : {1ul, 3ul, 4ul, 7ul, 18ul})
+        for (std::size_t K : {1ul, 15ul, 16ul, 17ul, 300ul}) {
+          const std::size_t lda = K + 2;
+          const auto A = random_vector<double>(M * lda, rng);
+          const auto B = random_vector<double>(N * (K + 1), rng);
+          std::vector<const double*> lines(N);
+          for (std::size_t j = 0; j < N; ++j) lines[j] = B.data() + (N - 1 - j) * (K + 1);
+          std::vector<double> C(M * (N + 1), -7.0);
+          gemm_dots<double>(M, N, K, A.data(), lda, lines.data(), C.data(), N + 1);
+          for (std::size_t i = 0; i < M; ++i)
+            for (std::size_t j = 0; j < N; ++j) {
+              double s = 0;
+              for (std::size_t k = 0; k < K; ++k) s += A[i * lda + k] * lines[j][k];
+              INFO("M " << M << " N " << N << " K " << K << " i " << i << " j " << j);
+              REQUIRE(std::abs(C[i * (N + 1) + j] - s) <= 1e-12 * double(K));
+            }
+          for (std::size_t i = 0; i < M; ++i) REQUIRE(C[i * (N + 1) + N] == -7.0);  // untouched
+        }
+  }
+  set_num_threads(0);
 }

@@ -1,0 +1,208 @@
+// tensor/conv2d_same.cpp — "same" convolutions (odd k, stride 1, padding (k-1)/2) as one GEMM
+// over the whole batch, reading the input's shifted rows in place. See conv2d_same.hpp for
+// the plane layout and why it needs no im2col.
+#include "tensor/conv2d_same.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#include "tensor/gemm.hpp"
+#include "tensor/gemm_dots.hpp"
+#include "tensor/parallel.hpp"
+
+namespace fz::detail {
+
+namespace {
+
+// Where each pixel of N images of H x W sits in a channel's plane, for a k x k kernel.
+struct Plane {
+  std::size_t N, H, W, k, p;
+  std::size_t R;       // row width: W pixels + p zeros (the padding right of this row and left of the next)
+  std::size_t period;  // rows per image: H rows + p zero rows (padding below this image, above the next)
+  std::size_t q0;      // index of position 0 (image 0, row 0, column 0): p zero rows and p zeros before it
+  std::size_t Q;       // positions computed: N * period * R (separators included)
+  std::size_t len;     // floats per channel: q0 + Q + the taps' reach past the end
+
+  Plane(std::size_t n, std::size_t h, std::size_t w, std::size_t kernel)
+      : N(n), H(h), W(w), k(kernel), p((kernel - 1) / 2) {
+    R = W + p;
+    period = H + p;
+    q0 = p * R + p;
+    Q = N * period * R;
+    len = q0 + Q + p * R + p;
+  }
+  // Position of pixel (n, h, w) relative to q0.
+  std::size_t pos(std::size_t n, std::size_t h, std::size_t w) const {
+    return (n * period + h) * R + w;
+  }
+};
+
+// Per-thread scratch (the calling thread's; GEMM's workers have their own packing buffers).
+template <typename T>
+T* plane_scratch(std::size_t which, std::size_t n) {
+  thread_local std::vector<T, xsimd::aligned_allocator<T, 64>> buffers[2];
+  auto& buf = buffers[which];
+  if (buf.size() < n) buf.resize(n);
+  return buf.data();
+}
+
+// dst[0:n] = src[0:n] + add, dst[n:n_padded] = 0. Image rows here are short (7 or 14 floats):
+// an inline vector loop with a masked tail beats a memcpy call per row.
+template <typename T>
+inline void copy_row(const T* __restrict src, T* __restrict dst, std::size_t n,
+                     std::size_t n_padded, T add) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  const B vadd(add);
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) (B::load_unaligned(src + i) + vadd).store_unaligned(dst + i);
+  for (; i < n; ++i) dst[i] = src[i] + add;
+  for (; i < n_padded; ++i) dst[i] = T(0);
+}
+
+// NCHW tensor data (N, C, H, W) -> C planes of pl.len floats, zeros everywhere but the pixels.
+template <typename T>
+void to_plane(const T* src, std::size_t C, const Plane& pl, T* dst) {
+  const std::size_t hw = pl.H * pl.W;
+  parallel_for(C, std::max<std::size_t>(1, kParallelGrain / (pl.len + 1)),
+               [&](std::size_t c0, std::size_t c1) {
+                 for (std::size_t c = c0; c < c1; ++c) {
+                   T* plane = dst + c * pl.len;
+                   if (pl.p == 0) {  // no padding: each image is one contiguous run
+                     for (std::size_t n = 0; n < pl.N; ++n)
+                       std::memcpy(plane + pl.q0 + pl.pos(n, 0, 0), src + (n * C + c) * hw,
+                                   hw * sizeof(T));
+                     continue;
+                   }
+                   // Pixels row by row, each followed by its p zeros; p zero rows per image;
+                   // zeros before the first and after the last position the taps reach.
+                   std::fill(plane, plane + pl.q0, T(0));
+                   for (std::size_t n = 0; n < pl.N; ++n) {
+                     const T* image = src + (n * C + c) * hw;
+                     T* row = plane + pl.q0 + pl.pos(n, 0, 0);
+                     for (std::size_t h = 0; h < pl.H; ++h, row += pl.R)
+                       copy_row(image + h * pl.W, row, pl.W, pl.R, T(0));
+                     std::fill(row, row + pl.p * pl.R, T(0));
+                   }
+                   std::fill(plane + pl.q0 + pl.Q, plane + pl.len, T(0));
+                 }
+               });
+}
+
+// Y (C_out rows of pl.Q positions) -> NCHW output, dropping the separators, adding the bias.
+template <typename T>
+void from_positions(const T* Y, const T* bias, std::size_t Cout, const Plane& pl, T* out) {
+  const std::size_t hw = pl.H * pl.W;
+  parallel_for(pl.N * Cout, std::max<std::size_t>(1, kParallelGrain / (hw + 1)),
+               [&](std::size_t i0, std::size_t i1) {
+                 for (std::size_t i = i0; i < i1; ++i) {
+                   const std::size_t n = i / Cout, o = i % Cout;
+                   T* image = out + i * hw;
+                   const T* row = Y + o * pl.Q + pl.pos(n, 0, 0);
+                   const T b = bias ? bias[o] : T(0);
+                   if (pl.p == 0) {  // rows are contiguous: one run per image
+                     copy_row(row, image, hw, hw, b);
+                     continue;
+                   }
+                   for (std::size_t h = 0; h < pl.H; ++h) copy_row(row + h * pl.R, image + h * pl.W, pl.W, pl.W, b);
+                 }
+               });
+}
+
+// The im2col row of (c, ki, kj) is the run of channel c's plane shifted by the tap's offset.
+template <typename T>
+std::vector<const T*> tap_lines(const T* planes, std::size_t C, const Plane& pl) {
+  std::vector<const T*> lines(C * pl.k * pl.k);
+  const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(pl.p), R = static_cast<std::ptrdiff_t>(pl.R);
+  for (std::size_t c = 0; c < C; ++c)
+    for (std::size_t ki = 0; ki < pl.k; ++ki)
+      for (std::size_t kj = 0; kj < pl.k; ++kj) {
+        const std::ptrdiff_t shift = (std::ptrdiff_t(ki) - p) * R + (std::ptrdiff_t(kj) - p);
+        lines[(c * pl.k + ki) * pl.k + kj] = planes + c * pl.len + pl.q0 + shift;
+      }
+  return lines;
+}
+
+// out (N, Cout, H, W) = same-convolution of x (N, C, H, W) with wm (Cout, C*k*k) + bias.
+template <typename T>
+void same_conv(const T* x, std::size_t N, std::size_t C, std::size_t H, std::size_t W,
+               const T* wm, std::size_t Cout, std::size_t k, const T* bias, T* out) {
+  const Plane pl(N, H, W, k);
+  T* planes = plane_scratch<T>(0, C * pl.len);
+  to_plane(x, C, pl, planes);
+  const std::vector<const T*> lines = tap_lines(planes, C, pl);
+  T* Y = plane_scratch<T>(1, Cout * pl.Q);
+  const std::size_t ckk = C * k * k;
+  gemm_lines<T>(false, Cout, pl.Q, ckk, T(1), wm, ckk, lines.data(), false, T(0), Y, pl.Q);
+  from_positions(Y, bias, Cout, pl, out);
+}
+
+}  // namespace
+
+bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t padding) {
+  if (weight_shape.size() != 4) return false;
+  const std::size_t k = weight_shape[2];
+  return stride == 1 && k == weight_shape[3] && k % 2 == 1 && padding == (k - 1) / 2;
+}
+
+template <typename T>
+Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
+  const Shape& xs = x.shape();
+  const std::size_t Cout = weight.shape()[0], k = weight.shape()[2];
+  Tensor<T> y = Tensor<T>::empty({xs[0], Cout, xs[2], xs[3]});
+  same_conv(x.data(), xs[0], xs[1], xs[2], xs[3], weight.data(), Cout, k,
+            bias.defined() ? bias.data() : nullptr, y.data());
+  return y;
+}
+
+// dx = conv(dy, W') with W'[c][o][ki][kj] = W[o][c][k-1-ki][k-1-kj]: each input pixel gathers
+// the output gradients of every position whose kernel covered it.
+template <typename T>
+Tensor<T> conv2d_same_backward_input(const Tensor<T>& grad_out, const Tensor<T>& weight) {
+  const Shape& ws = weight.shape();
+  const std::size_t Cout = ws[0], C = ws[1], k = ws[2];
+  const Shape& gs = grad_out.shape();
+  std::vector<T, xsimd::aligned_allocator<T, 64>> flipped(C * Cout * k * k);
+  for (std::size_t o = 0; o < Cout; ++o)
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t ki = 0; ki < k; ++ki)
+        for (std::size_t kj = 0; kj < k; ++kj)
+          flipped[((c * Cout + o) * k + (k - 1 - ki)) * k + (k - 1 - kj)] =
+              weight[((o * C + c) * k + ki) * k + kj];
+  Tensor<T> dx = Tensor<T>::empty({gs[0], C, gs[2], gs[3]});
+  same_conv(grad_out.data(), gs[0], Cout, gs[2], gs[3], flipped.data(), C, k, static_cast<const T*>(nullptr),
+            dx.data());
+  return dx;
+}
+
+// dWm (Cout, C*k*k) = dY (Cout x positions) @ lines(x)^T.
+template <typename T>
+Tensor<T> conv2d_same_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
+                                      const Shape& weight_shape) {
+  const Shape& xs = x.shape();
+  const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
+  const std::size_t Cout = weight_shape[0], k = weight_shape[2];
+  const Plane pl(N, H, W, k);
+  T* planes = plane_scratch<T>(0, C * pl.len);
+  to_plane(x.data(), C, pl, planes);
+  T* dy = plane_scratch<T>(1, Cout * pl.len);
+  to_plane(grad_out.data(), Cout, pl, dy);
+  const std::vector<const T*> lines = tap_lines(static_cast<const T*>(planes), C, pl);
+  const std::size_t ckk = C * k * k;
+  Tensor<T> dw = Tensor<T>::empty(weight_shape);
+  gemm_dots<T>(Cout, ckk, pl.Q, dy + pl.q0, pl.len, lines.data(), dw.data(), ckk);
+  return dw;
+}
+
+#define FZ_INSTANTIATE_CONV_SAME(T)                                                         \
+  template Tensor<T> conv2d_same(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);     \
+  template Tensor<T> conv2d_same_backward_input(const Tensor<T>&, const Tensor<T>&);        \
+  template Tensor<T> conv2d_same_backward_weight(const Tensor<T>&, const Tensor<T>&, const Shape&);
+FZ_INSTANTIATE_CONV_SAME(float)
+FZ_INSTANTIATE_CONV_SAME(double)
+#undef FZ_INSTANTIATE_CONV_SAME
+
+}  // namespace fz::detail
