@@ -22,7 +22,7 @@ struct Plane {
   std::size_t N, H, W, k, p;
   std::size_t R;       // row width: W pixels + p zeros (the padding right of this row and left of the next)
   std::size_t period;  // rows per image: H rows + p zero rows (padding below this image, above the next)
-  std::size_t q0;      // index of position 0 (image 0, row 0, column 0): p zero rows and p zeros before it
+  std::size_t q0;      // index of position 0 (image 0, row 0, column 0): at least p zero rows and p zeros before it
   std::size_t Q;       // positions computed: N * period * R (separators included)
   std::size_t len;     // floats per channel: q0 + Q + the taps' reach past the end
 
@@ -30,10 +30,13 @@ struct Plane {
       : N(n), H(h), W(w), k(kernel), p((kernel - 1) / 2) {
     R = W + p;
     period = H + p;
-    q0 = p * R + p;
+    // Position 0 and every channel start on a 64-byte boundary, so the rows of dY that
+    // gemm_dots streams are aligned loads (the shifted tap lines cannot all be).
+    q0 = round_up(p * R + p);
     Q = N * period * R;
-    len = q0 + Q + p * R + p;
+    len = round_up(q0 + Q + p * R + p);
   }
+  static std::size_t round_up(std::size_t n) { return (n + 15) / 16 * 16; }
   // Position of pixel (n, h, w) relative to q0.
   std::size_t pos(std::size_t n, std::size_t h, std::size_t w) const {
     return (n * period + h) * R + w;

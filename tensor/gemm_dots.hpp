@@ -3,10 +3,10 @@
 // weight gradient).
 //
 // The packed GEMM needs both operands transposed into slivers for this shape, which is a
-// scalar gather of the whole im2col matrix; here nothing is packed. A 4 x 4 tile of C keeps 16
-// vector accumulators while the 8 rows stream through once, so the FMA units stay busy
-// (16 FMAs per 8 loads) even when C has only 4 rows. Each C(i, j) is summed in one fixed
-// order by one thread: results do not depend on the thread count.
+// scalar gather of the whole im2col matrix; here nothing is packed. An 8 x 3 tile of C keeps
+// 24 vector accumulators while its 11 rows stream through, so the FMA units stay busy even
+// when C has only 4 rows. K is processed in chunks that stay in L2. Each C(i, j) is summed in
+// one fixed order by one thread: results do not depend on the thread count.
 #pragma once
 
 #include <cstddef>

@@ -203,7 +203,7 @@ TEST_CASE("gemm_dots: tiled dot products equal the triple loop at every edge siz
     set_num_threads(threads);
     for (std::size_t M : {1ul, 2ul, 3ul, 4ul, 5ul, 9ul})
       for (std::size_t N : {1ul, 3ul, 4ul, 7ul, 18ul})
-        for (std::size_t K : {1ul, 15ul, 16ul, 17ul, 300ul}) {
+        for (std::size_t K : {1ul, 15ul, 16ul, 17ul, 300ul, 2500ul}) {
           const std::size_t lda = K + 2;
           const auto A = random_vector<double>(M * lda, rng);
           const auto B = random_vector<double>(N * (K + 1), rng);
