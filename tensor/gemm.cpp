@@ -301,6 +301,91 @@ void gemm_small(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alp
   }
 }
 
+// Products with a dimension of a few elements (the 2-D toy flows: 1 -> 64 and 64 -> 2 layers)
+// waste most of a packed 12 x 32 tile; they run as vector loops over the long dimension
+// instead. Returns false when the shape is not thin.
+constexpr std::size_t kThin = 4;
+
+template <typename T>
+bool gemm_thin(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
+               std::size_t lda, const BView<T>& B, T beta, T* C, std::size_t ldc) {
+  using V = Batch<T>;
+  constexpr std::size_t W = V::size;
+  auto a_at = [&](std::size_t i, std::size_t k) { return trans_a ? A[k * lda + i] : A[i * lda + k]; };
+  if (K <= kThin && N >= W) {
+    // C(i, :) = beta C(i, :) + alpha sum_k op(A)(i, k) op(B)(k, :), with op(B)'s K rows made
+    // contiguous first.
+    std::vector<T, xsimd::aligned_allocator<T, 64>> rows(K * N);
+    for (std::size_t k = 0; k < K; ++k)
+      for (std::size_t j = 0; j < N; ++j) rows[k * N + j] = B.at(k, j);
+    for (std::size_t i = 0; i < M; ++i) {
+      T coef[kThin];
+      for (std::size_t k = 0; k < K; ++k) coef[k] = alpha * a_at(i, k);
+      T* c = C + i * ldc;
+      std::size_t j = 0;
+      for (; j + W <= N; j += W) {
+        V acc = beta == T(0) ? V(T(0)) : V(beta) * V::load_unaligned(c + j);
+        for (std::size_t k = 0; k < K; ++k)
+          acc = xsimd::fma(V(coef[k]), V::load_unaligned(&rows[k * N + j]), acc);
+        acc.store_unaligned(c + j);
+      }
+      for (; j < N; ++j) {
+        T acc = beta == T(0) ? T(0) : beta * c[j];
+        for (std::size_t k = 0; k < K; ++k) acc += coef[k] * rows[k * N + j];
+        c[j] = acc;
+      }
+    }
+    return true;
+  }
+  if (N <= kThin && K >= W) {
+    // C(:, j) = beta C(:, j) + alpha op(A) op(B)(:, j), with op(B)'s N columns made contiguous.
+    std::vector<T, xsimd::aligned_allocator<T, 64>> cols(N * K);
+    for (std::size_t j = 0; j < N; ++j)
+      for (std::size_t k = 0; k < K; ++k) cols[j * K + k] = B.at(k, j);
+    if (!trans_a) {  // rows of op(A) are contiguous: N dot products per row
+      for (std::size_t i = 0; i < M; ++i) {
+        const T* a = A + i * lda;
+        V acc[kThin];
+        for (std::size_t j = 0; j < N; ++j) acc[j] = V(T(0));
+        std::size_t k = 0;
+        for (; k + W <= K; k += W) {
+          const V av = V::load_unaligned(a + k);
+          for (std::size_t j = 0; j < N; ++j)
+            acc[j] = xsimd::fma(av, V::load_unaligned(&cols[j * K + k]), acc[j]);
+        }
+        for (std::size_t j = 0; j < N; ++j) {
+          alignas(64) T lanes[W];
+          acc[j].store_aligned(lanes);
+          T sum = T(0);
+          for (std::size_t l = 0; l < W; ++l) sum += lanes[l];
+          for (std::size_t kk = k; kk < K; ++kk) sum += a[kk] * cols[j * K + kk];
+          T& c = C[i * ldc + j];
+          c = beta == T(0) ? alpha * sum : alpha * sum + beta * c;
+        }
+      }
+    } else {  // op(A) = A^T: rows of A are contiguous over i, so accumulate axpy-style
+      std::vector<T, xsimd::aligned_allocator<T, 64>> acc(M);
+      for (std::size_t j = 0; j < N; ++j) {
+        std::fill(acc.begin(), acc.end(), T(0));
+        for (std::size_t k = 0; k < K; ++k) {
+          const V b(cols[j * K + k]);
+          const T* a = A + k * lda;
+          std::size_t i = 0;
+          for (; i + W <= M; i += W)
+            xsimd::fma(V::load_unaligned(a + i), b, V::load_aligned(&acc[i])).store_aligned(&acc[i]);
+          for (; i < M; ++i) acc[i] += a[i] * cols[j * K + k];
+        }
+        for (std::size_t i = 0; i < M; ++i) {
+          T& c = C[i * ldc + j];
+          c = beta == T(0) ? alpha * acc[i] : alpha * acc[i] + beta * c;
+        }
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
 // The driver behind both entry points: tiny products as plain loops, the rest blocked, cut
 // into one rectangle of C per thread.
 template <typename T>
@@ -319,6 +404,7 @@ void gemm_view(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alph
     gemm_small(trans_a, M, N, K, alpha, A, lda, B, beta, C, ldc);
     return;
   }
+  if (gemm_thin(trans_a, M, N, K, alpha, A, lda, B, beta, C, ldc)) return;
   using Bl = Blocking<T>;
   const std::size_t threads = parallel && work >= kParallelWork
                                   ? static_cast<std::size_t>(std::max(1, num_threads()))

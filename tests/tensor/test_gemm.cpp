@@ -223,3 +223,23 @@ TEST_CASE("gemm_dots: tiled dot products equal the triple loop at every edge siz
   }
   set_num_threads(0);
 }
+
+TEST_CASE("gemm: thin products (K or N of at most 4, the toy flows' layers) match the triple loop",
+          "[tensor][gemm]") {
+  std::mt19937 rng(3);
+  int checked = 0;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (std::size_t M : {2ul, 77ul, 512ul}) {
+        for (std::size_t thin : {1ul, 2ul, 3ul, 4ul})
+          for (std::size_t wide : {64ul, 101ul}) {
+            const float alpha = checked % 2 ? 1.0f : -0.5f;
+            const float beta = checked % 3 == 0 ? 0.0f : 0.5f;
+            INFO("ta=" << ta << " tb=" << tb << " M=" << M << " thin=" << thin << " wide=" << wide);
+            REQUIRE(gemm_error<float>(ta, tb, M, thin, wide, alpha, beta, 1, rng) < 1e-6);  // N thin
+            REQUIRE(gemm_error<float>(ta, tb, M, wide, thin, alpha, beta, 0, rng) < 1e-6);  // K thin
+            ++checked;
+          }
+      }
+  REQUIRE(checked == 96);
+}
