@@ -15,7 +15,13 @@ Tensor<T> dequantize(const TensorU8& pixels, Rng& rng, int bits) {
   Tensor<T> x = rng.uniform<T>(pixels.shape(), T(0), T(1));
   const std::uint8_t* p = pixels.data();
   T* out = x.data();
-  for (std::size_t i = 0; i < x.numel(); ++i) out[i] = static_cast<T>((p[i] + out[i]) / levels);
+  for (std::size_t i = 0; i < x.numel(); ++i) {
+    // Summed in double and kept strictly inside the pixel's bin [p, p + 1) / levels: in float,
+    // 255 + 0.99999994 rounds to 256, which would put x on 1.0 (infinite logit).
+    const T upper = static_cast<T>((p[i] + 1.0) / levels);
+    const T v = static_cast<T>((p[i] + static_cast<double>(out[i])) / levels);
+    out[i] = v < upper ? v : std::nextafter(upper, T(0));
+  }
   return x;
 }
 

@@ -247,3 +247,48 @@ TEST_CASE("models: a glow-fmnist-sized model round-trips real images in float32"
   const Tensor<float> lp = enc.log_prob().value();
   for (std::size_t i = 0; i < lp.numel(); ++i) CHECK(std::isfinite(lp[i]));
 }
+
+TEST_CASE("distributions: log densities equal their closed forms at known points", "[flows][models]") {
+  const double pi = 3.14159265358979323846;
+  // Two samples of two dimensions.
+  const Var64 z(Tensor64({2, 2}, {0.5, -1.0, 2.0, 0.0}));
+  StandardNormal<double> normal;
+  const Tensor64 lpn = normal.log_prob(z).value();
+  REQUIRE(lpn[0] == Approx(-0.5 * (0.25 + 1.0) - std::log(2 * pi)).epsilon(1e-14));
+  REQUIRE(lpn[1] == Approx(-0.5 * 4.0 - std::log(2 * pi)).epsilon(1e-14));
+  // Logistic density e^-z / (1 + e^-z)^2 per dimension.
+  StandardLogistic<double> logistic;
+  const Tensor64 lpl = logistic.log_prob(z).value();
+  auto logistic1 = [](double v) { return std::log(std::exp(-v) / std::pow(1 + std::exp(-v), 2)); };
+  REQUIRE(lpl[0] == Approx(logistic1(0.5) + logistic1(-1.0)).epsilon(1e-14));
+  REQUIRE(lpl[1] == Approx(logistic1(2.0) + std::log(0.25)).epsilon(1e-14));
+  // N(mean, sd^2) with sd = e^log_sd: -(z - m)^2 / (2 sd^2) - log sd - log(2 pi) / 2.
+  const Var64 mean(Tensor64({2, 2}, {1.0, 0.0, -1.0, 0.5}));
+  const Var64 log_sd(Tensor64({2, 2}, {0.0, std::log(2.0), std::log(0.5), 0.0}));
+  const Tensor64 lpc = ConditionalGaussian<double>::log_prob(z, mean, log_sd).value();
+  auto gauss1 = [&](double v, double m, double sd) {
+    return -(v - m) * (v - m) / (2 * sd * sd) - std::log(sd) - 0.5 * std::log(2 * pi);
+  };
+  REQUIRE(lpc[0] == Approx(gauss1(0.5, 1.0, 1.0) + gauss1(-1.0, 0.0, 2.0)).epsilon(1e-14));
+  REQUIRE(lpc[1] == Approx(gauss1(2.0, -1.0, 0.5) + gauss1(0.0, 0.5, 1.0)).epsilon(1e-14));
+  // The learned diagonal Gaussian starts as a standard normal.
+  DiagonalGaussian<double> diag({2});
+  const Tensor64 lpd = diag.log_prob(z).value();
+  REQUIRE(lpd[0] == Approx(lpn[0]).epsilon(1e-14));
+  REQUIRE(lpd[1] == Approx(lpn[1]).epsilon(1e-14));
+}
+
+TEST_CASE("models: float32 dequantization never reaches the top of the pixel's bin", "[flows][models]") {
+  // In float, 255 + u rounds to 256 for u > 1 - 2^-17 (about 8 in a million draws): x would be
+  // exactly 1.0 and logit(x) infinite.
+  TensorU8 px = TensorU8::empty({1 << 20});
+  for (std::size_t i = 0; i < px.numel(); ++i) px[i] = i % 2 ? 255 : 127;
+  Rng rng(3);
+  const Tensor<float> x = dequantize<float>(px, rng);
+  std::size_t outside = 0;
+  for (std::size_t i = 0; i < x.numel(); ++i) {
+    const float lo = static_cast<float>(px[i] / 256.0), hi = static_cast<float>((px[i] + 1) / 256.0);
+    if (!(x[i] >= lo && x[i] < hi)) ++outside;
+  }
+  REQUIRE(outside == 0);
+}
