@@ -15,12 +15,11 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, std::si
                        stride, padding);
   return record_op("conv2d", y, {x, weight, bias},
                    [x, weight, bias, stride, padding](const Tensor<T>& g) {
-                     if (x.requires_grad())
-                       x.accumulate_grad(conv2d_backward_input(g, weight.value(), x.shape(),
-                                                               stride, padding));
-                     if (weight.requires_grad())
-                       weight.accumulate_grad(conv2d_backward_weight(g, x.value(), weight.shape(),
-                                                                     stride, padding));
+                     Conv2dGrads<T> grads =
+                         conv2d_backward(g, x.value(), weight.value(), stride, padding,
+                                         x.requires_grad(), weight.requires_grad());
+                     if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
+                     if (weight.requires_grad()) weight.accumulate_grad(std::move(grads.weight));
                      if (bias.requires_grad()) bias.accumulate_grad(conv2d_backward_bias(g));
                    });
 }

@@ -249,8 +249,12 @@ Tensor<T> conv2d_backward_input(const Tensor<T>& grad_out, const Tensor<T>& weig
     throw std::invalid_argument("conv2d_backward_input: grad_out has shape " +
                                 shape_str(grad_out.shape()) + ", expected " +
                                 shape_str({g.N, g.Cout, g.Ho, g.Wo}));
-  if (detail::conv2d_is_same(weight.shape(), stride, padding))
-    return detail::conv2d_same_backward_input(grad_out, weight);
+  if (detail::conv2d_is_same(weight.shape(), stride, padding)) {
+    Tensor<T> dx;
+    detail::conv2d_same_backward<T>(grad_out, nullptr, &weight, x_shape, weight.shape(), &dx,
+                                    nullptr);
+    return dx;
+  }
   const std::size_t ckk = g.ckk(), hwo = g.hw_out(), hwi = g.hw_in();
   Tensor<T> dx = g.pointwise() ? Tensor<T>::empty(x_shape) : Tensor<T>(x_shape);
   const std::size_t parts = batch_parts(g);
@@ -282,8 +286,12 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
     throw std::invalid_argument("conv2d_backward_weight: grad_out has shape " +
                                 shape_str(grad_out.shape()) + ", expected " +
                                 shape_str({g.N, g.Cout, g.Ho, g.Wo}));
-  if (detail::conv2d_is_same(weight_shape, stride, padding))
-    return detail::conv2d_same_backward_weight(grad_out, x, weight_shape);
+  if (detail::conv2d_is_same(weight_shape, stride, padding)) {
+    Tensor<T> dw;
+    detail::conv2d_same_backward<T>(grad_out, &x, nullptr, x.shape(), weight_shape, nullptr,
+                                    &dw);
+    return dw;
+  }
   const std::size_t ckk = g.ckk(), hwo = g.hw_out();
   const std::size_t wsize = g.Cout * ckk;
   Tensor<T> dw(weight_shape);
@@ -314,6 +322,28 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
   return dw;
 }
 
+template <typename T>
+Conv2dGrads<T> conv2d_backward(const Tensor<T>& grad_out, const Tensor<T>& x,
+                               const Tensor<T>& weight, std::size_t stride, std::size_t padding,
+                               bool need_input, bool need_weight) {
+  Conv2dGrads<T> grads;
+  if (detail::conv2d_is_same(weight.shape(), stride, padding) && (need_input || need_weight)) {
+    const ConvGeom g = make_geom(x.shape(), weight.shape(), stride, padding);
+    if (grad_out.shape() != Shape{g.N, g.Cout, g.Ho, g.Wo})
+      throw std::invalid_argument("conv2d_backward: grad_out has shape " +
+                                  shape_str(grad_out.shape()) + ", expected " +
+                                  shape_str({g.N, g.Cout, g.Ho, g.Wo}));
+    detail::conv2d_same_backward<T>(grad_out, &x, &weight, x.shape(), weight.shape(),
+                                    need_input ? &grads.input : nullptr,
+                                    need_weight ? &grads.weight : nullptr);
+    return grads;
+  }
+  if (need_input) grads.input = conv2d_backward_input(grad_out, weight, x.shape(), stride, padding);
+  if (need_weight)
+    grads.weight = conv2d_backward_weight(grad_out, x, weight.shape(), stride, padding);
+  return grads;
+}
+
 // db[o] = sum over n, h, w of dy[n, o, h, w]
 template <typename T>
 Tensor<T> conv2d_backward_bias(const Tensor<T>& grad_out) {
@@ -336,7 +366,9 @@ Tensor<T> conv2d_backward_bias(const Tensor<T>& grad_out) {
                                            std::size_t, std::size_t);                          \
   template Tensor<T> conv2d_backward_weight(const Tensor<T>&, const Tensor<T>&, const Shape&,  \
                                             std::size_t, std::size_t);                         \
-  template Tensor<T> conv2d_backward_bias(const Tensor<T>&);
+  template Tensor<T> conv2d_backward_bias(const Tensor<T>&);                                    \
+  template Conv2dGrads<T> conv2d_backward(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,   \
+                                          std::size_t, std::size_t, bool, bool);
 FZ_INSTANTIATE_CONV(float)
 FZ_INSTANTIATE_CONV(double)
 #undef FZ_INSTANTIATE_CONV

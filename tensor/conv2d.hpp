@@ -34,6 +34,17 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
                                  const Shape& weight_shape, std::size_t stride = 1,
                                  std::size_t padding = 0);
 
+// Both of the above in one call (a false flag skips that gradient, leaving it undefined); the
+// "same"-convolution path lays grad_out out once for the two, so autograd calls this.
+template <typename T>
+struct Conv2dGrads {
+  Tensor<T> input, weight;
+};
+template <typename T>
+Conv2dGrads<T> conv2d_backward(const Tensor<T>& grad_out, const Tensor<T>& x,
+                               const Tensor<T>& weight, std::size_t stride, std::size_t padding,
+                               bool need_input, bool need_weight);
+
 // d loss / d bias: grad_out summed over batch and space, shape (C_out).
 template <typename T>
 Tensor<T> conv2d_backward_bias(const Tensor<T>& grad_out);

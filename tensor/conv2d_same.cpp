@@ -129,18 +129,30 @@ std::vector<const T*> tap_lines(const T* planes, std::size_t C, const Plane& pl)
   return lines;
 }
 
-// out (N, Cout, H, W) = same-convolution of x (N, C, H, W) with wm (Cout, C*k*k) + bias.
+// out (N, Cout, H, W) = same-convolution of the C planes (laid out by to_plane) with
+// wm (Cout, C*k*k) + bias; Y is scratch for Cout * pl.Q values.
 template <typename T>
-void same_conv(const T* x, std::size_t N, std::size_t C, std::size_t H, std::size_t W,
-               const T* wm, std::size_t Cout, std::size_t k, const T* bias, T* out) {
-  const Plane pl(N, H, W, k);
-  T* planes = plane_scratch<T>(0, C * pl.len);
-  to_plane(x, C, pl, planes);
+void conv_planes(const T* planes, std::size_t C, const Plane& pl, const T* wm, std::size_t Cout,
+                 const T* bias, T* Y, T* out) {
   const std::vector<const T*> lines = tap_lines(planes, C, pl);
-  T* Y = plane_scratch<T>(1, Cout * pl.Q);
-  const std::size_t ckk = C * k * k;
+  const std::size_t ckk = C * pl.k * pl.k;
   gemm_lines<T>(false, Cout, pl.Q, ckk, T(1), wm, ckk, lines.data(), false, T(0), Y, pl.Q);
   from_positions(Y, bias, Cout, pl, out);
+}
+
+// W'[c][o][ki][kj] = W[o][c][k-1-ki][k-1-kj]: the weight of the transposed convolution.
+template <typename T>
+std::vector<T, xsimd::aligned_allocator<T, 64>> flip_weight(const Tensor<T>& weight) {
+  const Shape& ws = weight.shape();
+  const std::size_t Cout = ws[0], C = ws[1], k = ws[2];
+  std::vector<T, xsimd::aligned_allocator<T, 64>> flipped(C * Cout * k * k);
+  for (std::size_t o = 0; o < Cout; ++o)
+    for (std::size_t c = 0; c < C; ++c)
+      for (std::size_t ki = 0; ki < k; ++ki)
+        for (std::size_t kj = 0; kj < k; ++kj)
+          flipped[((c * Cout + o) * k + (k - 1 - ki)) * k + (k - 1 - kj)] =
+              weight[((o * C + c) * k + ki) * k + kj];
+  return flipped;
 }
 
 }  // namespace
@@ -154,56 +166,49 @@ bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t p
 template <typename T>
 Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
   const Shape& xs = x.shape();
-  const std::size_t Cout = weight.shape()[0], k = weight.shape()[2];
-  Tensor<T> y = Tensor<T>::empty({xs[0], Cout, xs[2], xs[3]});
-  same_conv(x.data(), xs[0], xs[1], xs[2], xs[3], weight.data(), Cout, k,
-            bias.defined() ? bias.data() : nullptr, y.data());
+  const std::size_t N = xs[0], C = xs[1], Cout = weight.shape()[0];
+  const Plane pl(N, xs[2], xs[3], weight.shape()[2]);
+  T* planes = plane_scratch<T>(0, C * pl.len);
+  to_plane(x.data(), C, pl, planes);
+  Tensor<T> y = Tensor<T>::empty({N, Cout, xs[2], xs[3]});
+  conv_planes(planes, C, pl, weight.data(), Cout, bias.defined() ? bias.data() : nullptr,
+              plane_scratch<T>(1, Cout * pl.Q), y.data());
   return y;
 }
 
-// dx = conv(dy, W') with W'[c][o][ki][kj] = W[o][c][k-1-ki][k-1-kj]: each input pixel gathers
-// the output gradients of every position whose kernel covered it.
+// Both gradients from one plane layout of dY:
+//   dx  = conv(dY, W'), W' the flipped, channel-transposed weight: each input pixel gathers the
+//         output gradients of every position whose kernel covered it;
+//   dWm = dY (Cout x positions) . lines(x)^T, with dY zero at the separators, so positions
+//         that were thrown away in the forward pass add nothing.
 template <typename T>
-Tensor<T> conv2d_same_backward_input(const Tensor<T>& grad_out, const Tensor<T>& weight) {
-  const Shape& ws = weight.shape();
-  const std::size_t Cout = ws[0], C = ws[1], k = ws[2];
-  const Shape& gs = grad_out.shape();
-  std::vector<T, xsimd::aligned_allocator<T, 64>> flipped(C * Cout * k * k);
-  for (std::size_t o = 0; o < Cout; ++o)
-    for (std::size_t c = 0; c < C; ++c)
-      for (std::size_t ki = 0; ki < k; ++ki)
-        for (std::size_t kj = 0; kj < k; ++kj)
-          flipped[((c * Cout + o) * k + (k - 1 - ki)) * k + (k - 1 - kj)] =
-              weight[((o * C + c) * k + ki) * k + kj];
-  Tensor<T> dx = Tensor<T>::empty({gs[0], C, gs[2], gs[3]});
-  same_conv(grad_out.data(), gs[0], Cout, gs[2], gs[3], flipped.data(), C, k, static_cast<const T*>(nullptr),
-            dx.data());
-  return dx;
-}
-
-// dWm (Cout, C*k*k) = dY (Cout x positions) @ lines(x)^T.
-template <typename T>
-Tensor<T> conv2d_same_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
-                                      const Shape& weight_shape) {
-  const Shape& xs = x.shape();
+void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const Tensor<T>* weight,
+                          const Shape& xs, const Shape& ws, Tensor<T>* dx, Tensor<T>* dw) {
   const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
-  const std::size_t Cout = weight_shape[0], k = weight_shape[2];
+  const std::size_t Cout = ws[0], k = ws[2];
   const Plane pl(N, H, W, k);
-  T* planes = plane_scratch<T>(0, C * pl.len);
-  to_plane(x.data(), C, pl, planes);
-  T* dy = plane_scratch<T>(1, Cout * pl.len);
+  T* dy = plane_scratch<T>(0, Cout * pl.len);
   to_plane(grad_out.data(), Cout, pl, dy);
-  const std::vector<const T*> lines = tap_lines(static_cast<const T*>(planes), C, pl);
-  const std::size_t ckk = C * k * k;
-  Tensor<T> dw = Tensor<T>::empty(weight_shape);
-  gemm_dots<T>(Cout, ckk, pl.Q, dy + pl.q0, pl.len, lines.data(), dw.data(), ckk);
-  return dw;
+  if (dx) {
+    const auto flipped = flip_weight(*weight);
+    *dx = Tensor<T>::empty(xs);
+    conv_planes(static_cast<const T*>(dy), Cout, pl, flipped.data(), C, static_cast<const T*>(nullptr),
+                plane_scratch<T>(1, C * pl.Q), dx->data());
+  }
+  if (dw) {
+    T* planes = plane_scratch<T>(1, C * pl.len);
+    to_plane(x->data(), C, pl, planes);
+    const std::vector<const T*> lines = tap_lines(static_cast<const T*>(planes), C, pl);
+    const std::size_t ckk = C * k * k;
+    *dw = Tensor<T>::empty(ws);
+    gemm_dots<T>(Cout, ckk, pl.Q, dy + pl.q0, pl.len, lines.data(), dw->data(), ckk);
+  }
 }
 
 #define FZ_INSTANTIATE_CONV_SAME(T)                                                         \
   template Tensor<T> conv2d_same(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);     \
-  template Tensor<T> conv2d_same_backward_input(const Tensor<T>&, const Tensor<T>&);        \
-  template Tensor<T> conv2d_same_backward_weight(const Tensor<T>&, const Tensor<T>&, const Shape&);
+  template void conv2d_same_backward(const Tensor<T>&, const Tensor<T>*, const Tensor<T>*,  \
+                                     const Shape&, const Shape&, Tensor<T>*, Tensor<T>*);
 FZ_INSTANTIATE_CONV_SAME(float)
 FZ_INSTANTIATE_CONV_SAME(double)
 #undef FZ_INSTANTIATE_CONV_SAME

@@ -29,11 +29,12 @@ bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t p
 template <typename T>
 Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias);
 
+// The gradients w.r.t. the input (into *dx, needs *weight) and the weight (into *dw, needs
+// *x); a null dx or dw skips that gradient. The two share one layout of grad_out. x_shape and
+// weight_shape are the forward shapes.
 template <typename T>
-Tensor<T> conv2d_same_backward_input(const Tensor<T>& grad_out, const Tensor<T>& weight);
-
-template <typename T>
-Tensor<T> conv2d_same_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
-                                      const Shape& weight_shape);
+void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const Tensor<T>* weight,
+                          const Shape& x_shape, const Shape& weight_shape, Tensor<T>* dx,
+                          Tensor<T>* dw);
 
 }  // namespace fz::detail

@@ -78,6 +78,13 @@ void check_against_direct(const Geom& g, std::mt19937& rng) {
   REQUIRE(max_diff(conv2d_backward_input(dy, w, x.shape(), g.stride, g.pad), dx_ref) < 1e-12);
   REQUIRE(max_diff(conv2d_backward_weight(dy, x, w.shape(), g.stride, g.pad), dw_ref) < 1e-11);
   REQUIRE(max_diff(conv2d_backward_bias(dy), db_ref) < 1e-12);
+  // The combined call autograd uses gives the same two gradients, and skips what is not asked.
+  const Conv2dGrads<double> both = conv2d_backward(dy, x, w, g.stride, g.pad, true, true);
+  REQUIRE(max_diff(both.input, dx_ref) < 1e-12);
+  REQUIRE(max_diff(both.weight, dw_ref) < 1e-11);
+  const Conv2dGrads<double> only_w = conv2d_backward(dy, x, w, g.stride, g.pad, false, true);
+  REQUIRE(!only_w.input.defined());
+  REQUIRE(max_diff(only_w.weight, dw_ref) < 1e-11);
   // Without bias the output is the bias-free sum.
   Tensor64 y_nb = conv2d(x, w, Tensor64(), g.stride, g.pad);
   REQUIRE(std::abs(y_nb[0] + b[0] - y_ref[0]) < 1e-12);
