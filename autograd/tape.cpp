@@ -29,7 +29,7 @@ void Tape<T>::run_backward(std::size_t from_index) {
     if (observer_) {
       const auto start = Clock::now();
       node.backward(node.output->grad);
-      observer_->on_backward_node(node.op,
+      observer_->on_backward_node(*this, i,
                                   std::chrono::duration<double>(Clock::now() - start).count());
     } else {
       node.backward(node.output->grad);
@@ -42,6 +42,7 @@ void Tape<T>::run_backward(std::size_t from_index) {
 
 template <typename T>
 void Tape<T>::clear() {
+  if (observer_) observer_->on_clear(*this);
   // Destroy nodes back to front so saved tensors go in reverse creation order.
   while (!nodes_.empty()) nodes_.pop_back();
   ++generation_;

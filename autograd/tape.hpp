@@ -32,11 +32,26 @@ struct VarNode {
 };
 }  // namespace detail
 
-// Optional observer of the reverse pass, used by the op profiler (timings per node).
+template <typename T>
+class Tape;
+
+// Optional observer of recording and of the reverse pass: the tape inspector and the op
+// profiler (autograd/tape_inspector.hpp, autograd/op_profiler.hpp). At most one per tape; with
+// none attached, recording and the reverse pass pay one pointer check each.
 template <typename T>
 struct TapeObserver {
+  using InputList = std::vector<const std::shared_ptr<detail::VarNode<T>>*>;
   virtual ~TapeObserver() = default;
-  virtual void on_backward_node(const char* op, double seconds) = 0;
+  // Observers that want each node's declared inputs set this (building the list allocates).
+  bool wants_inputs = false;
+  // tape.nodes().back() was just recorded. `inputs`: the Vars the op declared to record_op
+  // (undefined ones skipped), or nullptr when it recorded through record_op_if, which declares
+  // none, or when wants_inputs is false.
+  virtual void on_record(const Tape<T>& /*tape*/, const InputList* /*inputs*/) {}
+  // Node `index` ran its backward closure, which took `seconds`.
+  virtual void on_backward_node(const Tape<T>& /*tape*/, std::size_t /*index*/, double /*seconds*/) {}
+  // The tape is about to drop all its nodes (end of a reverse pass, or clear()).
+  virtual void on_clear(const Tape<T>& /*tape*/) {}
 };
 
 template <typename T>
@@ -70,6 +85,7 @@ class Tape {
   std::uint64_t generation() const { return generation_; }
 
   void set_observer(TapeObserver<T>* observer) { observer_ = observer; }
+  TapeObserver<T>* observer() const { return observer_; }
 
  private:
   std::vector<Node> nodes_;

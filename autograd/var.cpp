@@ -44,8 +44,11 @@ void Var<T>::check_backward_allowed() const {
   if (!node_->is_leaf) {
     const Tape<T>& tape = Tape<T>::current();
     if (node_->tape_generation != tape.generation() || node_->tape_index >= tape.size())
-      throw std::logic_error("backward: the tape that recorded this value was already consumed "
-                             "(backward called twice on the same graph?); run the forward again");
+      throw std::logic_error(
+          "backward: the tape that recorded this value was already consumed by an earlier "
+          "backward() (backward twice on the same graph, or a second loss from a forward pass "
+          "that already ran backward: add the losses and call backward once); run the forward "
+          "again");
   }
 }
 

@@ -95,30 +95,72 @@ bool should_record(const std::vector<Var<T>>& inputs) {
   return false;
 }
 
+namespace detail {
+
+// Tells the tape's observer (inspector, profiler) about the node just recorded, with the
+// op's declared inputs if it wants them. Only reached when an observer is attached.
+template <typename T, typename Inputs>
+void notify_record(TapeObserver<T>& observer, const Tape<T>& tape, const Inputs* inputs) {
+  if (!inputs || !observer.wants_inputs) {
+    observer.on_record(tape, nullptr);
+    return;
+  }
+  typename TapeObserver<T>::InputList list;
+  for (const Var<T>& v : *inputs)
+    if (v.defined()) list.push_back(&v.node());
+  observer.on_record(tape, &list);
+}
+
+// A non-leaf input recorded by an earlier forward pass whose tape backward() already consumed
+// has no node on the current tape: gradients would silently stop at it. Refuse it instead.
+template <typename T, typename Inputs>
+void check_inputs_current(const char* op, const Tape<T>& tape, const Inputs& inputs) {
+  for (const Var<T>& v : inputs)
+    if (v.defined() && v.requires_grad() && !v.is_leaf() &&
+        v.node()->tape_generation != tape.generation())
+      throw std::logic_error(std::string(op) +
+                             ": an input was computed by an earlier forward pass whose graph "
+                             "backward() already consumed; recompute it in this pass, or use "
+                             "its detach() as a constant");
+}
+
+// record_op and record_op_if: `inputs` is null when the op did not declare them.
+template <typename T, typename BackwardFn, typename Inputs>
+Var<T> record_node(bool record, const char* op, Tensor<T> value, BackwardFn&& backward,
+                   const Inputs* inputs) {
+  Var<T> out(std::move(value), false);
+  if (record) {
+    Tape<T>& tape = Tape<T>::current();
+    if (inputs) check_inputs_current(op, tape, *inputs);
+    tape.record(op, out.node(), typename Tape<T>::Backward(std::forward<BackwardFn>(backward)));
+    if (TapeObserver<T>* observer = tape.observer()) notify_record(*observer, tape, inputs);
+  }
+  return out;
+}
+
+}  // namespace detail
+
 // Wraps an op's forward result in a Var and, if recording, appends its backward closure to
 // the tape. The closure is only built (and allocated) when it will be recorded.
 template <typename T, typename BackwardFn>
 Var<T> record_op_if(bool record, const char* op, Tensor<T> value, BackwardFn&& backward) {
-  Var<T> out(std::move(value), false);
-  if (record)
-    Tape<T>::current().record(op, out.node(),
-                              typename Tape<T>::Backward(std::forward<BackwardFn>(backward)));
-  return out;
+  return detail::record_node(record, op, std::move(value), std::forward<BackwardFn>(backward),
+                             static_cast<const std::vector<Var<T>>*>(nullptr));
 }
 
 template <typename T, typename BackwardFn>
 Var<T> record_op(const char* op, Tensor<T> value,
                  std::initializer_list<std::reference_wrapper<const Var<T>>> inputs,
                  BackwardFn&& backward) {
-  return record_op_if(should_record<T>(inputs), op, std::move(value),
-                      std::forward<BackwardFn>(backward));
+  return detail::record_node(should_record<T>(inputs), op, std::move(value),
+                             std::forward<BackwardFn>(backward), &inputs);
 }
 
 template <typename T, typename BackwardFn>
 Var<T> record_op(const char* op, Tensor<T> value, const std::vector<Var<T>>& inputs,
                  BackwardFn&& backward) {
-  return record_op_if(should_record<T>(inputs), op, std::move(value),
-                      std::forward<BackwardFn>(backward));
+  return detail::record_node(should_record<T>(inputs), op, std::move(value),
+                             std::forward<BackwardFn>(backward), &inputs);
 }
 
 extern template class Var<float>;

@@ -20,6 +20,7 @@ struct TrainRequest {
   std::string out_dir = "runs/latest";
   bool resume = false;
   bool quiet = false;  // no progress output (tests)
+  bool log_layers = false;  // per-layer bits/dim at every periodic evaluation, in <out>/layers.csv
 };
 int run_train(const TrainRequest& request);
 
@@ -48,5 +49,56 @@ struct DensityRequest {
   std::size_t grid = 200;
 };
 int run_density(const DensityRequest& request);
+
+// cli/study_flow_commands.cpp: looking inside a trained flow.
+struct InspectRequest {
+  std::string checkpoint;
+  std::string split = "test";
+  std::size_t limit = 0;  // 0 = the whole split (as eval)
+  std::size_t depth = 0;  // 0 = every bijector; 1 = one row per top-level step (Glow step)
+  bool json = false;
+};
+int run_inspect(const InspectRequest& request);
+
+struct LatentsRequest {
+  std::string checkpoint;
+  std::string out_dir;
+  std::string split = "test";
+  std::size_t n = 8;         // images encoded, shown per level and reconstructed
+  std::size_t pairs = 4;     // interpolation rows
+  std::size_t steps = 8;     // interpolation points per row (endpoints included)
+  std::size_t channels = 8;  // latent channels shown per level (at most)
+  std::vector<double> temperatures = {0.5, 0.7, 0.9, 1.0};  // samples side by side (empty: none)
+  std::uint64_t seed = 0;
+};
+int run_latents(const LatentsRequest& request);
+
+// train --log-layers: the periodic test evaluation done term by term. Returns exactly what
+// Trainer::evaluate_images / evaluate_continuous return, and appends to csv_path a row "step,
+// each term's share (bits/dim; nats for 2-D data), [dequantization,] total" (header first).
+struct RunData;
+double evaluate_logging_layers(Trainer<float>& trainer, const RunData& data, const RunConfig& config,
+                               std::size_t step, const std::string& csv_path);
+
+// cli/study_tape_commands.cpp: looking inside the tape of one training step (model, data and
+// step as train builds them; the config's run length is ignored).
+struct TapeRequest {
+  RunConfig config;
+  std::string dot;            // also write the graph as Graphviz DOT to this file
+  std::size_t max_nodes = 0;  // nodes listed (0 = all)
+};
+int run_tape(const TapeRequest& request);
+
+struct ProfileRequest {
+  RunConfig config;
+  std::size_t steps = 5;   // profiled training steps
+  std::size_t warmup = 2;  // unprofiled steps first (initialisation, first allocations)
+  std::size_t rows = 0;    // op types shown (0 = all)
+  bool by_shape = false;   // one row per op and shapes (inputs -> output)
+};
+int run_profile(const ProfileRequest& request);
+
+// `train --profile`: run_train with the op profiler attached; prints its table at the end.
+int run_train_profiled(const TrainRequest& request);
 
 }  // namespace fz::cli

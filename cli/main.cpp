@@ -29,6 +29,40 @@ std::vector<double> parse_list(const std::string& text, const char* flag) {
   return out;
 }
 
+// Flags picking a model and its data for `tape` and `profile`: the same names as train's.
+struct StudyFlags {
+  bool additive = false, plain_1x1 = false;
+  std::size_t batch = 0;
+};
+
+void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
+  cmd->add_option("--model", c.model.model, "Model family: nice | realnvp | glow")
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow"}));
+  cmd->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
+      ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
+  cmd->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
+  cmd->add_option("--density", c.density, "2-D density for --dataset toy")->capture_default_str();
+  cmd->add_option("--batch", f.batch, "Batch size (default 64 for images, 512 for toy data)")->check(CLI::Range(1, 65536));
+  cmd->add_option("--seed", c.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
+  cmd->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->check(CLI::Range(1, 8));
+  cmd->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
+      ->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_option("--hidden", c.model.hidden, "Conditioner width (default: the model's)")->check(CLI::Range(1, 8192));
+  cmd->add_option("--blocks", c.model.blocks, "Residual blocks (RealNVP) or MLP hidden layers")->check(CLI::Range(1, 64));
+  cmd->add_option("--couplings", c.model.couplings, "Couplings (NICE, toy models) or per group (RealNVP)")->check(CLI::Range(1, 256));
+  cmd->add_flag("--additive", f.additive, "Glow: additive instead of affine couplings");
+  cmd->add_flag("--plain-1x1", f.plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
+  cmd->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
+  cmd->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
+}
+
+void finish_study_flags(RunConfig& c, const StudyFlags& f) {
+  c.model.affine = !f.additive;
+  c.model.lu = !f.plain_1x1;
+  c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,6 +123,10 @@ int main(int argc, char** argv) {
   t->add_option("--checkpoint-seconds", c.checkpoint_seconds, "Seconds between checkpoints")
       ->capture_default_str()->check(CLI::PositiveNumber);
   t->add_flag("--quiet", train.quiet, "No progress output");
+  t->add_flag("--log-layers", train.log_layers,
+              "At every --eval-every evaluation, also write each layer's share of the test bits/dim to layers.csv");
+  bool train_profile = false;
+  t->add_flag("--profile", train_profile, "Print time per op type (forward, backward) at the end (see `profile`)");
 
   // ---- eval ----
   EvalRequest eval;
@@ -119,6 +157,56 @@ int main(int argc, char** argv) {
   d->add_option("--range", range, "LO,HI of both axes")->capture_default_str();
   d->add_option("--grid", density.grid, "Grid points per axis")->capture_default_str()->check(CLI::Range(2, 4000));
 
+  // ---- inspect ----
+  InspectRequest inspect;
+  auto* in = app.add_subcommand("inspect", "Per-layer log-det breakdown: each bijector's share of the bits/dim, "
+                                           "per-scale latent log-densities, the dequantization constant, the total");
+  in->add_option("--checkpoint", inspect.checkpoint, "checkpoint.safetensors of a run")->required();
+  in->add_option("--split", inspect.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+  in->add_option("--limit", inspect.limit, "Use only the first N examples (0 = all, as eval)")->capture_default_str();
+  in->add_option("--depth", inspect.depth, "0 = a row per bijector; 1 = a row per step of each scale (Glow step)")
+      ->capture_default_str()->check(CLI::Range(0, 16));
+  in->add_flag("--json", inspect.json, "Print one JSON object (terms, bpd) instead of the table");
+
+  // ---- latents ----
+  LatentsRequest latents;
+  std::string latent_temperatures = "0.5,0.7,0.9,1.0";
+  auto* lt = app.add_subcommand("latents", "Latent views of an image model: latent channels per level, "
+                                           "reconstructions, interpolations, samples per temperature (PNGs)");
+  lt->add_option("--checkpoint", latents.checkpoint, "checkpoint.safetensors of an image run")->required();
+  lt->add_option("--out", latents.out_dir, "Output directory")->required();
+  lt->add_option("--split", latents.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+  lt->add_option("--n", latents.n, "Images encoded and reconstructed")->capture_default_str()->check(CLI::Range(1, 256));
+  lt->add_option("--pairs", latents.pairs, "Interpolation rows (0 = none)")->capture_default_str()->check(CLI::Range(0, 64));
+  lt->add_option("--steps", latents.steps, "Points per interpolation, endpoints included")
+      ->capture_default_str()->check(CLI::Range(2, 64));
+  lt->add_option("--channels", latents.channels, "Latent channels shown per level")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  lt->add_option("--temperatures", latent_temperatures, "Sample rows, one per temperature ('none' = no samples)")
+      ->capture_default_str();
+  lt->add_option("--seed", latents.seed, "Random seed of the samples")->capture_default_str();
+
+  // ---- tape ----
+  TapeRequest tape;
+  StudyFlags tape_flags;
+  auto* tp = app.add_subcommand("tape", "What one training step records on the tape: nodes, bytes held for backward, "
+                                        "totals per op, peak memory; the graph as DOT");
+  add_study_flags(tp, tape.config, tape_flags);
+  tp->add_option("--dot", tape.dot, "Also write the graph as Graphviz DOT to this file");
+  tp->add_option("--max-nodes", tape.max_nodes, "Nodes listed (0 = all)")->capture_default_str();
+
+  // ---- profile ----
+  ProfileRequest profile;
+  StudyFlags profile_flags;
+  auto* pr = app.add_subcommand("profile", "Time per op type, forward and backward, over a few training steps");
+  add_study_flags(pr, profile.config, profile_flags);
+  pr->add_option("--steps", profile.steps, "Profiled training steps")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
+  pr->add_option("--warmup", profile.warmup, "Unprofiled steps first (ActNorm initialisation, first allocations)")
+      ->capture_default_str();
+  pr->add_option("--rows", profile.rows, "Op types shown (0 = all)")->capture_default_str();
+  pr->add_flag("--by-shape", profile.by_shape, "One row per op and shapes (inputs -> output), e.g. to tell convolutions apart");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& h) {
@@ -141,7 +229,15 @@ int main(int argc, char** argv) {
         else c.minutes = 10;
       }
       if (c.dataset == "toy" && c.eval_every == 500) c.eval_every = 0;
-      return run_train(train);
+      return train_profile ? run_train_profiled(train) : run_train(train);
+    }
+    if (tp->parsed()) {
+      finish_study_flags(tape.config, tape_flags);
+      return run_tape(tape);
+    }
+    if (pr->parsed()) {
+      finish_study_flags(profile.config, profile_flags);
+      return run_profile(profile);
     }
     if (e->parsed()) return run_eval(eval);
     if (s->parsed()) {
@@ -155,6 +251,12 @@ int main(int argc, char** argv) {
       density.lo = lohi[0];
       density.hi = lohi[1];
       return run_density(density);
+    }
+    if (in->parsed()) return run_inspect(inspect);
+    if (lt->parsed()) {
+      latents.temperatures.clear();
+      if (latent_temperatures != "none") latents.temperatures = parse_list(latent_temperatures, "--temperatures");
+      return run_latents(latents);
     }
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "flowzoo: %s\n", ex.what());

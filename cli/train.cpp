@@ -49,6 +49,7 @@ int run_train(const TrainRequest& req) {
   fs::create_directories(req.out_dir);
   const std::string ckpt_path = (fs::path(req.out_dir) / "checkpoint.safetensors").string();
   const std::string metrics_path = (fs::path(req.out_dir) / "metrics.csv").string();
+  const std::string layers_path = (fs::path(req.out_dir) / "layers.csv").string();  // --log-layers
   CheckpointInfo resumed;
   if (req.resume) {
     if (!fs::exists(ckpt_path))
@@ -82,10 +83,12 @@ int run_train(const TrainRequest& req) {
     load_checkpoint(ckpt_path, *model, &trainer);
     wall_before = resumed.wall_seconds;
     truncate_metrics(metrics_path, resumed.step);
+    truncate_metrics(layers_path, resumed.step);
   } else {
     write_config((fs::path(req.out_dir) / "config.json").string(), config);
     std::ofstream(metrics_path) << (data.toy ? "step,wall_seconds,train_nll,lr,grad_norm,test_nll\n"
                                              : "step,wall_seconds,train_bpd,lr,grad_norm,test_bpd\n");
+    fs::remove(layers_path);  // a fresh run starts a fresh per-layer log
   }
   std::ofstream metrics(metrics_path, std::ios::app);
 
@@ -158,7 +161,9 @@ int run_train(const TrainRequest& req) {
     }
     std::string test_col;
     if (config.eval_every && stats.step % config.eval_every == 0) {
-      const double t = evaluate(config.eval_limit);
+      // --log-layers evaluates term by term: the same number, plus a row of layers.csv.
+      const double t = req.log_layers ? evaluate_logging_layers(trainer, data, config, stats.step, layers_path)
+                                      : evaluate(config.eval_limit);
       test_col = fmt(t);
       progress.message("step " + std::to_string(stats.step) + ": test " + unit + " " + fmt(t, 5));
     }

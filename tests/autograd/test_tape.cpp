@@ -84,6 +84,22 @@ TEST_CASE("tape: backward twice and non-scalar backward are clear errors", "[aut
   REQUIRE_THROWS_WITH(dot(c, c).backward(), Catch::Contains("does not require grad"));
 }
 
+TEST_CASE("tape: a value from a consumed graph cannot feed a new graph silently", "[autograd]") {
+  Var64 w(Tensor64({2}, {1, 2}), true);
+  Var64 h = square(w);  // non-leaf, recorded in this pass
+  dot(h, h).backward();
+  // h's node is gone from the tape: a new loss through h would never reach w. Refused:
+  REQUIRE_THROWS_WITH(dot(h, w), Catch::Contains("dot") && Catch::Contains("earlier forward pass"));
+  // Recomputing it in the new pass works, and so does using it as a constant.
+  w.zero_grad();
+  Var64 h2 = square(w);
+  dot(h2, w).backward();  // d/dw sum(w^2 * w) = 3 w^2
+  REQUIRE(w.grad()[1] == Approx(12.0));
+  w.zero_grad();
+  dot(h.detach(), w).backward();  // d/dw sum(c * w) = c
+  REQUIRE(w.grad()[1] == Approx(4.0));
+}
+
 TEST_CASE("tape: no-grad guard records nothing and restores recording", "[autograd]") {
   Var64 x(Tensor64({2}, {1, 2}), true);
   {
