@@ -120,6 +120,93 @@ Var<T> channel_affine(const Var<T>& x, const Var<T>& scale, const Var<T>& shift)
   });
 }
 
+// ---- channel_affine_relu ---------------------------------------------------------------------
+
+// y = max(0, x * scale_c + shift_c): ActNorm followed by ReLU inside Glow's coupling network,
+// in one pass. Unfused, the tape would hold three activation-sized tensors per layer (conv out,
+// affine out, relu out) and the backward would make two passes; here it holds two and makes one.
+// With m = [y > 0]: dL/dx = G m scale_c;  dL/dscale_c = sum G m x;  dL/dshift_c = sum G m.
+template <typename T>
+Var<T> channel_affine_relu(const Var<T>& x, const Var<T>& scale, const Var<T>& shift) {
+  if (scale.dim() != 1 || shift.shape() != scale.shape())
+    throw std::invalid_argument("channel_affine_relu: scale and shift must both be (C), got " +
+                                shape_str(scale.shape()) + " and " + shape_str(shift.shape()));
+  const ChannelGeom g = channel_geom(x.shape(), scale.shape()[0], "channel_affine_relu");
+  Tensor<T> y = Tensor<T>::empty(x.shape());
+  {
+    const T* xp = x.value().data();
+    const T* sp = scale.value().data();
+    const T* tp = shift.value().data();
+    T* yp = y.data();
+    parallel_for(g.rows(), row_grain(g.inner), [&](std::size_t r0, std::size_t r1) {
+      const simd::batch<T> zero(T(0));
+      for (std::size_t r = r0; r < r1; ++r) {
+        const simd::batch<T> s(sp[r % g.channels]), t(tp[r % g.channels]);
+        const std::size_t o = r * g.inner;
+        simd::map_range(o, o + g.inner, yp,
+                        [&](const simd::batch<T>& v) { return xsimd::max(xsimd::fma(v, s, t), zero); }, xp);
+      }
+    });
+  }
+  return record_op("channel_affine_relu", y, {x, scale, shift}, [x, scale, shift, g, y](const Tensor<T>& grad) {
+    const bool need_x = x.requires_grad(), need_s = scale.requires_grad(), need_t = shift.requires_grad();
+    Tensor<T> gx = need_x ? Tensor<T>::empty(x.shape()) : Tensor<T>();
+    // Per-row partial sums, combined over the batch afterwards in a fixed order (deterministic).
+    std::vector<T> row_gx(g.rows()), row_g(g.rows());
+    const T* gp = grad.data();
+    const T* xp = x.value().data();
+    const T* yp = y.data();
+    const T* sp = scale.value().data();
+    T* gxp = gx.data();
+    parallel_for(g.rows(), row_grain(g.inner), [&](std::size_t r0, std::size_t r1) {
+      using B = simd::batch<T>;
+      constexpr std::size_t W = simd::width<T>;
+      const B zero(T(0));
+      for (std::size_t r = r0; r < r1; ++r) {
+        const B s(sp[r % g.channels]);
+        const std::size_t o = r * g.inner, end = o + g.inner;
+        B acc_gx(T(0)), acc_g(T(0));
+        std::size_t i = o;
+        auto step = [&](const B& gv, const B& yv, const B& xv) {
+          const B gm = xsimd::select(yv > zero, gv, zero);  // the ReLU's mask
+          acc_gx = xsimd::fma(gm, xv, acc_gx);
+          acc_g += gm;
+          return gm * s;
+        };
+        for (; i + W <= end; i += W) {
+          const B d = step(B::load_unaligned(gp + i), B::load_unaligned(yp + i), B::load_unaligned(xp + i));
+          if (need_x) d.store_unaligned(gxp + i);
+        }
+        if (i < end) {
+          const std::size_t k = end - i;
+          const B d = step(simd::load_partial(gp + i, k), simd::load_partial(yp + i, k),
+                           simd::load_partial(xp + i, k));
+          if (need_x) simd::store_partial(d, gxp + i, k);
+        }
+        alignas(64) T lanes_gx[W], lanes_g[W];
+        acc_gx.store_aligned(lanes_gx);
+        acc_g.store_aligned(lanes_g);
+        T sgx = T(0), sg = T(0);
+        for (std::size_t l = 0; l < W; ++l) {
+          sgx += lanes_gx[l];
+          sg += lanes_g[l];
+        }
+        row_gx[r] = sgx;
+        row_g[r] = sg;
+      }
+    });
+    if (need_x) x.accumulate_grad(std::move(gx));
+    auto combine = [&g](const std::vector<T>& rows) {
+      Tensor<T> out({g.channels});
+      for (std::size_t b = 0; b < g.batch; ++b)
+        for (std::size_t c = 0; c < g.channels; ++c) out[c] += rows[b * g.channels + c];
+      return out;
+    };
+    if (need_s) scale.accumulate_grad(combine(row_gx));
+    if (need_t) shift.accumulate_grad(combine(row_g));
+  });
+}
+
 // ---- shared state ----------------------------------------------------------------------------
 
 namespace detail {
@@ -164,6 +251,12 @@ Var<T> ActNormState<T>::apply(const Var<T>& x) const {
   // (x + b) * e^l = x * e^l + b * e^l
   Var<T> s = exp(logs);
   return channel_affine(x, s, bias * s);
+}
+
+template <typename T>
+Var<T> ActNormState<T>::apply_relu(const Var<T>& x) const {
+  Var<T> s = exp(logs);
+  return channel_affine_relu(x, s, bias * s);
 }
 
 template <typename T>
@@ -222,8 +315,16 @@ Var<T> ActNormLayer<T>::forward(const Var<T>& x) {
   return state_.apply(x);
 }
 
+template <typename T>
+Var<T> ActNormLayer<T>::forward_relu(const Var<T>& x) {
+  state_.maybe_initialise(x, this->is_training(), "ActNormLayer");
+  return state_.apply_relu(x);
+}
+
 template Var<float> channel_affine<float>(const Var<float>&, const Var<float>&, const Var<float>&);
 template Var<double> channel_affine<double>(const Var<double>&, const Var<double>&, const Var<double>&);
+template Var<float> channel_affine_relu<float>(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> channel_affine_relu<double>(const Var<double>&, const Var<double>&, const Var<double>&);
 template struct detail::ActNormState<float>;
 template struct detail::ActNormState<double>;
 template class ActNorm<float>;

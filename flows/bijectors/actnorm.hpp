@@ -33,6 +33,11 @@ namespace fz {
 template <typename T>
 Var<T> channel_affine(const Var<T>& x, const Var<T>& scale, const Var<T>& shift);
 
+// max(0, channel_affine(x, scale, shift)) in one pass (Glow's ActNorm -> ReLU): the tape keeps
+// one tensor instead of two and the backward makes one pass instead of two.
+template <typename T>
+Var<T> channel_affine_relu(const Var<T>& x, const Var<T>& scale, const Var<T>& shift);
+
 namespace detail {
 // The state and initialisation shared by ActNorm and ActNormLayer.
 template <typename T>
@@ -43,6 +48,7 @@ struct ActNormState {
   void maybe_initialise(const Var<T>& x, bool training, const char* who);
   Var<T> apply(const Var<T>& x) const;          // (x + bias) * exp(logs)
   Var<T> apply_inverse(const Var<T>& y) const;  // y * exp(-logs) - bias
+  Var<T> apply_relu(const Var<T>& x) const;     // max(0, apply(x)), fused
 };
 }  // namespace detail
 
@@ -70,6 +76,8 @@ class ActNormLayer : public Layer<T> {
   explicit ActNormLayer(std::size_t channels);
   std::string type_name() const override { return "ActNormLayer"; }
   Var<T> forward(const Var<T>& x) override;
+  // relu(forward(x)), fused (see channel_affine_relu).
+  Var<T> forward_relu(const Var<T>& x);
 
   std::size_t channels() const { return channels_; }
   bool initialised() const { return state_.initialised[0] != T(0); }

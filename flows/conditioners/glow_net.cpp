@@ -49,8 +49,9 @@ Var<T> GlowNet<T>::forward(const Var<T>& x) {
   if (x.dim() != 4 || x.shape()[1] != in_channels_)
     throw std::invalid_argument("GlowNet: expected an input (B, " + std::to_string(in_channels_) +
                                 ", H, W), got shape " + shape_str(x.shape()));
-  Var<T> h = relu(actnorm1_->forward(conv2d(x, conv1_weight_, Var<T>(), 1, 1)));
-  h = relu(actnorm2_->forward(conv2d(h, conv2_weight_)));
+  // ActNorm -> ReLU as one fused op (same values as relu(actnorm(...)), less tape memory).
+  Var<T> h = actnorm1_->forward_relu(conv2d(x, conv1_weight_, Var<T>(), 1, 1));
+  h = actnorm2_->forward_relu(conv2d(h, conv2_weight_));
   return zero_conv_->forward(h);
 }
 

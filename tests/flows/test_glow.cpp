@@ -255,6 +255,28 @@ TEST_CASE("glow: channel_affine gradients", "[flows][glow]") {
   }
 }
 
+TEST_CASE("glow: channel_affine_relu equals relu(channel_affine) and passes gradcheck",
+          "[flows][glow]") {
+  Rng rng(15);
+  for (const Shape& shape : {Shape{2, 3, 2, 3}, Shape{4, 3}, Shape{3, 2, 21}}) {
+    INFO(shape_str(shape));
+    auto f = [](const std::vector<Var64>& in) { return channel_affine_relu(in[0], in[1], in[2]); };
+    const std::vector<Tensor64> inputs = {rng.normal<double>(shape), rng.normal<double>({shape[1]}),
+                                          rng.normal<double>({shape[1]})};
+    GradcheckResult r = gradcheck(f, inputs);
+    INFO(r.message);
+    CHECK(r.ok);
+    const Var64 x(inputs[0]), s(inputs[1]), t(inputs[2]);
+    const Tensor64 fused = channel_affine_relu(x, s, t).value();
+    const Tensor64 plain = relu(channel_affine(x, s, t)).value();
+    REQUIRE(max_abs_diff(fused, plain) == 0.0);
+    std::size_t zeros = 0;  // the mask is exercised: some outputs are clipped, some are not
+    for (std::size_t i = 0; i < fused.numel(); ++i) zeros += fused[i] == 0.0;
+    CHECK(zeros > 0);
+    CHECK(zeros < fused.numel());
+  }
+}
+
 TEST_CASE("glow: one glow-fmnist step has the hand-counted parameters", "[flows][glow]") {
   Rng rng(14);
   const std::size_t c = 4, h = 128;
