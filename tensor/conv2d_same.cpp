@@ -52,18 +52,31 @@ T* plane_scratch(std::size_t which, std::size_t n) {
   return buf.data();
 }
 
-// dst[0:n] = src[0:n] + add, dst[n:n_padded] = 0. Image rows here are short (7 or 14 floats):
-// an inline vector loop with a masked tail beats a memcpy call per row.
+// dst row h [0, n) = src row h [0, n) + add, for `rows` rows of n values. Image rows here are
+// short (7, 14 or 28 floats), so the scalar tail of each row would cost as much as the vector
+// part: instead, a row is copied in whole vectors that run past its end into the next row (or
+// the row's padding), which is then rewritten in order. Only the rows whose overrun would
+// leave the block (the image's last row or two) copy their tail exactly. Callers re-zero any
+// padding between rows afterwards.
 template <typename T>
-inline void copy_row(const T* __restrict src, T* __restrict dst, std::size_t n,
-                     std::size_t n_padded, T add) {
+inline void copy_rows(const T* __restrict src, std::size_t src_stride, T* __restrict dst,
+                      std::size_t dst_stride, std::size_t rows, std::size_t n, T add) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = B::size;
   const B vadd(add);
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) (B::load_unaligned(src + i) + vadd).store_unaligned(dst + i);
-  for (; i < n; ++i) dst[i] = src[i] + add;
-  for (; i < n_padded; ++i) dst[i] = T(0);
+  const std::size_t whole = (n + W - 1) / W * W;  // n rounded up to whole vectors
+  const std::size_t src_end = (rows - 1) * src_stride + n, dst_end = (rows - 1) * dst_stride + n;
+  for (std::size_t h = 0; h < rows; ++h) {
+    const T* s = src + h * src_stride;
+    T* d = dst + h * dst_stride;
+    std::size_t i = 0;
+    if (h * src_stride + whole <= src_end && h * dst_stride + whole <= dst_end) {
+      for (; i < n; i += W) (B::load_unaligned(s + i) + vadd).store_unaligned(d + i);
+      continue;
+    }
+    for (; i + W <= n; i += W) (B::load_unaligned(s + i) + vadd).store_unaligned(d + i);
+    for (; i < n; ++i) d[i] = s[i] + add;
+  }
 }
 
 // NCHW tensor data (N, C, H, W) -> C planes of pl.len floats, zeros everywhere but the pixels.
@@ -85,10 +98,12 @@ void to_plane(const T* src, std::size_t C, const Plane& pl, T* dst) {
                    std::fill(plane, plane + pl.q0, T(0));
                    for (std::size_t n = 0; n < pl.N; ++n) {
                      const T* image = src + (n * C + c) * hw;
-                     T* row = plane + pl.q0 + pl.pos(n, 0, 0);
-                     for (std::size_t h = 0; h < pl.H; ++h, row += pl.R)
-                       copy_row(image + h * pl.W, row, pl.W, pl.R, T(0));
-                     std::fill(row, row + pl.p * pl.R, T(0));
+                     T* rows = plane + pl.q0 + pl.pos(n, 0, 0);
+                     copy_rows(image, pl.W, rows, pl.R, pl.H, pl.W, T(0));
+                     for (std::size_t h = 0; h < pl.H; ++h)  // each row's p zeros
+                       std::fill(rows + h * pl.R + pl.W, rows + (h + 1) * pl.R, T(0));
+                     T* separator = rows + pl.H * pl.R;
+                     std::fill(separator, separator + pl.p * pl.R, T(0));
                    }
                    std::fill(plane + pl.q0 + pl.Q, plane + pl.len, T(0));
                  }
@@ -106,11 +121,10 @@ void from_positions(const T* Y, const T* bias, std::size_t Cout, const Plane& pl
                    T* image = out + i * hw;
                    const T* row = Y + o * pl.Q + pl.pos(n, 0, 0);
                    const T b = bias ? bias[o] : T(0);
-                   if (pl.p == 0) {  // rows are contiguous: one run per image
-                     copy_row(row, image, hw, hw, b);
-                     continue;
-                   }
-                   for (std::size_t h = 0; h < pl.H; ++h) copy_row(row + h * pl.R, image + h * pl.W, pl.W, pl.W, b);
+                   if (pl.p == 0)  // rows are contiguous: one run per image
+                     copy_rows(row, hw, image, hw, 1, hw, b);
+                   else
+                     copy_rows(row, pl.R, image, pl.W, pl.H, pl.W, b);
                  }
                });
 }

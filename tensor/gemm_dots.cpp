@@ -17,7 +17,7 @@ namespace {
 // each (aligned) row load 3 times: 11 loads per 24 FMAs.
 constexpr std::size_t kTileA = 8;
 constexpr std::size_t kTileB = 3;
-constexpr std::size_t kChunkBytes = 8192;  // K per pass: 8 KB of every row and line
+constexpr std::size_t kChunkBytes = 16384;  // K per pass: 16 KB of every row and line
 
 // The RA x RB tile of C starting at (i0, j0); RA, RB <= kTile (smaller at the edges of C).
 template <typename T, std::size_t RA, std::size_t RB>
