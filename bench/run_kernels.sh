@@ -15,6 +15,10 @@ build="${BUILD_DIR:-build-release}"
 python="${PYTHON:-/usr/bin/python3}"
 threads="${1:-2}"
 cd "$root"
+# libgomp's idle threads spin by default; on a machine with anything else running that makes
+# PyTorch several times slower, and the reference should be PyTorch at its best (the model
+# script torch_models.py sets the same).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" --buildtype=release >/dev/null
