@@ -63,30 +63,53 @@ Var<T> per_sample(const Var<T>& value, std::size_t batch) {
   return zero_logdet<T>(batch) + reshape(value, Shape{1});
 }
 
+// y = x * scale_c + shift_c per channel (clamped at 0 when relu), after checking the shapes;
+// the forward pass shared by channel_affine and channel_affine_relu.
+template <typename T>
+Tensor<T> channel_affine_forward(const Var<T>& x, const Var<T>& scale, const Var<T>& shift,
+                                 bool relu, const char* op, ChannelGeom& g) {
+  if (scale.dim() != 1 || shift.shape() != scale.shape())
+    throw std::invalid_argument(std::string(op) + ": scale and shift must both be (C), got " +
+                                shape_str(scale.shape()) + " and " + shape_str(shift.shape()));
+  g = channel_geom(x.shape(), scale.shape()[0], op);
+  Tensor<T> y = Tensor<T>::empty(x.shape());
+  const T* xp = x.value().data();
+  const T* sp = scale.value().data();
+  const T* tp = shift.value().data();
+  T* yp = y.data();
+  parallel_for(g.rows(), row_grain(g.inner), [&](std::size_t r0, std::size_t r1) {
+    const simd::batch<T> zero(T(0));
+    for (std::size_t r = r0; r < r1; ++r) {
+      const simd::batch<T> s(sp[r % g.channels]), t(tp[r % g.channels]);
+      const std::size_t o = r * g.inner;
+      if (relu)
+        simd::map_range(o, o + g.inner, yp,
+                        [&](const simd::batch<T>& v) { return xsimd::max(xsimd::fma(v, s, t), zero); }, xp);
+      else
+        simd::map_range(o, o + g.inner, yp, [&](const simd::batch<T>& v) { return xsimd::fma(v, s, t); }, xp);
+    }
+  });
+  return y;
+}
+
+// Per-(sample, channel) partial sums -> per-channel totals, summed over the batch in a fixed
+// order (deterministic for any thread count).
+template <typename T>
+Tensor<T> per_channel(const std::vector<T>& rows, const ChannelGeom& g) {
+  Tensor<T> out({g.channels});
+  for (std::size_t b = 0; b < g.batch; ++b)
+    for (std::size_t c = 0; c < g.channels; ++c) out[c] += rows[b * g.channels + c];
+  return out;
+}
+
 }  // namespace
 
 // ---- channel_affine --------------------------------------------------------------------------
 
 template <typename T>
 Var<T> channel_affine(const Var<T>& x, const Var<T>& scale, const Var<T>& shift) {
-  if (scale.dim() != 1 || shift.shape() != scale.shape())
-    throw std::invalid_argument("channel_affine: scale and shift must both be (C), got " +
-                                shape_str(scale.shape()) + " and " + shape_str(shift.shape()));
-  const ChannelGeom g = channel_geom(x.shape(), scale.shape()[0], "channel_affine");
-  Tensor<T> y = Tensor<T>::empty(x.shape());
-  {
-    const T* xp = x.value().data();
-    const T* sp = scale.value().data();
-    const T* tp = shift.value().data();
-    T* yp = y.data();
-    parallel_for(g.rows(), row_grain(g.inner), [&](std::size_t r0, std::size_t r1) {
-      for (std::size_t r = r0; r < r1; ++r) {
-        const simd::batch<T> s(sp[r % g.channels]), t(tp[r % g.channels]);
-        const std::size_t o = r * g.inner;
-        simd::map_range(o, o + g.inner, yp, [&](const simd::batch<T>& v) { return xsimd::fma(v, s, t); }, xp);
-      }
-    });
-  }
+  ChannelGeom g{};
+  Tensor<T> y = channel_affine_forward(x, scale, shift, /*relu=*/false, "channel_affine", g);
   // dL/dx = G * scale_c;  dL/dscale_c = sum G x;  dL/dshift_c = sum G
   return record_op("channel_affine", y, {x, scale, shift}, [x, scale, shift, g](const Tensor<T>& grad) {
     const bool need_x = x.requires_grad(), need_s = scale.requires_grad(), need_t = shift.requires_grad();
@@ -109,14 +132,8 @@ Var<T> channel_affine(const Var<T>& x, const Var<T>& scale, const Var<T>& shift)
       }
     });
     if (need_x) x.accumulate_grad(std::move(gx));
-    auto combine = [&g](const std::vector<T>& rows) {
-      Tensor<T> out({g.channels});
-      for (std::size_t b = 0; b < g.batch; ++b)
-        for (std::size_t c = 0; c < g.channels; ++c) out[c] += rows[b * g.channels + c];
-      return out;
-    };
-    if (need_s) scale.accumulate_grad(combine(row_gx));
-    if (need_t) shift.accumulate_grad(combine(row_g));
+    if (need_s) scale.accumulate_grad(per_channel(row_gx, g));
+    if (need_t) shift.accumulate_grad(per_channel(row_g, g));
   });
 }
 
@@ -128,26 +145,8 @@ Var<T> channel_affine(const Var<T>& x, const Var<T>& scale, const Var<T>& shift)
 // With m = [y > 0]: dL/dx = G m scale_c;  dL/dscale_c = sum G m x;  dL/dshift_c = sum G m.
 template <typename T>
 Var<T> channel_affine_relu(const Var<T>& x, const Var<T>& scale, const Var<T>& shift) {
-  if (scale.dim() != 1 || shift.shape() != scale.shape())
-    throw std::invalid_argument("channel_affine_relu: scale and shift must both be (C), got " +
-                                shape_str(scale.shape()) + " and " + shape_str(shift.shape()));
-  const ChannelGeom g = channel_geom(x.shape(), scale.shape()[0], "channel_affine_relu");
-  Tensor<T> y = Tensor<T>::empty(x.shape());
-  {
-    const T* xp = x.value().data();
-    const T* sp = scale.value().data();
-    const T* tp = shift.value().data();
-    T* yp = y.data();
-    parallel_for(g.rows(), row_grain(g.inner), [&](std::size_t r0, std::size_t r1) {
-      const simd::batch<T> zero(T(0));
-      for (std::size_t r = r0; r < r1; ++r) {
-        const simd::batch<T> s(sp[r % g.channels]), t(tp[r % g.channels]);
-        const std::size_t o = r * g.inner;
-        simd::map_range(o, o + g.inner, yp,
-                        [&](const simd::batch<T>& v) { return xsimd::max(xsimd::fma(v, s, t), zero); }, xp);
-      }
-    });
-  }
+  ChannelGeom g{};
+  Tensor<T> y = channel_affine_forward(x, scale, shift, /*relu=*/true, "channel_affine_relu", g);
   return record_op("channel_affine_relu", y, {x, scale, shift}, [x, scale, shift, g, y](const Tensor<T>& grad) {
     const bool need_x = x.requires_grad(), need_s = scale.requires_grad(), need_t = shift.requires_grad();
     Tensor<T> gx = need_x ? Tensor<T>::empty(x.shape()) : Tensor<T>();
@@ -196,14 +195,8 @@ Var<T> channel_affine_relu(const Var<T>& x, const Var<T>& scale, const Var<T>& s
       }
     });
     if (need_x) x.accumulate_grad(std::move(gx));
-    auto combine = [&g](const std::vector<T>& rows) {
-      Tensor<T> out({g.channels});
-      for (std::size_t b = 0; b < g.batch; ++b)
-        for (std::size_t c = 0; c < g.channels; ++c) out[c] += rows[b * g.channels + c];
-      return out;
-    };
-    if (need_s) scale.accumulate_grad(combine(row_gx));
-    if (need_t) shift.accumulate_grad(combine(row_g));
+    if (need_s) scale.accumulate_grad(per_channel(row_gx, g));
+    if (need_t) shift.accumulate_grad(per_channel(row_g, g));
   });
 }
 

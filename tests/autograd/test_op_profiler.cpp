@@ -11,26 +11,15 @@
 #include "autograd/ops.hpp"
 #include "autograd/op_profiler.hpp"
 #include "autograd/tape_inspector.hpp"
+#include "tests/autograd/known_graph.hpp"
 
 using namespace fz;
+using fz::testing::ClearTapeAtExit;
+using fz::testing::known_graph;
 
 namespace {
 
 using Profiler = OpProfiler<double>;
-
-// #0 exp, #1 reshape, #2-#3 split, #4 mul, #5-#6 sum, #7 add (see test_tape_inspector.cpp).
-Var64 known_graph(const Var64& x, const Var64& w) {
-  const Var64 b = reshape(exp(x), Shape{6});
-  const std::vector<Var64> p = split(b, {2, 4}, 0);
-  const Var64 s1 = sum(p[1] * w);  // separate statements: operand order is unspecified
-  const Var64 s0 = sum(p[0]);
-  return s1 + s0;
-}
-
-// Leaves the thread's tape empty even when a test fails midway (declare before the observer).
-struct ClearTapeAtExit {
-  ~ClearTapeAtExit() { Tape<double>::current().clear(); }
-};
 
 // Identity whose forward and backward each sleep: a known amount of time on a known op.
 Var64 slow_identity(const Var64& x, std::chrono::milliseconds forward, std::chrono::milliseconds backward) {

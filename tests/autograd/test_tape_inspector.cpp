@@ -10,27 +10,15 @@
 
 #include "autograd/ops.hpp"
 #include "autograd/tape_inspector.hpp"
+#include "tests/autograd/known_graph.hpp"
 
 using namespace fz;
+using fz::testing::ClearTapeAtExit;
+using fz::testing::known_graph;
 
 namespace {
 
 using Inspector = TapeInspector<double>;
-
-// x (2,3) requires grad = L0, w (4) constant = L1:
-//   #0 exp(x) (2,3) | #1 reshape -> (6) | #2,#3 split (2),(4) | #4 p1 * w | #5 sum | #6 sum(p0) | #7 add
-Var64 known_graph(const Var64& x, const Var64& w) {
-  const Var64 b = reshape(exp(x), Shape{6});
-  const std::vector<Var64> p = split(b, {2, 4}, 0);
-  const Var64 s1 = sum(p[1] * w);  // separate statements: operand order is unspecified
-  const Var64 s0 = sum(p[0]);
-  return s1 + s0;
-}
-
-// Leaves the thread's tape empty even when a test fails midway (declare before the observer).
-struct ClearTapeAtExit {
-  ~ClearTapeAtExit() { Tape<double>::current().clear(); }
-};
 
 std::string input_list(const Inspector::NodeInfo& n) {
   std::string s;

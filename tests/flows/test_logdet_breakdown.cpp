@@ -10,57 +10,18 @@
 #include "flows/image_likelihood.hpp"
 #include "flows/logdet_breakdown.hpp"
 #include "flows/presets.hpp"
+#include "tests/flows/tiny_presets.hpp"
 
 using namespace fz;
+using fz::testing::TinyPreset;
+using fz::testing::batch_shape;
 
 namespace {
-
-struct Tiny {
-  std::string name;
-  PresetConfig config;
-  double lo, hi;  // data range
-};
-
-std::vector<Tiny> tiny_models() {
-  std::vector<Tiny> out;
-  PresetConfig nice;
-  nice.model = "nice";
-  nice.event_shape = {1, 2, 4};
-  nice.hidden = 8;
-  nice.blocks = 2;
-  out.push_back({"nice", nice, 0.0, 1.0});
-  PresetConfig realnvp;
-  realnvp.model = "realnvp";
-  realnvp.event_shape = {1, 4, 4};
-  realnvp.levels = 1;
-  realnvp.hidden = 4;
-  realnvp.blocks = 1;
-  out.push_back({"realnvp", realnvp, 0.02, 0.98});
-  PresetConfig glow;
-  glow.model = "glow";
-  glow.event_shape = {1, 4, 4};
-  glow.levels = 2;
-  glow.steps_per_level = 2;
-  glow.hidden = 8;
-  out.push_back({"glow", glow, 0.0, 1.0});
-  PresetConfig glow_add = glow;
-  glow_add.affine = false;
-  glow_add.lu = false;
-  glow_add.learn_top = true;
-  out.push_back({"glow additive, plain 1x1, learned top", glow_add, 0.0, 1.0});
-  return out;
-}
-
-Shape batch_shape(std::size_t n, const Shape& event) {
-  Shape s = {n};
-  s.insert(s.end(), event.begin(), event.end());
-  return s;
-}
 
 // Parameters perturbed (zero-initialised layers would contribute exactly 0 and test nothing),
 // ActNorm initialised from data, eval mode.
 template <typename T>
-std::shared_ptr<FlowModel<T>> prepared(const Tiny& p, Rng& rng) {
+std::shared_ptr<FlowModel<T>> prepared(const TinyPreset& p, Rng& rng) {
   auto model = make_flow<T>(p.config, rng);
   for (Var<T> v : model->parameters()) {
     Tensor<T> noise = rng.normal<T>(v.shape(), T(0), T(0.05));
@@ -84,7 +45,7 @@ double mean_of(const Tensor64& t) {
 }  // namespace
 
 TEST_CASE("logdet breakdown: the terms add up to bits/dim of log_prob (float64)", "[flows][breakdown]") {
-  for (const Tiny& p : tiny_models()) {
+  for (const TinyPreset& p : fz::testing::tiny_image_presets()) {
     SECTION(p.name) {
       Rng rng(11);
       auto model = prepared<double>(p, rng);
@@ -137,7 +98,7 @@ TEST_CASE("logdet breakdown: the terms add up to bits/dim of log_prob (float64)"
 }
 
 TEST_CASE("logdet breakdown: each term is what its own layer returns on the walk's input", "[flows][breakdown]") {
-  for (const Tiny& p : tiny_models()) {
+  for (const TinyPreset& p : fz::testing::tiny_image_presets()) {
     for (std::size_t depth : {0, 1}) {
       SECTION(p.name + ", depth " + std::to_string(depth)) {
         Rng rng(12);
@@ -179,7 +140,7 @@ TEST_CASE("logdet breakdown: each term is what its own layer returns on the walk
 }
 
 TEST_CASE("logdet breakdown: rows per layer, per Glow step, and the same totals either way", "[flows][breakdown]") {
-  const Tiny glow = tiny_models()[2];  // L = 2, K = 2
+  const TinyPreset glow = fz::testing::tiny_image_presets()[2];  // L = 2, K = 2
   Rng rng(13);
   auto model = prepared<double>(glow, rng);
   const Tensor64 x = rng.uniform<double>(batch_shape(5, glow.config.event_shape), 0.0, 1.0);
@@ -218,7 +179,7 @@ TEST_CASE("logdet breakdown: rows per layer, per Glow step, and the same totals 
 }
 
 TEST_CASE("logdet breakdown: float32 log_prob reproduced bit for bit, summary over batches", "[flows][breakdown]") {
-  for (const Tiny& p : tiny_models()) {
+  for (const TinyPreset& p : fz::testing::tiny_image_presets()) {
     SECTION(p.name) {
       Rng rng(14);
       auto model = prepared<float>(p, rng);

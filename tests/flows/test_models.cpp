@@ -9,65 +9,17 @@
 #include "datasets/fashion_mnist.hpp"
 #include "flows/image_likelihood.hpp"
 #include "flows/presets.hpp"
+#include "tests/flows/tiny_presets.hpp"
 #include "flows/trainer.hpp"
 #include "tensor/elementwise.hpp"
 #include "tensor/layout.hpp"
 #include "tensor/linalg.hpp"
 
 using namespace fz;
+using fz::testing::TinyPreset;
+using fz::testing::batch_shape;
 
 namespace {
-
-struct TinyPreset {
-  std::string name;
-  PresetConfig config;
-  double lo, hi;  // data range
-};
-
-std::vector<TinyPreset> tiny_presets() {
-  std::vector<TinyPreset> out;
-  PresetConfig nice;
-  nice.model = "nice";
-  nice.event_shape = {1, 2, 4};
-  nice.hidden = 8;
-  nice.blocks = 2;
-  out.push_back({"nice images", nice, 0.0, 1.0});
-  PresetConfig realnvp;
-  realnvp.model = "realnvp";
-  realnvp.event_shape = {1, 4, 4};
-  realnvp.levels = 1;
-  realnvp.hidden = 4;
-  realnvp.blocks = 1;
-  out.push_back({"realnvp images", realnvp, 0.02, 0.98});
-  PresetConfig glow;
-  glow.model = "glow";
-  glow.event_shape = {1, 4, 4};
-  glow.levels = 2;
-  glow.steps_per_level = 2;
-  glow.hidden = 8;
-  out.push_back({"glow images", glow, 0.0, 1.0});
-  PresetConfig glow_add = glow;
-  glow_add.affine = false;
-  glow_add.lu = false;
-  glow_add.learn_top = true;
-  out.push_back({"glow additive, plain 1x1, learned top", glow_add, 0.0, 1.0});
-  for (const char* m : {"nice", "realnvp", "glow"}) {
-    PresetConfig toy;
-    toy.model = m;
-    toy.event_shape = {2};
-    toy.hidden = 8;
-    toy.couplings = 4;
-    toy.steps_per_level = 3;
-    out.push_back({std::string(m) + " 2-D", toy, -2.0, 2.0});
-  }
-  return out;
-}
-
-Shape batch_shape(std::size_t n, const Shape& event) {
-  Shape s = {n};
-  s.insert(s.end(), event.begin(), event.end());
-  return s;
-}
 
 // A preset with its parameters perturbed (zero-initialised layers would otherwise be the
 // identity) and its data-dependent layers initialised, left in eval mode.
@@ -93,7 +45,7 @@ Tensor64 flat_latents(FlowModel<double>& model, const Tensor64& x) {
 }  // namespace
 
 TEST_CASE("models: every preset round-trips and its log-det is the Jacobian's", "[flows][models]") {
-  for (const TinyPreset& p : tiny_presets()) {
+  for (const TinyPreset& p : fz::testing::tiny_presets()) {
     SECTION(p.name) {
       Rng rng(5);
       auto model = prepared(p, rng);
@@ -116,7 +68,7 @@ TEST_CASE("models: every preset round-trips and its log-det is the Jacobian's", 
 }
 
 TEST_CASE("models: samples scored by log_prob give the density the sampler used", "[flows][models]") {
-  for (const TinyPreset& p : tiny_presets()) {
+  for (const TinyPreset& p : fz::testing::tiny_presets()) {
     SECTION(p.name) {
       Rng rng(17);
       auto model = prepared(p, rng);

@@ -1,0 +1,71 @@
+// tests/flows/tiny_presets.hpp — every preset at a tiny size, shared by the model tests and
+// the log-det breakdown tests (one list, so a new preset variant is tested everywhere).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "flows/presets.hpp"
+
+namespace fz::testing {
+
+struct TinyPreset {
+  std::string name;
+  PresetConfig config;
+  double lo, hi;  // range of the test data (inside the preprocessing's domain)
+};
+
+// The image forms: NICE, RealNVP, Glow (affine + LU) and Glow (additive, plain 1x1, learned top).
+inline std::vector<TinyPreset> tiny_image_presets() {
+  std::vector<TinyPreset> out;
+  PresetConfig nice;
+  nice.model = "nice";
+  nice.event_shape = {1, 2, 4};
+  nice.hidden = 8;
+  nice.blocks = 2;
+  out.push_back({"nice images", nice, 0.0, 1.0});
+  PresetConfig realnvp;
+  realnvp.model = "realnvp";
+  realnvp.event_shape = {1, 4, 4};
+  realnvp.levels = 1;
+  realnvp.hidden = 4;
+  realnvp.blocks = 1;
+  out.push_back({"realnvp images", realnvp, 0.02, 0.98});
+  PresetConfig glow;
+  glow.model = "glow";
+  glow.event_shape = {1, 4, 4};
+  glow.levels = 2;
+  glow.steps_per_level = 2;
+  glow.hidden = 8;
+  out.push_back({"glow images", glow, 0.0, 1.0});
+  PresetConfig glow_add = glow;
+  glow_add.affine = false;
+  glow_add.lu = false;
+  glow_add.learn_top = true;
+  out.push_back({"glow additive, plain 1x1, learned top", glow_add, 0.0, 1.0});
+  return out;
+}
+
+// The image forms and the 2-D (vector) form of each family.
+inline std::vector<TinyPreset> tiny_presets() {
+  std::vector<TinyPreset> out = tiny_image_presets();
+  for (const char* m : {"nice", "realnvp", "glow"}) {
+    PresetConfig toy;
+    toy.model = m;
+    toy.event_shape = {2};
+    toy.hidden = 8;
+    toy.couplings = 4;
+    toy.steps_per_level = 3;
+    out.push_back({std::string(m) + " 2-D", toy, -2.0, 2.0});
+  }
+  return out;
+}
+
+// (n, event...) — a batch of n events.
+inline Shape batch_shape(std::size_t n, const Shape& event) {
+  Shape s = {n};
+  s.insert(s.end(), event.begin(), event.end());
+  return s;
+}
+
+}  // namespace fz::testing
