@@ -31,6 +31,7 @@
 #include "tensor/conv2d_same.hpp"
 #include "tensor/gemm.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/scratch.hpp"
 
 namespace fz {
 
@@ -77,11 +78,10 @@ ConvGeom make_geom(const Shape& xs, const Shape& ws, std::size_t stride, std::si
 }
 
 // Per-thread scratch for the im2col matrix of one image.
+struct Im2col {};
 template <typename T>
 T* col_scratch(std::size_t n) {
-  thread_local std::vector<T, xsimd::aligned_allocator<T, 64>> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
+  return detail::thread_scratch<Im2col, T>(0, n);
 }
 
 // Range of output columns ow whose input column ow*stride - pad + kj lies inside [0, W).

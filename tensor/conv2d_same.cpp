@@ -12,6 +12,7 @@
 #include "tensor/gemm.hpp"
 #include "tensor/gemm_dots.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/scratch.hpp"
 
 namespace fz::detail {
 
@@ -44,12 +45,10 @@ struct Plane {
 };
 
 // Per-thread scratch (the calling thread's; GEMM's workers have their own packing buffers).
+struct Planes {};
 template <typename T>
 T* plane_scratch(std::size_t which, std::size_t n) {
-  thread_local std::vector<T, xsimd::aligned_allocator<T, 64>> buffers[2];
-  auto& buf = buffers[which];
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
+  return thread_scratch<Planes, T>(which, n);
 }
 
 // dst row h [0, n) = src row h [0, n) + add, for `rows` rows of n values. Image rows here are

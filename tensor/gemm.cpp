@@ -31,6 +31,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "tensor/parallel.hpp"
+#include "tensor/scratch.hpp"
 
 namespace fz {
 
@@ -63,13 +64,11 @@ constexpr std::size_t kSmallWork = 16 * 16 * 16;
 // Below this many multiply-adds a product stays on one thread (TBB costs microseconds).
 constexpr std::size_t kParallelWork = 96 * 96 * 96;
 
-// A growable 64-byte aligned scratch buffer, one per thread and type, reused across calls.
+// GEMM's packing buffers: 0 = B block, 1 = A block (per thread, reused across calls).
+struct GemmPacking {};
 template <typename T>
 T* scratch(std::size_t which, std::size_t n) {
-  thread_local std::vector<T, xsimd::aligned_allocator<T, 64>> buffers[2];
-  auto& buf = buffers[which];
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
+  return detail::thread_scratch<GemmPacking, T>(which, n);
 }
 
 // Where op(B) comes from: one strided matrix (line i starts at base + i*ld), or a list of
