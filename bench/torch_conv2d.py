@@ -4,23 +4,11 @@ N=64, C_in = C_out = 128, 14x14; forward (with bias), backward w.r.t. the input,
 weight and bias, each timed on its own (aten.convolution_backward with an output mask), median
 over >= 20 runs after warm-up, at 1 and 2 threads. Prints the same tab-separated lines as the
 C++ program:  <workload> <threads> pytorch <ms> ms.   Run with /usr/bin/python3."""
-import statistics
 import sys
-import time
 
 import torch
 
-
-def median_ms(fn, min_runs=20, budget_s=2.0, warmup=3):
-    for _ in range(warmup):
-        fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_runs or (len(times) < 500 and time.perf_counter() - start < budget_s):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+from torch_timing import median_ms
 
 
 def main():
