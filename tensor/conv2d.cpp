@@ -9,7 +9,6 @@
 //   forward:          y_n   = Wm @ col_n                      (+ bias per output channel)
 //   backward input:   dcol  = Wm^T @ dy_n, then col2im adds dcol back onto dx_n's pixels
 //   backward weight:  dWm  += dy_n @ col_n^T                  (summed over the batch)
-// A 1x1 convolution with stride 1 and no padding needs no im2col: col_n is x_n itself.
 //
 // Threads: when the batch has at least as many images as threads, images are split into one
 // fixed chunk per thread, each running single-threaded GEMMs on its own scratch buffer (the
@@ -45,8 +44,6 @@ struct ConvGeom {
   std::size_t ckk() const { return C * kh * kw; }
   std::size_t hw_in() const { return H * W; }
   std::size_t hw_out() const { return Ho * Wo; }
-  // 1x1, stride 1, no padding: the input image already is the im2col matrix.
-  bool pointwise() const { return kh == 1 && kw == 1 && stride == 1 && pad == 0; }
 };
 
 ConvGeom make_geom(const Shape& xs, const Shape& ws, std::size_t stride, std::size_t pad) {
@@ -222,12 +219,8 @@ Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& b
     for (std::size_t n = begin; n < end; ++n) {
       const T* xn = x.data() + n * g.C * g.hw_in();
       T* yn = y.data() + n * g.Cout * hwo;
-      const T* col = xn;
-      if (!g.pointwise()) {
-        T* buf = col_scratch<T>(ckk * hwo);
-        im2col(xn, g, buf);
-        col = buf;
-      }
+      T* col = col_scratch<T>(ckk * hwo);
+      im2col(xn, g, col);
       T beta = T(0);
       if (bias.defined()) {  // start each output channel at its bias, then add the product
         for (std::size_t o = 0; o < g.Cout; ++o) std::fill(yn + o * hwo, yn + (o + 1) * hwo, bias[o]);
@@ -256,17 +249,12 @@ Tensor<T> conv2d_backward_input(const Tensor<T>& grad_out, const Tensor<T>& weig
     return dx;
   }
   const std::size_t ckk = g.ckk(), hwo = g.hw_out(), hwi = g.hw_in();
-  Tensor<T> dx = g.pointwise() ? Tensor<T>::empty(x_shape) : Tensor<T>(x_shape);
+  Tensor<T> dx(x_shape);  // col2im adds into it
   const std::size_t parts = batch_parts(g);
   over_chunks(g.N, parts, [&](std::size_t, std::size_t begin, std::size_t end) {
     for (std::size_t n = begin; n < end; ++n) {
       const T* dyn = grad_out.data() + n * g.Cout * hwo;
       T* dxn = dx.data() + n * g.C * hwi;
-      if (g.pointwise()) {
-        gemm<T>(true, false, g.C, hwo, g.Cout, T(1), weight.data(), ckk, dyn, hwo, T(0), dxn, hwo,
-                parts == 1);
-        continue;
-      }
       T* dcol = col_scratch<T>(ckk * hwo);
       gemm<T>(true, false, ckk, hwo, g.Cout, T(1), weight.data(), ckk, dyn, hwo, T(0), dcol, hwo,
               parts == 1);
@@ -304,12 +292,8 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
     for (std::size_t n = begin; n < end; ++n) {
       const T* xn = x.data() + n * g.C * g.hw_in();
       const T* dyn = grad_out.data() + n * g.Cout * hwo;
-      const T* col = xn;
-      if (!g.pointwise()) {
-        T* buf = col_scratch<T>(ckk * hwo);
-        im2col(xn, g, buf);
-        col = buf;
-      }
+      T* col = col_scratch<T>(ckk * hwo);
+      im2col(xn, g, col);
       gemm<T>(false, true, g.Cout, ckk, hwo, T(1), dyn, hwo, col, hwo, T(1), acc, ckk,
               parts == 1);
     }

@@ -3,8 +3,8 @@
 //
 // x: (N, C_in, H, W), weight: (C_out, C_in, kh, kw), bias: (C_out) or an undefined Tensor.
 // Output: (N, C_out, Ho, Wo) with Ho = (H + 2*padding - kh) / stride + 1 (same for W).
-// Implemented as im2col + GEMM per image (parallel over the batch when it is large enough);
-// 1x1 convolutions with stride 1 and no padding are a plain GEMM per image.
+// "Same" convolutions (odd square kernel, stride 1, padding (k-1)/2, 1x1 included) run as one
+// whole-batch GEMM without im2col (conv2d_same.cpp); the rest as im2col + GEMM per image.
 #pragma once
 
 #include <cstddef>

@@ -97,7 +97,7 @@ TEST_CASE("conv2d: fixed shapes match the direct convolution", "[tensor][conv2d]
   const Geom cases[] = {
       {2, 3, 5, 5, 4, 3, 3, 1, 1},  // "same" 3x3
       {3, 2, 7, 6, 3, 3, 3, 2, 0},  // stride 2, no padding, non-square image
-      {2, 4, 6, 9, 5, 1, 1, 1, 0},  // 1x1 stride 1: the plain-GEMM path
+      {2, 4, 6, 9, 5, 1, 1, 1, 0},  // 1x1 stride 1: a "same" convolution (conv2d_same.cpp)
       {2, 4, 6, 9, 5, 1, 1, 2, 0},  // 1x1 stride 2
       {1, 2, 4, 4, 2, 1, 1, 1, 1},  // 1x1 with padding
       {2, 3, 5, 8, 2, 3, 1, 1, 2},  // non-square kernel 3x1, padding 2
