@@ -1,23 +1,28 @@
 // autograd/ops_conv.cpp — conv2d as a differentiable op over the tensor-level kernels.
 #include "autograd/ops_conv.hpp"
 
+#include "autograd/grad_mode.hpp"
 #include "tensor/conv2d.hpp"
 
 namespace fz {
 
 // y = conv2d(x, w) + b;  dL/dx = conv2d_backward_input(G, w) (a transposed convolution),
 // dL/dw = conv2d_backward_weight(G, x) (input patches correlated with G), dL/db = sum of G
-// over batch and space.
+// over batch and space. When the weight will need its gradient, the forward pass keeps the
+// input in the layout its GEMM read (tensor/conv2d.hpp, saved_input), so the backward pass
+// does not lay x out a second time.
 template <typename T>
 Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, std::size_t stride,
               std::size_t padding) {
+  const bool keep_layout = GradMode::enabled() && weight.requires_grad();
+  Tensor<T> saved_input;
   Tensor<T> y = conv2d(x.value(), weight.value(), bias.defined() ? bias.value() : Tensor<T>(),
-                       stride, padding);
+                       stride, padding, keep_layout ? &saved_input : nullptr);
   return record_op("conv2d", y, {x, weight, bias},
-                   [x, weight, bias, stride, padding](const Tensor<T>& g) {
+                   [x, weight, bias, stride, padding, saved_input](const Tensor<T>& g) {
                      Conv2dGrads<T> grads =
                          conv2d_backward(g, x.value(), weight.value(), stride, padding,
-                                         x.requires_grad(), weight.requires_grad());
+                                         x.requires_grad(), weight.requires_grad(), &saved_input);
                      if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
                      if (weight.requires_grad()) weight.accumulate_grad(std::move(grads.weight));
                      if (bias.requires_grad()) bias.accumulate_grad(conv2d_backward_bias(g));

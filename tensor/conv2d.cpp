@@ -200,13 +200,14 @@ Shape conv2d_output_shape(const Shape& x_shape, const Shape& weight_shape, std::
 // y_n = Wm @ im2col(x_n) + bias
 template <typename T>
 Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
-                 std::size_t stride, std::size_t padding) {
+                 std::size_t stride, std::size_t padding, Tensor<T>* saved_input) {
   const ConvGeom g = make_geom(x.shape(), weight.shape(), stride, padding);
+  if (saved_input) *saved_input = Tensor<T>();
   if (bias.defined() && bias.shape() != Shape{g.Cout})
     throw std::invalid_argument("conv2d: bias must have shape (" + std::to_string(g.Cout) +
                                 "), got " + shape_str(bias.shape()));
   if (detail::conv2d_is_same(weight.shape(), stride, padding))
-    return detail::conv2d_same(x, weight, bias);
+    return detail::conv2d_same(x, weight, bias, saved_input);
   Tensor<T> y = Tensor<T>::empty({g.N, g.Cout, g.Ho, g.Wo});
   const std::size_t parts = batch_parts(g);
   const std::size_t ckk = g.ckk(), hwo = g.hw_out();
@@ -309,7 +310,7 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
 template <typename T>
 Conv2dGrads<T> conv2d_backward(const Tensor<T>& grad_out, const Tensor<T>& x,
                                const Tensor<T>& weight, std::size_t stride, std::size_t padding,
-                               bool need_input, bool need_weight) {
+                               bool need_input, bool need_weight, const Tensor<T>* saved_input) {
   Conv2dGrads<T> grads;
   if (detail::conv2d_is_same(weight.shape(), stride, padding) && (need_input || need_weight)) {
     const ConvGeom g = make_geom(x.shape(), weight.shape(), stride, padding);
@@ -319,7 +320,7 @@ Conv2dGrads<T> conv2d_backward(const Tensor<T>& grad_out, const Tensor<T>& x,
                                   shape_str({g.N, g.Cout, g.Ho, g.Wo}));
     detail::conv2d_same_backward<T>(grad_out, &x, &weight, x.shape(), weight.shape(),
                                     need_input ? &grads.input : nullptr,
-                                    need_weight ? &grads.weight : nullptr);
+                                    need_weight ? &grads.weight : nullptr, saved_input);
     return grads;
   }
   if (need_input) grads.input = conv2d_backward_input(grad_out, weight, x.shape(), stride, padding);
@@ -345,14 +346,14 @@ Tensor<T> conv2d_backward_bias(const Tensor<T>& grad_out) {
 
 #define FZ_INSTANTIATE_CONV(T)                                                                 \
   template Tensor<T> conv2d(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, std::size_t, \
-                            std::size_t);                                                      \
+                            std::size_t, Tensor<T>*);                                          \
   template Tensor<T> conv2d_backward_input(const Tensor<T>&, const Tensor<T>&, const Shape&,   \
                                            std::size_t, std::size_t);                          \
   template Tensor<T> conv2d_backward_weight(const Tensor<T>&, const Tensor<T>&, const Shape&,  \
                                             std::size_t, std::size_t);                         \
   template Tensor<T> conv2d_backward_bias(const Tensor<T>&);                                    \
   template Conv2dGrads<T> conv2d_backward(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,   \
-                                          std::size_t, std::size_t, bool, bool);
+                                          std::size_t, std::size_t, bool, bool, const Tensor<T>*);
 FZ_INSTANTIATE_CONV(float)
 FZ_INSTANTIATE_CONV(double)
 #undef FZ_INSTANTIATE_CONV

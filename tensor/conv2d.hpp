@@ -18,9 +18,14 @@ Shape conv2d_output_shape(const Shape& x_shape, const Shape& weight_shape, std::
                           std::size_t padding);
 
 // y = conv2d(x, weight) + bias.
+// saved_input (for training): when given, receives the input as the fast path laid it out for
+// its GEMM (left undefined when the path keeps no such layout); passing it back to
+// conv2d_backward spares the weight gradient laying x out again, at the cost of holding that
+// layout (about the size of x) until then.
 template <typename T>
 Tensor<T> conv2d(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias = Tensor<T>(),
-                 std::size_t stride = 1, std::size_t padding = 0);
+                 std::size_t stride = 1, std::size_t padding = 0,
+                 Tensor<T>* saved_input = nullptr);
 
 // d loss / d x given grad_out = d loss / d y (shape of y); x_shape is the input's shape.
 template <typename T>
@@ -36,6 +41,7 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
 
 // Both of the above in one call (a false flag skips that gradient, leaving it undefined); the
 // "same"-convolution path lays grad_out out once for the two, so autograd calls this.
+// saved_input: what conv2d returned in its saved_input for this x (or null/undefined).
 template <typename T>
 struct Conv2dGrads {
   Tensor<T> input, weight;
@@ -43,7 +49,8 @@ struct Conv2dGrads {
 template <typename T>
 Conv2dGrads<T> conv2d_backward(const Tensor<T>& grad_out, const Tensor<T>& x,
                                const Tensor<T>& weight, std::size_t stride, std::size_t padding,
-                               bool need_input, bool need_weight);
+                               bool need_input, bool need_weight,
+                               const Tensor<T>* saved_input = nullptr);
 
 // d loss / d bias: grad_out summed over batch and space, shape (C_out).
 template <typename T>

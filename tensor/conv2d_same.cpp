@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
 
 #include "tensor/gemm.hpp"
 #include "tensor/gemm_dots.hpp"
+#include "tensor/gemm_skinny.hpp"
 #include "tensor/parallel.hpp"
 #include "tensor/scratch.hpp"
 
@@ -149,7 +152,12 @@ void conv_planes(const T* planes, std::size_t C, const Plane& pl, const T* wm, s
                  const T* bias, T* Y, T* out) {
   const std::vector<const T*> lines = tap_lines(planes, C, pl);
   const std::size_t ckk = C * pl.k * pl.k;
-  gemm_lines<T>(false, Cout, pl.Q, ckk, T(1), wm, ckk, lines.data(), false, T(0), Y, pl.Q);
+  // A few output channels (the zero-initialised last conv of a coupling, the input gradient
+  // of its first conv): packing the input rows would cost as much as the multiply-adds.
+  if (Cout <= kSkinnyMaxRows)
+    gemm_skinny_lines<T>(Cout, pl.Q, ckk, wm, ckk, lines.data(), Y, pl.Q);
+  else
+    gemm_lines<T>(false, Cout, pl.Q, ckk, T(1), wm, ckk, lines.data(), false, T(0), Y, pl.Q);
   from_positions(Y, bias, Cout, pl, out);
 }
 
@@ -168,6 +176,26 @@ std::vector<T, xsimd::aligned_allocator<T, 64>> flip_weight(const Tensor<T>& wei
   return flipped;
 }
 
+// 1x1 convolutions without planes: image n's (C, H, W) block is already a row-major C x HW
+// matrix, so out_n (Cout x HW) = op(W) in_n is one GEMM per image, written straight into the
+// NCHW output (no copies in or out — for these FLOP-light convs the copies cost as much as
+// the product). op(W) is W (Cout x C) for the forward pass and W^T for the input gradient.
+// Images run in parallel, each GEMM on one thread.
+template <typename T>
+void conv1x1_per_image(bool transpose_weight, const T* weight, std::size_t Cout, std::size_t C,
+                       const T* in, std::size_t N, std::size_t hw, const T* bias, T* out) {
+  const std::size_t rows = transpose_weight ? C : Cout, depth = transpose_weight ? Cout : C;
+  parallel_for(N, 1, [&](std::size_t n0, std::size_t n1) {
+    for (std::size_t n = n0; n < n1; ++n) {
+      T* o = out + n * rows * hw;
+      if (bias)  // start each output channel at its bias and add the product onto it
+        for (std::size_t r = 0; r < rows; ++r) std::fill(o + r * hw, o + (r + 1) * hw, bias[r]);
+      gemm<T>(transpose_weight, false, rows, hw, depth, T(1), weight, C, in + n * depth * hw, hw,
+              bias ? T(1) : T(0), o, hw, /*parallel=*/false);
+    }
+  });
+}
+
 }  // namespace
 
 bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t padding) {
@@ -177,11 +205,24 @@ bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t p
 }
 
 template <typename T>
-Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias) {
+Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
+                      Tensor<T>* keep_planes) {
   const Shape& xs = x.shape();
   const std::size_t N = xs[0], C = xs[1], Cout = weight.shape()[0];
   const Plane pl(N, xs[2], xs[3], weight.shape()[2]);
-  T* planes = plane_scratch<T>(0, C * pl.len);
+  if (pl.k == 1) {
+    Tensor<T> y = Tensor<T>::empty({N, Cout, xs[2], xs[3]});
+    conv1x1_per_image(false, weight.data(), Cout, C, x.data(), N, pl.H * pl.W,
+                      bias.defined() ? bias.data() : nullptr, y.data());
+    return y;
+  }
+  T* planes;
+  if (keep_planes) {
+    *keep_planes = Tensor<T>::empty({C * pl.len});
+    planes = keep_planes->data();
+  } else {
+    planes = plane_scratch<T>(0, C * pl.len);
+  }
   to_plane(x.data(), C, pl, planes);
   Tensor<T> y = Tensor<T>::empty({N, Cout, xs[2], xs[3]});
   conv_planes(planes, C, pl, weight.data(), Cout, bias.defined() ? bias.data() : nullptr,
@@ -196,12 +237,19 @@ Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<
 //         that were thrown away in the forward pass add nothing.
 template <typename T>
 void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const Tensor<T>* weight,
-                          const Shape& xs, const Shape& ws, Tensor<T>* dx, Tensor<T>* dw) {
+                          const Shape& xs, const Shape& ws, Tensor<T>* dx, Tensor<T>* dw,
+                          const Tensor<T>* x_planes) {
   const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
   const std::size_t Cout = ws[0], k = ws[2];
   const Plane pl(N, H, W, k);
+  if (dx && k == 1) {
+    *dx = Tensor<T>::empty(xs);
+    conv1x1_per_image(true, weight->data(), Cout, C, grad_out.data(), N, H * W,
+                      static_cast<const T*>(nullptr), dx->data());
+    dx = nullptr;  // done
+  }
   T* dy = plane_scratch<T>(0, Cout * pl.len);
-  to_plane(grad_out.data(), Cout, pl, dy);
+  if (dx || dw) to_plane(grad_out.data(), Cout, pl, dy);
   if (dx) {
     const auto flipped = flip_weight(*weight);
     *dx = Tensor<T>::empty(xs);
@@ -209,9 +257,19 @@ void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const T
                 plane_scratch<T>(1, C * pl.Q), dx->data());
   }
   if (dw) {
-    T* planes = plane_scratch<T>(1, C * pl.len);
-    to_plane(x->data(), C, pl, planes);
-    const std::vector<const T*> lines = tap_lines(static_cast<const T*>(planes), C, pl);
+    const T* planes;
+    if (x_planes && x_planes->defined()) {
+      if (x_planes->numel() != C * pl.len)
+        throw std::invalid_argument("conv2d backward: the saved input layout has " +
+                                    std::to_string(x_planes->numel()) + " values, expected " +
+                                    std::to_string(C * pl.len) + " for input " + shape_str(xs));
+      planes = x_planes->data();
+    } else {
+      T* fresh = plane_scratch<T>(1, C * pl.len);
+      to_plane(x->data(), C, pl, fresh);
+      planes = fresh;
+    }
+    const std::vector<const T*> lines = tap_lines(planes, C, pl);
     const std::size_t ckk = C * k * k;
     *dw = Tensor<T>::empty(ws);
     gemm_dots<T>(Cout, ckk, pl.Q, dy + pl.q0, pl.len, lines.data(), dw->data(), ckk);
@@ -219,9 +277,11 @@ void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const T
 }
 
 #define FZ_INSTANTIATE_CONV_SAME(T)                                                         \
-  template Tensor<T> conv2d_same(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&);     \
+  template Tensor<T> conv2d_same(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,      \
+                                 Tensor<T>*);                                                \
   template void conv2d_same_backward(const Tensor<T>&, const Tensor<T>*, const Tensor<T>*,  \
-                                     const Shape&, const Shape&, Tensor<T>*, Tensor<T>*);
+                                     const Shape&, const Shape&, Tensor<T>*, Tensor<T>*,    \
+                                     const Tensor<T>*);
 FZ_INSTANTIATE_CONV_SAME(float)
 FZ_INSTANTIATE_CONV_SAME(double)
 #undef FZ_INSTANTIATE_CONV_SAME

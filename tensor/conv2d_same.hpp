@@ -26,15 +26,19 @@ namespace fz::detail {
 // True when conv2d with this weight, stride and padding is a "same" convolution.
 bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t padding);
 
+// keep_planes: when non-null and the convolution uses planes (k > 1), the input planes are
+// built in a tensor handed back here (for conv2d_same_backward's x_planes) instead of scratch.
 template <typename T>
-Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias);
+Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
+                      Tensor<T>* keep_planes = nullptr);
 
 // The gradients w.r.t. the input (into *dx, needs *weight) and the weight (into *dw, needs
 // *x); a null dx or dw skips that gradient. The two share one layout of grad_out. x_shape and
-// weight_shape are the forward shapes.
+// weight_shape are the forward shapes. x_planes: the planes conv2d_same kept for this x (null
+// or undefined: x is laid out again).
 template <typename T>
 void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const Tensor<T>* weight,
                           const Shape& x_shape, const Shape& weight_shape, Tensor<T>* dx,
-                          Tensor<T>* dw);
+                          Tensor<T>* dw, const Tensor<T>* x_planes = nullptr);
 
 }  // namespace fz::detail

@@ -1,5 +1,14 @@
 // tensor/gemm_dots.cpp — register-tiled dot products for C = A * B^T over long rows (see
 // gemm_dots.hpp for when this beats the packed GEMM).
+//
+// A tile of RA rows of A x RB lines of B keeps RA * RB vector accumulators (24): per vector of
+// K it loads RB line vectors and RA row vectors. Where those loads come from decides the
+// speed, so K is cut into short chunks (kChunkBytes per row) and, within a chunk, the tiles
+// sharing the same RA rows of A run consecutively: the rows' chunk (RA * 2 KB) stays in L1
+// and only the RB line vectors per step come from L2. Chunks this short would make the
+// accumulators' horizontal sums (16 lanes each) cost as much as the multiply-adds, so each
+// tile's accumulators are parked in a buffer between chunks, still as vectors, and summed
+// across lanes once at the end.
 #include "tensor/gemm_dots.hpp"
 
 #include <algorithm>
@@ -7,74 +16,94 @@
 #include <xsimd/xsimd.hpp>
 
 #include "tensor/parallel.hpp"
+#include "tensor/scratch.hpp"
 
 namespace fz {
 
 namespace {
 
-// Tile: 8 rows of A x 3 lines of B = 24 vector accumulators. Lines of B are often misaligned
-// (a convolution tap shifts them by one pixel), so a tile reuses each line load 8 times and
-// each (aligned) row load 3 times: 11 loads per 24 FMAs.
-constexpr std::size_t kTileA = 8;
-constexpr std::size_t kTileB = 3;
-constexpr std::size_t kChunkBytes = 16384;  // K per pass: 16 KB of every row and line
+constexpr std::size_t kChunkBytes = 2048;  // K per chunk: 2 KB of every row and line
 
-// The RA x RB tile of C starting at (i0, j0); RA, RB <= kTile (smaller at the edges of C).
+// One chunk [k0, k1) of one tile. `rows` / `lines` point at RA rows of A and RB lines of B
+// (edge tiles repeat their last valid row/line; the extra results are never read). acc holds
+// the tile's RA * RB partial-sum vectors: zero before the first chunk, read and written back
+// after each.
 template <typename T, std::size_t RA, std::size_t RB>
-void dot_tile(std::size_t k0, std::size_t K, const T* A, std::size_t lda, const T* const* lines,
-              T* C, std::size_t ldc) {
+void dot_tile_chunk(std::size_t k0, std::size_t k1, const T* const* rows, const T* const* lines,
+                    bool first, T* acc_store) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = B::size;
   B acc[RA][RB];
+#pragma GCC unroll 8
   for (std::size_t a = 0; a < RA; ++a)
-    for (std::size_t b = 0; b < RB; ++b) acc[a][b] = B(T(0));
-  std::size_t k = k0;
-  for (; k + W <= K; k += W) {
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < RB; ++b)
+      acc[a][b] = first ? B(T(0)) : B::load_aligned(acc_store + (a * RB + b) * W);
+  for (std::size_t k = k0; k < k1; k += W) {
     B bv[RB];
+#pragma GCC unroll 8
     for (std::size_t b = 0; b < RB; ++b) bv[b] = B::load_unaligned(lines[b] + k);
+#pragma GCC unroll 8
     for (std::size_t a = 0; a < RA; ++a) {
-      const B av = B::load_unaligned(A + a * lda + k);
+      B av = B::load_unaligned(rows[a] + k);
+      // Keep the row in a register: left alone, GCC folds this load into each of the RB FMAs
+      // (RB loads instead of one), which makes the loop load-bound.
+      asm("" : "+v"(av.data));
+#pragma GCC unroll 8
       for (std::size_t b = 0; b < RB; ++b) acc[a][b] = xsimd::fma(av, bv[b], acc[a][b]);
     }
   }
+#pragma GCC unroll 8
   for (std::size_t a = 0; a < RA; ++a)
-    for (std::size_t b = 0; b < RB; ++b) {
-      // Lanes summed through memory (GCC 12 warns falsely on xsimd's reduce_add here).
-      alignas(64) T lanes[W];
-      acc[a][b].store_aligned(lanes);
-      T s = T(0);
-      for (std::size_t l = 0; l < W; ++l) s += lanes[l];
-      for (std::size_t kk = k; kk < K; ++kk) s += A[a * lda + kk] * lines[b][kk];
-      // The first K chunk writes C, later chunks add to it (always in chunk order).
-      C[a * ldc + b] = k0 == 0 ? s : C[a * ldc + b] + s;
-    }
+#pragma GCC unroll 8
+    for (std::size_t b = 0; b < RB; ++b) acc[a][b].store_aligned(acc_store + (a * RB + b) * W);
 }
 
-// Calls dot_tile with the tile's real size (smaller at the bottom and right edges of C) as
-// template arguments.
-template <typename T, std::size_t RA>
-void dot_tile_rows(std::size_t rb, std::size_t k0, std::size_t K, const T* A, std::size_t lda,
-                   const T* const* lines, T* C, std::size_t ldc) {
-  switch (rb) {
-    case 3: dot_tile<T, RA, 3>(k0, K, A, lda, lines, C, ldc); break;
-    case 2: dot_tile<T, RA, 2>(k0, K, A, lda, lines, C, ldc); break;
-    default: dot_tile<T, RA, 1>(k0, K, A, lda, lines, C, ldc); break;
-  }
-}
+template <typename T, std::size_t RA, std::size_t RB>
+void dots_tiled(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda,
+                const T* const* b_lines, T* C, std::size_t ldc) {
+  constexpr std::size_t W = xsimd::batch<T>::size;
+  constexpr std::size_t per_tile = RA * RB * W;
+  const std::size_t tiles_m = (M + RA - 1) / RA, tiles_n = (N + RB - 1) / RB;
+  const std::size_t tiles = tiles_m * tiles_n;
+  const std::size_t k_vec = K / W * W;  // whole vectors; the rest is added at the end
+  struct DotsAccumulators {};
+  T* acc = detail::thread_scratch<DotsAccumulators, T>(0, tiles * per_tile);
 
-template <typename T>
-void dot_tile_any(std::size_t ra, std::size_t rb, std::size_t k0, std::size_t K, const T* A,
-                  std::size_t lda, const T* const* lines, T* C, std::size_t ldc) {
-  switch (ra) {
-    case 8: dot_tile_rows<T, 8>(rb, k0, K, A, lda, lines, C, ldc); break;
-    case 7: dot_tile_rows<T, 7>(rb, k0, K, A, lda, lines, C, ldc); break;
-    case 6: dot_tile_rows<T, 6>(rb, k0, K, A, lda, lines, C, ldc); break;
-    case 5: dot_tile_rows<T, 5>(rb, k0, K, A, lda, lines, C, ldc); break;
-    case 4: dot_tile_rows<T, 4>(rb, k0, K, A, lda, lines, C, ldc); break;
-    case 3: dot_tile_rows<T, 3>(rb, k0, K, A, lda, lines, C, ldc); break;
-    case 2: dot_tile_rows<T, 2>(rb, k0, K, A, lda, lines, C, ldc); break;
-    default: dot_tile_rows<T, 1>(rb, k0, K, A, lda, lines, C, ldc); break;
+  const std::size_t chunk = kChunkBytes / sizeof(T);  // a multiple of W
+  for (std::size_t k0 = 0; k0 < k_vec; k0 += chunk) {
+    const std::size_t k1 = std::min(k_vec, k0 + chunk);
+    // One tile-chunk is RA * RB * (k1 - k0) multiply-adds; a grain of several keeps TBB cheap.
+    const std::size_t grain =
+        std::max<std::size_t>(1, 4 * kParallelGrain / (RA * RB * (k1 - k0) + 1));
+    parallel_for(tiles, grain, [&](std::size_t t0, std::size_t t1) {
+      for (std::size_t t = t0; t < t1; ++t) {
+        // Consecutive tiles share their rows of A (kept in L1) and walk the lines of B.
+        const std::size_t ti = t / tiles_n, tj = t % tiles_n;
+        const T* rows[RA];
+        const T* lines[RB];
+        for (std::size_t a = 0; a < RA; ++a) rows[a] = A + std::min(ti * RA + a, M - 1) * lda;
+        for (std::size_t b = 0; b < RB; ++b) lines[b] = b_lines[std::min(tj * RB + b, N - 1)];
+        dot_tile_chunk<T, RA, RB>(k0, k1, rows, lines, k0 == 0, acc + t * per_tile);
+      }
+    });
   }
+
+  // C(i, j) = the lanes of its accumulator (in lane order) + the last K % W products.
+  parallel_for(M, std::max<std::size_t>(1, kParallelGrain / (N * (W + K - k_vec) + 1)),
+               [&](std::size_t i0, std::size_t i1) {
+                 for (std::size_t i = i0; i < i1; ++i)
+                   for (std::size_t j = 0; j < N; ++j) {
+                     T s = T(0);
+                     if (k_vec > 0) {
+                       const std::size_t t = (i / RA) * tiles_n + j / RB;
+                       const T* lanes = acc + t * per_tile + ((i % RA) * RB + j % RB) * W;
+                       for (std::size_t l = 0; l < W; ++l) s += lanes[l];
+                     }
+                     for (std::size_t k = k_vec; k < K; ++k) s += A[i * lda + k] * b_lines[j][k];
+                     C[i * ldc + j] = s;
+                   }
+               });
 }
 
 }  // namespace
@@ -83,28 +112,12 @@ template <typename T>
 void gemm_dots(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda,
                const T* const* b_lines, T* C, std::size_t ldc) {
   if (M == 0 || N == 0) return;
-  if (K == 0) {
-    for (std::size_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
-    return;
-  }
-  const std::size_t tiles_m = (M + kTileA - 1) / kTileA, tiles_n = (N + kTileB - 1) / kTileB;
-  // K is cut into chunks so that one chunk of every row and line stays in L2 while all tiles
-  // use it: without this, each column of tiles streams all of A from memory again.
-  const std::size_t chunk = kChunkBytes / sizeof(T);
-  for (std::size_t k0 = 0; k0 < K; k0 += chunk) {
-    const std::size_t k1 = std::min(K, k0 + chunk);
-    // One tile costs 24 * chunk multiply-adds; a grain of a few tiles keeps TBB overhead small.
-    const std::size_t grain = std::max<std::size_t>(1, kParallelGrain / (24 * (k1 - k0) + 1));
-    parallel_for(tiles_m * tiles_n, grain, [&](std::size_t t0, std::size_t t1) {
-      for (std::size_t t = t0; t < t1; ++t) {
-        // Tiles sharing the same B lines run consecutively (the lines stay in L1).
-        const std::size_t tj = t / tiles_m, ti = t % tiles_m;
-        const std::size_t i0 = ti * kTileA, j0 = tj * kTileB;
-        dot_tile_any<T>(std::min(kTileA, M - i0), std::min(kTileB, N - j0), k0, k1, A + i0 * lda,
-                        lda, b_lines + j0, C + i0 * ldc + j0, ldc);
-      }
-    });
-  }
+  // Tiles of 8 rows x 3 lines in general; 4 x 6 when A has at most 4 rows (a convolution with
+  // 4 output channels), so the tile still holds 24 accumulators.
+  if (M <= 4)
+    dots_tiled<T, 4, 6>(M, N, K, A, lda, b_lines, C, ldc);
+  else
+    dots_tiled<T, 8, 3>(M, N, K, A, lda, b_lines, C, ldc);
 }
 
 template void gemm_dots<float>(std::size_t, std::size_t, std::size_t, const float*, std::size_t,

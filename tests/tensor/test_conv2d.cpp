@@ -85,6 +85,16 @@ void check_against_direct(const Geom& g, std::mt19937& rng) {
   const Conv2dGrads<double> only_w = conv2d_backward(dy, x, w, g.stride, g.pad, false, true);
   REQUIRE(!only_w.input.defined());
   REQUIRE(max_diff(only_w.weight, dw_ref) < 1e-11);
+  // The training form: the forward pass keeps the input's layout and the backward pass reads
+  // it instead of x (same results; x itself is not consulted for the weight gradient then).
+  Tensor64 saved;
+  REQUIRE(max_diff(conv2d(x, w, b, g.stride, g.pad, &saved), y_ref) < 1e-12);
+  if (saved.defined()) {
+    const Conv2dGrads<double> from_saved =
+        conv2d_backward(dy, Tensor64::zeros(x.shape()), w, g.stride, g.pad, true, true, &saved);
+    REQUIRE(max_diff(from_saved.input, dx_ref) < 1e-12);
+    REQUIRE(max_diff(from_saved.weight, dw_ref) < 1e-11);
+  }
   // Without bias the output is the bias-free sum.
   Tensor64 y_nb = conv2d(x, w, Tensor64(), g.stride, g.pad);
   REQUIRE(std::abs(y_nb[0] + b[0] - y_ref[0]) < 1e-12);
