@@ -1,8 +1,12 @@
-// autograd/ops_conv.cpp — conv2d as a differentiable op over the tensor-level kernels.
+// autograd/ops_conv.cpp — conv2d and conv2d_affine as differentiable ops over the tensor-level
+// kernels.
 #include "autograd/ops_conv.hpp"
+
+#include <memory>
 
 #include "autograd/grad_mode.hpp"
 #include "tensor/conv2d.hpp"
+#include "tensor/conv2d_affine.hpp"
 
 namespace fz {
 
@@ -29,9 +33,35 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, std::si
                    });
 }
 
+// The backward pass gets dL/dscale, dL/dshift and the convolution's dL/dz in the same pass over
+// dL/dy (conv2d_affine_backward); the forward pass saves z (needed for dL/dscale and the ReLU
+// mask) and, when the weight needs its gradient, the input's GEMM layout.
+template <typename T>
+Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
+                     const Var<T>& shift, bool relu, std::size_t stride, std::size_t padding) {
+  const bool keep_layout = GradMode::enabled() && weight.requires_grad();
+  auto saved = std::make_shared<ConvAffineSaved<T>>();
+  Tensor<T> y = conv2d_affine(x.value(), weight.value(), scale.value(), shift.value(), relu,
+                              stride, padding, saved.get(), keep_layout);
+  return record_op(relu ? "conv2d_affine_relu" : "conv2d_affine", y, {x, weight, scale, shift},
+                   [x, weight, scale, shift, relu, stride, padding, saved](const Tensor<T>& g) {
+                     ConvAffineGrads<T> grads = conv2d_affine_backward(
+                         g, x.value(), weight.value(), scale.value(), shift.value(), relu, stride,
+                         padding, *saved, x.requires_grad(), weight.requires_grad());
+                     if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
+                     if (weight.requires_grad()) weight.accumulate_grad(std::move(grads.weight));
+                     if (scale.requires_grad()) scale.accumulate_grad(std::move(grads.scale));
+                     if (shift.requires_grad()) shift.accumulate_grad(std::move(grads.shift));
+                   });
+}
+
 template Var<float> conv2d(const Var<float>&, const Var<float>&, const Var<float>&, std::size_t,
                            std::size_t);
 template Var<double> conv2d(const Var<double>&, const Var<double>&, const Var<double>&,
                             std::size_t, std::size_t);
+template Var<float> conv2d_affine(const Var<float>&, const Var<float>&, const Var<float>&,
+                                  const Var<float>&, bool, std::size_t, std::size_t);
+template Var<double> conv2d_affine(const Var<double>&, const Var<double>&, const Var<double>&,
+                                   const Var<double>&, bool, std::size_t, std::size_t);
 
 }  // namespace fz

@@ -16,6 +16,7 @@
 #include "tensor/gemm_skinny.hpp"
 #include "tensor/parallel.hpp"
 #include "tensor/scratch.hpp"
+#include "tensor/simd.hpp"
 
 namespace fz::detail {
 
@@ -145,22 +146,6 @@ std::vector<const T*> tap_lines(const T* planes, std::size_t C, const Plane& pl)
   return lines;
 }
 
-// out (N, Cout, H, W) = same-convolution of the C planes (laid out by to_plane) with
-// wm (Cout, C*k*k) + bias; Y is scratch for Cout * pl.Q values.
-template <typename T>
-void conv_planes(const T* planes, std::size_t C, const Plane& pl, const T* wm, std::size_t Cout,
-                 const T* bias, T* Y, T* out) {
-  const std::vector<const T*> lines = tap_lines(planes, C, pl);
-  const std::size_t ckk = C * pl.k * pl.k;
-  // A few output channels (the zero-initialised last conv of a coupling, the input gradient
-  // of its first conv): packing the input rows would cost as much as the multiply-adds.
-  if (Cout <= kSkinnyMaxRows)
-    gemm_skinny_lines<T>(Cout, pl.Q, ckk, wm, ckk, lines.data(), Y, pl.Q);
-  else
-    gemm_lines<T>(false, Cout, pl.Q, ckk, T(1), wm, ckk, lines.data(), false, T(0), Y, pl.Q);
-  from_positions(Y, bias, Cout, pl, out);
-}
-
 // W'[c][o][ki][kj] = W[o][c][k-1-ki][k-1-kj]: the weight of the transposed convolution.
 template <typename T>
 std::vector<T, xsimd::aligned_allocator<T, 64>> flip_weight(const Tensor<T>& weight) {
@@ -177,84 +162,62 @@ std::vector<T, xsimd::aligned_allocator<T, 64>> flip_weight(const Tensor<T>& wei
 }
 
 // 1x1 convolutions without planes: image n's (C, H, W) block is already a row-major C x HW
-// matrix, so out_n (Cout x HW) = op(W) in_n is one GEMM per image, written straight into the
+// matrix, so out_n (rows x HW) = op(W) in_n is one GEMM per image, written straight into the
 // NCHW output (no copies in or out — for these FLOP-light convs the copies cost as much as
 // the product). op(W) is W (Cout x C) for the forward pass and W^T for the input gradient.
-// Images run in parallel, each GEMM on one thread.
+// Image n of the input starts at in + n * image_stride and its rows are ld apart (NCHW:
+// depth * HW and HW; a plane layout: HW and the plane length). Images run in parallel, each
+// GEMM on one thread.
 template <typename T>
 void conv1x1_per_image(bool transpose_weight, const T* weight, std::size_t Cout, std::size_t C,
-                       const T* in, std::size_t N, std::size_t hw, const T* bias, T* out) {
+                       const T* in, std::size_t image_stride, std::size_t ld, std::size_t N,
+                       std::size_t hw, const T* bias, T* out) {
   const std::size_t rows = transpose_weight ? C : Cout, depth = transpose_weight ? Cout : C;
   parallel_for(N, 1, [&](std::size_t n0, std::size_t n1) {
     for (std::size_t n = n0; n < n1; ++n) {
       T* o = out + n * rows * hw;
       if (bias)  // start each output channel at its bias and add the product onto it
         for (std::size_t r = 0; r < rows; ++r) std::fill(o + r * hw, o + (r + 1) * hw, bias[r]);
-      gemm<T>(transpose_weight, false, rows, hw, depth, T(1), weight, C, in + n * depth * hw, hw,
+      gemm<T>(transpose_weight, false, rows, hw, depth, T(1), weight, C, in + n * image_stride, ld,
               bias ? T(1) : T(0), o, hw, /*parallel=*/false);
     }
   });
 }
 
-}  // namespace
-
-bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t padding) {
-  if (weight_shape.size() != 4) return false;
-  const std::size_t k = weight_shape[2];
-  return stride == 1 && k == weight_shape[3] && k % 2 == 1 && padding == (k - 1) / 2;
-}
-
+// The output positions of a same convolution: Cout rows of pl.Q positions, from the GEMM
+// (few output channels: the in-place skinny kernel; otherwise the packed GEMM on tap lines).
 template <typename T>
-Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
-                      Tensor<T>* keep_planes) {
-  const Shape& xs = x.shape();
-  const std::size_t N = xs[0], C = xs[1], Cout = weight.shape()[0];
-  const Plane pl(N, xs[2], xs[3], weight.shape()[2]);
-  if (pl.k == 1) {
-    Tensor<T> y = Tensor<T>::empty({N, Cout, xs[2], xs[3]});
-    conv1x1_per_image(false, weight.data(), Cout, C, x.data(), N, pl.H * pl.W,
-                      bias.defined() ? bias.data() : nullptr, y.data());
-    return y;
-  }
-  T* planes;
-  if (keep_planes) {
-    *keep_planes = Tensor<T>::empty({C * pl.len});
-    planes = keep_planes->data();
-  } else {
-    planes = plane_scratch<T>(0, C * pl.len);
-  }
-  to_plane(x.data(), C, pl, planes);
-  Tensor<T> y = Tensor<T>::empty({N, Cout, xs[2], xs[3]});
-  conv_planes(planes, C, pl, weight.data(), Cout, bias.defined() ? bias.data() : nullptr,
-              plane_scratch<T>(1, Cout * pl.Q), y.data());
-  return y;
+void conv_positions(const T* planes, std::size_t C, const Plane& pl, const T* wm, std::size_t Cout,
+                    T* Y) {
+  const std::vector<const T*> lines = tap_lines(planes, C, pl);
+  const std::size_t ckk = C * pl.k * pl.k;
+  if (Cout <= kSkinnyMaxRows)
+    gemm_skinny_lines<T>(Cout, pl.Q, ckk, wm, ckk, lines.data(), Y, pl.Q);
+  else
+    gemm_lines<T>(false, Cout, pl.Q, ckk, T(1), wm, ckk, lines.data(), false, T(0), Y, pl.Q);
 }
 
-// Both gradients from one plane layout of dY:
+// Both gradients of a same convolution from dY already in plane layout (dy, Cout planes):
 //   dx  = conv(dY, W'), W' the flipped, channel-transposed weight: each input pixel gathers the
-//         output gradients of every position whose kernel covered it;
+//         output gradients of every position whose kernel covered it (1x1: W^T per image);
 //   dWm = dY (Cout x positions) . lines(x)^T, with dY zero at the separators, so positions
 //         that were thrown away in the forward pass add nothing.
 template <typename T>
-void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const Tensor<T>* weight,
-                          const Shape& xs, const Shape& ws, Tensor<T>* dx, Tensor<T>* dw,
-                          const Tensor<T>* x_planes) {
-  const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
-  const std::size_t Cout = ws[0], k = ws[2];
-  const Plane pl(N, H, W, k);
-  if (dx && k == 1) {
-    *dx = Tensor<T>::empty(xs);
-    conv1x1_per_image(true, weight->data(), Cout, C, grad_out.data(), N, H * W,
-                      static_cast<const T*>(nullptr), dx->data());
-    dx = nullptr;  // done
-  }
-  T* dy = plane_scratch<T>(0, Cout * pl.len);
-  if (dx || dw) to_plane(grad_out.data(), Cout, pl, dy);
+void backward_from_dy_planes(const T* dy, const Plane& pl, const Tensor<T>* x,
+                             const Tensor<T>* weight, const Shape& xs, const Shape& ws,
+                             Tensor<T>* dx, Tensor<T>* dw, const Tensor<T>* x_planes) {
+  const std::size_t C = xs[1], Cout = ws[0], k = ws[2];
   if (dx) {
-    const auto flipped = flip_weight(*weight);
     *dx = Tensor<T>::empty(xs);
-    conv_planes(static_cast<const T*>(dy), Cout, pl, flipped.data(), C, static_cast<const T*>(nullptr),
-                plane_scratch<T>(1, C * pl.Q), dx->data());
+    if (k == 1) {
+      conv1x1_per_image(true, weight->data(), Cout, C, dy + pl.q0, pl.H * pl.W, pl.len, pl.N,
+                        pl.H * pl.W, static_cast<const T*>(nullptr), dx->data());
+    } else {
+      const auto flipped = flip_weight(*weight);
+      T* Y = plane_scratch<T>(1, C * pl.Q);
+      conv_positions(dy, Cout, pl, flipped.data(), C, Y);
+      from_positions(static_cast<const T*>(Y), static_cast<const T*>(nullptr), C, pl, dx->data());
+    }
   }
   if (dw) {
     const T* planes;
@@ -276,12 +239,262 @@ void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const T
   }
 }
 
+// ---- the fused per-output-channel epilogue y = act(s * z + t) -------------------------------
+//
+// Rows here are image rows (7, 14 or 28 values) or whole 1x1 images (49 or 196): short, so
+// like copy_rows they go in whole vectors that may run past the row's end, into memory the
+// caller rewrites later; `exact` rows (whose overrun would leave their block, or read past
+// the end of a buffer) use partial loads and stores instead.
+
+template <typename T>
+inline xsimd::batch<T> lanes_below(std::size_t n) {  // all-ones lanes [0, n), zero elsewhere
+  using B = xsimd::batch<T>;
+  alignas(64) T m[B::size];
+  for (std::size_t l = 0; l < B::size; ++l) m[l] = l < n ? T(1) : T(0);
+  return B::load_aligned(m);
+}
+
+// y[i] = act(s * z[i] + t) for i < n.
+template <typename T>
+inline void affine_row(const T* z, T* y, std::size_t n, T s, T t, bool relu, bool exact) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  const B vs(s), vt(t), zero(T(0));
+  auto f = [&](const B& v) {
+    const B a = xsimd::fma(v, vs, vt);
+    return relu ? xsimd::max(a, zero) : a;
+  };
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) f(B::load_unaligned(z + i)).store_unaligned(y + i);
+  if (i == n) return;
+  if (exact)
+    simd::store_partial(f(simd::load_partial(z + i, n - i)), y + i, n - i);
+  else
+    f(B::load_unaligned(z + i)).store_unaligned(y + i);
+}
+
+// The backward of one row: gm = g * [s z + t > 0] (g alone without ReLU); out = s * gm;
+// acc_gz += gm * z and acc_g += gm over the n real lanes.
+template <typename T>
+inline void affine_grad_row(const T* g, const T* z, T* out, std::size_t n, T s, T t, bool relu,
+                            bool exact, xsimd::batch<T>& acc_gz, xsimd::batch<T>& acc_g) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  const B vs(s), vt(t), zero(T(0));
+  auto f = [&](const B& gv, const B& zv) {
+    const B gm = relu ? xsimd::select(xsimd::fma(zv, vs, vt) > zero, gv, zero) : gv;
+    acc_gz = xsimd::fma(gm, zv, acc_gz);
+    acc_g += gm;
+    return gm * vs;
+  };
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) f(B::load_unaligned(g + i), B::load_unaligned(z + i)).store_unaligned(out + i);
+  if (i == n) return;
+  if (exact) {  // partial loads fill the missing lanes with zeros: they add nothing
+    simd::store_partial(f(simd::load_partial(g + i, n - i), simd::load_partial(z + i, n - i)),
+                        out + i, n - i);
+  } else {
+    const B keep = lanes_below<T>(n - i);
+    f(B::load_unaligned(g + i) * keep, B::load_unaligned(z + i)).store_unaligned(out + i);
+  }
+}
+
+template <typename T>
+T lane_sum(const xsimd::batch<T>& v) {
+  alignas(64) T lanes[xsimd::batch<T>::size];
+  v.store_aligned(lanes);
+  T s = T(0);
+  for (T l : lanes) s += l;
+  return s;
+}
+
+// y (NCHW) = act(s_o * z + t_o) with z the GEMM's output positions (z_positions; pl.k > 1,
+// z padded by a vector at its end) or NCHW (1x1).
+template <typename T>
+void affine_out(const T* z, bool z_positions, std::size_t Cout, const Plane& pl, const T* s,
+                const T* t, bool relu, T* y) {
+  const std::size_t hw = pl.H * pl.W, W = xsimd::batch<T>::size;
+  const std::size_t whole = (pl.W + W - 1) / W * W;
+  parallel_for(pl.N * Cout, std::max<std::size_t>(1, kParallelGrain / (hw + 1)),
+               [&](std::size_t i0, std::size_t i1) {
+                 for (std::size_t i = i0; i < i1; ++i) {
+                   const std::size_t n = i / Cout, o = i % Cout;
+                   T* image = y + i * hw;
+                   if (!z_positions) {
+                     affine_row(z + i * hw, image, hw, s[o], t[o], relu, true);
+                     continue;
+                   }
+                   const T* rows = z + o * pl.Q + pl.pos(n, 0, 0);
+                   for (std::size_t h = 0; h < pl.H; ++h)  // exact where the overrun leaves the image
+                     affine_row(rows + h * pl.R, image + h * pl.W, pl.W, s[o], t[o], relu,
+                                h * pl.W + whole > hw);
+                 }
+               });
+}
+
+// The Cout planes of dz = s_o * g * mask (zeros at every separator), from g = dL/dy (NCHW) and
+// the saved z; dscale[o] = sum g mask z, dshift[o] = sum g mask.
+template <typename T>
+void affine_grad_planes(const T* g, const T* z, bool z_positions, std::size_t Cout,
+                        const Plane& pl, const T* s, const T* t, bool relu, T* dz, T* dscale,
+                        T* dshift) {
+  using B = xsimd::batch<T>;
+  const std::size_t hw = pl.H * pl.W, W = B::size;
+  const std::size_t whole = (pl.W + W - 1) / W * W;
+  const std::size_t g_end = pl.N * Cout * hw;
+  parallel_for(Cout, std::max<std::size_t>(1, kParallelGrain / (pl.len + 1)),
+               [&](std::size_t o0, std::size_t o1) {
+                 for (std::size_t o = o0; o < o1; ++o) {
+                   T* plane = dz + o * pl.len;
+                   B acc_gz(T(0)), acc_g(T(0));
+                   std::fill(plane, plane + pl.q0, T(0));
+                   for (std::size_t n = 0; n < pl.N; ++n) {
+                     const std::size_t g_off = (n * Cout + o) * hw;
+                     T* rows = plane + pl.q0 + pl.pos(n, 0, 0);
+                     for (std::size_t h = 0; h < pl.H; ++h) {
+                       const std::size_t gi = g_off + h * pl.W;
+                       const T* zr = z_positions ? z + o * pl.Q + pl.pos(n, h, 0) : z + gi;
+                       // Whole vectors unless that would read past g (or an NCHW z) or write
+                       // past this plane; the overrun lands on the next row (rewritten next) or
+                       // on padding (zeroed below).
+                       const bool exact = gi + whole > g_end ||
+                                          std::size_t(rows + h * pl.R - plane) + whole > pl.len;
+                       affine_grad_row(g + gi, zr, rows + h * pl.R, pl.W, s[o], t[o], relu, exact,
+                                       acc_gz, acc_g);
+                     }
+                     if (pl.p > 0) {
+                       for (std::size_t h = 0; h < pl.H; ++h)  // each row's p zeros
+                         std::fill(rows + h * pl.R + pl.W, rows + (h + 1) * pl.R, T(0));
+                       std::fill(rows + pl.H * pl.R, rows + pl.period * pl.R, T(0));
+                     }
+                   }
+                   std::fill(plane + pl.q0 + pl.Q, plane + pl.len, T(0));
+                   dscale[o] = lane_sum(acc_gz);
+                   dshift[o] = lane_sum(acc_g);
+                 }
+               });
+}
+
+}  // namespace
+
+bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t padding) {
+  if (weight_shape.size() != 4) return false;
+  const std::size_t k = weight_shape[2];
+  return stride == 1 && k == weight_shape[3] && k % 2 == 1 && padding == (k - 1) / 2;
+}
+
+template <typename T>
+Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
+                      Tensor<T>* keep_planes) {
+  const Shape& xs = x.shape();
+  const std::size_t N = xs[0], C = xs[1], Cout = weight.shape()[0];
+  const Plane pl(N, xs[2], xs[3], weight.shape()[2]);
+  if (pl.k == 1) {
+    Tensor<T> y = Tensor<T>::empty({N, Cout, xs[2], xs[3]});
+    conv1x1_per_image(false, weight.data(), Cout, C, x.data(), C * pl.H * pl.W, pl.H * pl.W, N,
+                      pl.H * pl.W, bias.defined() ? bias.data() : nullptr, y.data());
+    return y;
+  }
+  T* planes;
+  if (keep_planes) {
+    *keep_planes = Tensor<T>::empty({C * pl.len});
+    planes = keep_planes->data();
+  } else {
+    planes = plane_scratch<T>(0, C * pl.len);
+  }
+  to_plane(x.data(), C, pl, planes);
+  Tensor<T> y = Tensor<T>::empty({N, Cout, xs[2], xs[3]});
+  T* Y = plane_scratch<T>(1, Cout * pl.Q);
+  conv_positions(static_cast<const T*>(planes), C, pl, weight.data(), Cout, Y);
+  from_positions(static_cast<const T*>(Y), bias.defined() ? bias.data() : nullptr, Cout, pl, y.data());
+  return y;
+}
+
+// Both gradients from one plane layout of dY (see backward_from_dy_planes).
+template <typename T>
+void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const Tensor<T>* weight,
+                          const Shape& xs, const Shape& ws, Tensor<T>* dx, Tensor<T>* dw,
+                          const Tensor<T>* x_planes) {
+  const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
+  const std::size_t Cout = ws[0], k = ws[2];
+  if (k == 1 && dx && !dw) {  // 1x1, input gradient only: straight from grad_out, no plane
+    *dx = Tensor<T>::empty(xs);
+    conv1x1_per_image(true, weight->data(), Cout, C, grad_out.data(), Cout * H * W, H * W, N,
+                      H * W, static_cast<const T*>(nullptr), dx->data());
+    return;
+  }
+  if (!dx && !dw) return;
+  const Plane pl(N, H, W, k);
+  T* dy = plane_scratch<T>(0, Cout * pl.len);
+  to_plane(grad_out.data(), Cout, pl, dy);
+  backward_from_dy_planes(static_cast<const T*>(dy), pl, x, weight, xs, ws, dx, dw, x_planes);
+}
+
+// z = conv(x, W) and y = act(s_o * z + t_o) in one go; z kept in *z_saved for the backward
+// pass (the GEMM's output positions for k > 1, NCHW for 1x1).
+template <typename T>
+Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const T* scale,
+                             const T* shift, bool relu, Tensor<T>* z_saved,
+                             Tensor<T>* keep_planes) {
+  const Shape& xs = x.shape();
+  const std::size_t N = xs[0], C = xs[1], Cout = weight.shape()[0];
+  const Plane pl(N, xs[2], xs[3], weight.shape()[2]);
+  const std::size_t hw = pl.H * pl.W;
+  Tensor<T> y = Tensor<T>::empty({N, Cout, pl.H, pl.W});
+  if (pl.k == 1) {
+    *z_saved = Tensor<T>::empty({N, Cout, pl.H, pl.W});
+    conv1x1_per_image(false, weight.data(), Cout, C, x.data(), C * hw, hw, N, hw,
+                      static_cast<const T*>(nullptr), z_saved->data());
+    affine_out(static_cast<const T*>(z_saved->data()), false, Cout, pl, scale, shift, relu, y.data());
+    return y;
+  }
+  T* planes;
+  if (keep_planes) {
+    *keep_planes = Tensor<T>::empty({C * pl.len});
+    planes = keep_planes->data();
+  } else {
+    planes = plane_scratch<T>(0, C * pl.len);
+  }
+  to_plane(x.data(), C, pl, planes);
+  // One spare vector at the end: affine_out reads whole vectors past the last row.
+  *z_saved = Tensor<T>::empty({Cout * pl.Q + xsimd::batch<T>::size});
+  std::fill(z_saved->data() + Cout * pl.Q, z_saved->data() + z_saved->numel(), T(0));
+  conv_positions(static_cast<const T*>(planes), C, pl, weight.data(), Cout, z_saved->data());
+  affine_out(static_cast<const T*>(z_saved->data()), true, Cout, pl, scale, shift, relu, y.data());
+  return y;
+}
+
+template <typename T>
+void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_saved,
+                                 const T* scale, const T* shift, bool relu, const Tensor<T>* x,
+                                 const Tensor<T>* weight, const Shape& xs, const Shape& ws,
+                                 Tensor<T>* dx, Tensor<T>* dw, T* dscale, T* dshift,
+                                 const Tensor<T>* x_planes) {
+  const std::size_t N = xs[0], H = xs[2], W = xs[3], Cout = ws[0], k = ws[2];
+  const Plane pl(N, H, W, k);
+  const std::size_t expected = k == 1 ? N * Cout * H * W : Cout * pl.Q + xsimd::batch<T>::size;
+  if (z_saved.numel() != expected)
+    throw std::invalid_argument("conv2d_affine backward: the saved convolution output has " +
+                                std::to_string(z_saved.numel()) + " values, expected " +
+                                std::to_string(expected));
+  T* dz = plane_scratch<T>(0, Cout * pl.len);
+  affine_grad_planes(grad_y.data(), z_saved.data(), k > 1, Cout, pl, scale, shift, relu, dz,
+                     dscale, dshift);
+  backward_from_dy_planes(static_cast<const T*>(dz), pl, x, weight, xs, ws, dx, dw, x_planes);
+}
+
 #define FZ_INSTANTIATE_CONV_SAME(T)                                                         \
   template Tensor<T> conv2d_same(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,      \
                                  Tensor<T>*);                                                \
   template void conv2d_same_backward(const Tensor<T>&, const Tensor<T>*, const Tensor<T>*,  \
                                      const Shape&, const Shape&, Tensor<T>*, Tensor<T>*,    \
-                                     const Tensor<T>*);
+                                     const Tensor<T>*);                                      \
+  template Tensor<T> conv2d_same_affine(const Tensor<T>&, const Tensor<T>&, const T*,       \
+                                        const T*, bool, Tensor<T>*, Tensor<T>*);            \
+  template void conv2d_same_affine_backward(                                                \
+      const Tensor<T>&, const Tensor<T>&, const T*, const T*, bool, const Tensor<T>*,         \
+      const Tensor<T>*, const Shape&, const Shape&, Tensor<T>*, Tensor<T>*, T*, T*,           \
+      const Tensor<T>*);
 FZ_INSTANTIATE_CONV_SAME(float)
 FZ_INSTANTIATE_CONV_SAME(double)
 #undef FZ_INSTANTIATE_CONV_SAME

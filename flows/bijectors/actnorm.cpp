@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "autograd/ops_conv.hpp"
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
@@ -313,6 +314,16 @@ template <typename T>
 Var<T> ActNormLayer<T>::forward_relu(const Var<T>& x) {
   state_.maybe_initialise(x, this->is_training(), "ActNormLayer");
   return state_.apply_relu(x);
+}
+
+template <typename T>
+Var<T> ActNormLayer<T>::conv_forward_relu(const Var<T>& x, const Var<T>& weight,
+                                          std::size_t padding) {
+  if (this->is_training() && !initialised())
+    return forward_relu(conv2d(x, weight, Var<T>(), 1, padding));
+  // (z + b) e^l = z e^l + b e^l, then ReLU, fused into the convolution
+  const Var<T> s = exp(state_.logs);
+  return conv2d_affine(x, weight, s, state_.bias * s, /*relu=*/true, 1, padding);
 }
 
 template Var<float> channel_affine<float>(const Var<float>&, const Var<float>&, const Var<float>&);

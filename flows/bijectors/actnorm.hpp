@@ -78,6 +78,10 @@ class ActNormLayer : public Layer<T> {
   Var<T> forward(const Var<T>& x) override;
   // relu(forward(x)), fused (see channel_affine_relu).
   Var<T> forward_relu(const Var<T>& x);
+  // relu(forward(conv2d(x, weight, no bias, stride 1, padding))) as one fused op
+  // (conv2d_affine) once initialised; the data-dependent initialisation needs the convolution's
+  // output itself, so that first call runs the two steps apart.
+  Var<T> conv_forward_relu(const Var<T>& x, const Var<T>& weight, std::size_t padding);
 
   std::size_t channels() const { return channels_; }
   bool initialised() const { return state_.initialised[0] != T(0); }

@@ -23,9 +23,9 @@ Conv2dZeros<T>::Conv2dZeros(std::size_t in_channels, std::size_t out_channels,
 
 template <typename T>
 Var<T> Conv2dZeros<T>::forward(const Var<T>& x) {
-  // (conv(x) + b) * e^(3 l) = conv(x) * e^(3 l) + b * e^(3 l): one fused per-channel pass
+  // (conv(x) + b) * e^(3 l) = conv(x) * e^(3 l) + b * e^(3 l): fused into the convolution
   const Var<T> s = exp(logscale_ * logscale_factor_);
-  return channel_affine(conv2d(x, weight_, Var<T>(), 1, padding_), s, bias_ * s);
+  return conv2d_affine(x, weight_, s, bias_ * s, /*relu=*/false, 1, padding_);
 }
 
 template <typename T>
@@ -49,9 +49,9 @@ Var<T> GlowNet<T>::forward(const Var<T>& x) {
   if (x.dim() != 4 || x.shape()[1] != in_channels_)
     throw std::invalid_argument("GlowNet: expected an input (B, " + std::to_string(in_channels_) +
                                 ", H, W), got shape " + shape_str(x.shape()));
-  // ActNorm -> ReLU as one fused op (same values as relu(actnorm(...)), less tape memory).
-  Var<T> h = actnorm1_->forward_relu(conv2d(x, conv1_weight_, Var<T>(), 1, 1));
-  h = actnorm2_->forward_relu(conv2d(h, conv2_weight_));
+  // conv -> ActNorm -> ReLU as one fused op each (same values as relu(actnorm(conv(...)))).
+  Var<T> h = actnorm1_->conv_forward_relu(x, conv1_weight_, 1);
+  h = actnorm2_->conv_forward_relu(h, conv2_weight_, 0);
   return zero_conv_->forward(h);
 }
 

@@ -1,0 +1,46 @@
+// tensor/conv2d_affine.hpp — a convolution followed by a per-output-channel affine map and an
+// optional ReLU, as one kernel:
+//   z = conv2d(x, weight),  y = act(scale_o * z + shift_o),  act = ReLU or identity.
+// Glow's coupling network is conv -> ActNorm -> ReLU (twice) and conv -> scale/shift (its
+// zero-initialised output conv). Unfused, every ActNorm is an extra pass over an
+// activation-sized tensor forward and two backward; here the affine map rides on the copy out
+// of the convolution's GEMM, and its gradient on the copy of dL/dy into the GEMM's layout.
+// Same convolutions (conv2d_same.hpp) take that path; any other geometry composes the plain
+// convolution with a separate per-channel pass (same results).
+#pragma once
+
+#include <cstddef>
+
+#include "tensor/tensor.hpp"
+
+namespace fz {
+
+// What the backward pass needs from the forward pass (layouts are internal to the kernels).
+template <typename T>
+struct ConvAffineSaved {
+  Tensor<T> z;         // the convolution's output, before the affine map
+  Tensor<T> x_layout;  // the input as the GEMM read it (for the weight gradient), if kept
+};
+
+// y = act(scale_o * conv2d(x, weight) + shift_o); scale and shift have shape (C_out).
+// keep_x_layout: also keep the input's GEMM layout in saved->x_layout (training, when the
+// weight needs its gradient).
+template <typename T>
+Tensor<T> conv2d_affine(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& scale,
+                        const Tensor<T>& shift, bool relu, std::size_t stride,
+                        std::size_t padding, ConvAffineSaved<T>* saved, bool keep_x_layout);
+
+template <typename T>
+struct ConvAffineGrads {
+  Tensor<T> input, weight, scale, shift;  // input/weight undefined when not asked for
+};
+
+// Gradients of conv2d_affine from grad_y = dL/dy and what the forward pass saved.
+template <typename T>
+ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& x,
+                                          const Tensor<T>& weight, const Tensor<T>& scale,
+                                          const Tensor<T>& shift, bool relu, std::size_t stride,
+                                          std::size_t padding, const ConvAffineSaved<T>& saved,
+                                          bool need_input, bool need_weight);
+
+}  // namespace fz

@@ -1,0 +1,106 @@
+// tests/autograd/test_gradcheck_conv_affine.cpp — conv2d_affine (convolution + per-channel
+// affine + optional ReLU as one op): full-Jacobian gradcheck in float64 for the fused
+// same-convolution paths (3x3 pad 1, 1x1, few and many output channels) and the composed path
+// (stride 2), and equality of values and all four gradients with the unfused ops
+// relu(conv2d(x, w) * scale + shift) in float32 and float64.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+
+#include "autograd/gradcheck.hpp"
+#include "autograd/ops_conv.hpp"
+#include "autograd/ops_elementwise.hpp"
+#include "autograd/ops_layout.hpp"
+#include "autograd/ops_reduce.hpp"
+
+using namespace fz;
+
+namespace {
+
+template <typename T>
+Tensor<T> random_tensor(const Shape& s, std::mt19937& rng) {
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  Tensor<T> t(s);
+  for (auto& v : t) v = T(dist(rng));
+  return t;
+}
+
+struct Case {
+  std::size_t n, c, h, w, cout, k, stride, pad;
+};
+
+// Fused same-convolution shapes (k = 3 with 8 channels out uses the skinny GEMM, 13 the packed
+// one; 1x1 the per-image path; W = 17 rows cross a vector boundary) and one composed geometry.
+const Case kCases[] = {
+    {2, 3, 5, 6, 4, 3, 1, 1}, {2, 2, 4, 17, 13, 3, 1, 1}, {3, 5, 3, 4, 6, 1, 1, 0},
+    {2, 3, 7, 7, 2, 3, 2, 1},
+};
+
+template <typename T>
+double max_diff(const Tensor<T>& a, const Tensor<T>& b) {
+  REQUIRE(a.shape() == b.shape());
+  double m = 0;
+  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a[i]) - double(b[i])));
+  return m;
+}
+
+template <typename T>
+void check_equals_unfused(const Case& c, bool relu, double tol) {
+  std::mt19937 rng(unsigned(c.c * 31 + c.cout + relu));
+  const Tensor<T> x = random_tensor<T>({c.n, c.c, c.h, c.w}, rng);
+  const Tensor<T> w = random_tensor<T>({c.cout, c.c, c.k, c.k}, rng);
+  const Tensor<T> s = random_tensor<T>({c.cout}, rng), t = random_tensor<T>({c.cout}, rng);
+  Var<T> fx(x, true), fw(w, true), fs(s, true), ft(t, true);
+  Var<T> ux(x, true), uw(w, true), us(s, true), ut(t, true);
+  // One graph per backward pass (a backward consumes the whole tape).
+  const Var<T> fused = conv2d_affine(fx, fw, fs, ft, relu, c.stride, c.pad);
+  const Var<T> r(random_tensor<T>(fused.shape(), rng));
+  sum(fused * r).backward();
+  const Shape cs{1, c.cout, 1, 1};
+  Var<T> plain = conv2d(ux, uw, Var<T>(), c.stride, c.pad) * reshape(us, cs) + reshape(ut, cs);
+  if (relu) plain = fz::relu(plain);
+  REQUIRE(max_diff(fused.value(), plain.value()) < tol);
+  sum(plain * r).backward();
+  CHECK(max_diff(fx.grad(), ux.grad()) < tol);
+  CHECK(max_diff(fw.grad(), uw.grad()) < tol * 10);
+  CHECK(max_diff(fs.grad(), us.grad()) < tol * 10);
+  CHECK(max_diff(ft.grad(), ut.grad()) < tol * 10);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d_affine op: gradcheck of x, weight, scale and shift", "[autograd][conv]") {
+  std::mt19937 rng(7);
+  for (const Case& c : kCases)
+    for (bool relu : {false, true}) {
+      INFO("c " << c.c << " -> " << c.cout << " k " << c.k << " stride " << c.stride
+                << " relu " << relu);
+      const GradcheckResult r = gradcheck(
+          [&](const std::vector<Var64>& v) {
+            return conv2d_affine(v[0], v[1], v[2], v[3], relu, c.stride, c.pad);
+          },
+          {random_tensor<double>({c.n, c.c, c.h, c.w}, rng),
+           random_tensor<double>({c.cout, c.c, c.k, c.k}, rng),
+           random_tensor<double>({c.cout}, rng), random_tensor<double>({c.cout}, rng)});
+      INFO(r.message);
+      REQUIRE(r.entries_checked > 0);
+      REQUIRE(r.ok);
+    }
+}
+
+TEST_CASE("conv2d_affine op: equals relu(conv2d * scale + shift) in value and gradients",
+          "[autograd][conv]") {
+  for (const Case& c : kCases)
+    for (bool relu : {false, true}) {
+      INFO("c " << c.c << " -> " << c.cout << " k " << c.k << " relu " << relu);
+      check_equals_unfused<double>(c, relu, 1e-12);
+      check_equals_unfused<float>(c, relu, 2e-5);
+    }
+}
+
+TEST_CASE("conv2d_affine op: rejects a scale or shift of the wrong size", "[autograd][conv]") {
+  const Var64 x(Tensor64({1, 2, 3, 3})), w(Tensor64({4, 2, 3, 3}));
+  CHECK_THROWS_WITH(conv2d_affine(x, w, Var64(Tensor64({3})), Var64(Tensor64({4})), true, 1, 1),
+                    Catch::Contains("scale and shift must both be (4)"));
+}
