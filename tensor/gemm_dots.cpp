@@ -112,9 +112,11 @@ template <typename T>
 void gemm_dots(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t lda,
                const T* const* b_lines, T* C, std::size_t ldc) {
   if (M == 0 || N == 0) return;
-  // Tiles of 8 rows x 3 lines in general; 4 x 6 when A has at most 4 rows (a convolution with
-  // 4 output channels), so the tile still holds 24 accumulators.
-  if (M <= 4)
+  // Tiles of 8 rows x 3 lines in general; 4 x 6 or 2 x 8 when A has at most 4 or 2 rows (a
+  // convolution with 4 or 2 output channels), so the tile still holds 16-24 accumulators.
+  if (M <= 2)
+    dots_tiled<T, 2, 8>(M, N, K, A, lda, b_lines, C, ldc);
+  else if (M <= 4)
     dots_tiled<T, 4, 6>(M, N, K, A, lda, b_lines, C, ldc);
   else
     dots_tiled<T, 8, 3>(M, N, K, A, lda, b_lines, C, ldc);

@@ -3,11 +3,11 @@
 // weight gradient).
 //
 // The packed GEMM needs both operands transposed into slivers for this shape, which is a
-// scalar gather of the whole im2col matrix; here nothing is packed. A tile of C (8 x 3, or
-// 4 x 6 when C has at most 4 rows) keeps 24 vector accumulators while its rows and lines
-// stream through, so the FMA units stay busy even when C has only 4 rows. K is processed in
-// short chunks so the tile's rows of A stay in L1 (see gemm_dots.cpp). Each C(i, j) is summed
-// in one fixed order: results do not depend on the thread count.
+// scalar gather of the whole im2col matrix; here nothing is packed. A tile of C (8 x 3; 4 x 6
+// or 2 x 8 when C has at most 4 or 2 rows) keeps 16-24 vector accumulators while its rows and
+// lines stream through, so the FMA units stay busy even when C has only a few rows. K is
+// processed in short chunks so the tile's rows of A stay in L1 (see gemm_dots.cpp). Each
+// C(i, j) is summed in one fixed order: results do not depend on the thread count.
 #pragma once
 
 #include <cstddef>
