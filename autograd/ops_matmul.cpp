@@ -6,8 +6,11 @@
 #include <stdexcept>
 #include <string>
 
+#include <xsimd/xsimd.hpp>
+
 #include "tensor/gemm.hpp"
 #include "tensor/matmul.hpp"
+#include "tensor/scratch.hpp"
 
 namespace fz {
 
@@ -19,6 +22,53 @@ void add_column_sums(const T* g, std::size_t rows, std::size_t cols, T* out) {
   for (std::size_t i = 0; i < rows; ++i) {
     const T* r = g + i * cols;
     for (std::size_t j = 0; j < cols; ++j) out[j] += r[j];
+  }
+}
+
+// Tag of linear_relu's per-thread buffer for the masked output gradient.
+struct LinearReluMask {};
+
+// y(r, :) = max(0, y(r, :) + bias) (bias may be null), vectorised.
+template <typename T>
+void bias_relu_in_place(T* y, std::size_t rows, std::size_t cols, const T* bias) {
+  using V = xsimd::batch<T>;
+  constexpr std::size_t W = V::size;
+  const V zero(T(0));
+  for (std::size_t r = 0; r < rows; ++r) {
+    T* row = y + r * cols;
+    std::size_t j = 0;
+    for (; j + W <= cols; j += W) {
+      V v = V::load_unaligned(row + j);
+      if (bias) v += V::load_unaligned(bias + j);
+      xsimd::max(v, zero).store_unaligned(row + j);
+    }
+    for (; j < cols; ++j) {
+      const T v = bias ? row[j] + bias[j] : row[j];
+      row[j] = v > T(0) ? v : T(0);
+    }
+  }
+}
+
+// out = g where y > 0, else 0 (ReLU's backward; y > 0 exactly where the input was > 0), over
+// rows x cols; adds out's column sums into col_sums unless it is null.
+template <typename T>
+void relu_mask(const T* g, const T* y, T* out, std::size_t rows, std::size_t cols,
+               T* col_sums) {
+  using V = xsimd::batch<T>;
+  constexpr std::size_t W = V::size;
+  const V zero(T(0));
+  for (std::size_t r = 0; r < rows; ++r) {
+    const std::size_t o = r * cols;
+    std::size_t j = 0;
+    for (; j + W <= cols; j += W) {
+      const V m = xsimd::select(V::load_unaligned(y + o + j) > zero, V::load_unaligned(g + o + j), zero);
+      m.store_unaligned(out + o + j);
+      if (col_sums) (V::load_unaligned(col_sums + j) + m).store_unaligned(col_sums + j);
+    }
+    for (; j < cols; ++j) {
+      out[o + j] = y[o + j] > T(0) ? g[o + j] : T(0);
+      if (col_sums) col_sums[j] += out[o + j];
+    }
   }
 }
 
@@ -68,54 +118,89 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   });
 }
 
-// y = x W^T + b;  dL/dx = G W,  dL/dW = G^T x,  dL/db = sum over rows of G.
+namespace {
+
+// y = x W^T + b (then max(0, y) when `relu`);  with G' = G (masked by y > 0 when `relu`):
+// dL/dx = G' W,  dL/dW = G'^T x,  dL/db = sum over rows of G'.
 template <typename T>
-Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias) {
+Var<T> linear_impl(const char* op, bool relu, const Var<T>& x, const Var<T>& weight,
+                   const Var<T>& bias) {
   const Tensor<T>& xv = x.value();
   const Tensor<T>& wv = weight.value();
   if (wv.dim() != 2 || xv.dim() == 0 || xv.shape().back() != wv.shape()[1])
-    throw std::invalid_argument("linear: input " + shape_str(xv.shape()) +
+    throw std::invalid_argument(std::string(op) + ": input " + shape_str(xv.shape()) +
                                 " does not fit weight " + shape_str(wv.shape()) +
                                 " (expected input (..., in) and weight (out, in))");
   const std::size_t in = wv.shape()[1], out = wv.shape()[0];
   const std::size_t rows = xv.numel() / in;
   if (bias.defined() && bias.value().shape() != Shape{out})
-    throw std::invalid_argument("linear: bias must have shape (" + std::to_string(out) +
-                                "), got " + shape_str(bias.value().shape()));
+    throw std::invalid_argument(std::string(op) + ": bias must have shape (" +
+                                std::to_string(out) + "), got " +
+                                shape_str(bias.value().shape()));
   Shape yshape = xv.shape();
   yshape.back() = out;
   Tensor<T> y = Tensor<T>::empty(yshape);
-  T beta = T(0);
-  if (bias.defined()) {  // start every row at the bias and add the product onto it
-    const T* bv = bias.value().data();
-    for (std::size_t r = 0; r < rows; ++r) std::copy(bv, bv + out, y.data() + r * out);
-    beta = T(1);
+  const T* bv = bias.defined() ? bias.value().data() : nullptr;
+  if (relu) {  // the product, then bias and ReLU in one pass
+    gemm<T>(false, true, rows, out, in, T(1), xv.data(), in, wv.data(), in, T(0), y.data(), out);
+    bias_relu_in_place(y.data(), rows, out, bv);
+  } else {
+    T beta = T(0);
+    if (bv) {  // start every row at the bias and add the product onto it
+      for (std::size_t r = 0; r < rows; ++r) std::copy(bv, bv + out, y.data() + r * out);
+      beta = T(1);
+    }
+    gemm<T>(false, true, rows, out, in, T(1), xv.data(), in, wv.data(), in, beta, y.data(), out);
   }
-  gemm<T>(false, true, rows, out, in, T(1), xv.data(), in, wv.data(), in, beta, y.data(), out);
-  return record_op("linear", y, {x, weight, bias}, [x, weight, bias, rows, in, out](const Tensor<T>& g) {
+  // The closure keeps y only for the mask (it shares the output's buffer: no copy).
+  Tensor<T> mask_src = relu ? y : Tensor<T>();
+  return record_op(op, y, {x, weight, bias},
+                   [x, weight, bias, rows, in, out, mask_src](const Tensor<T>& g_out) {
+    const T* g = g_out.data();
+    Tensor<T> db;
+    if (bias.requires_grad()) db = Tensor<T>({out});
+    if (mask_src.defined()) {
+      // G' = G * [y > 0], in a per-thread buffer reused across calls; the bias gradient is
+      // summed in the same pass.
+      T* gm = detail::thread_scratch<LinearReluMask, T>(0, rows * out);
+      relu_mask(g, mask_src.data(), gm, rows, out, db.defined() ? db.data() : nullptr);
+      g = gm;
+    } else if (db.defined()) {
+      add_column_sums(g, rows, out, db.data());
+    }
     if (x.requires_grad()) {
       Tensor<T> dx = Tensor<T>::empty(x.value().shape());
-      gemm<T>(false, false, rows, in, out, T(1), g.data(), out, weight.value().data(), in, T(0),
+      gemm<T>(false, false, rows, in, out, T(1), g, out, weight.value().data(), in, T(0),
               dx.data(), in);
       x.accumulate_grad(std::move(dx));
     }
     if (weight.requires_grad()) {
       Tensor<T> dw = Tensor<T>::empty({out, in});
-      gemm<T>(true, false, out, in, rows, T(1), g.data(), out, x.value().data(), in, T(0),
-              dw.data(), in);
+      gemm<T>(true, false, out, in, rows, T(1), g, out, x.value().data(), in, T(0), dw.data(),
+              in);
       weight.accumulate_grad(std::move(dw));
     }
-    if (bias.requires_grad()) {
-      Tensor<T> db({out});
-      add_column_sums(g.data(), rows, out, db.data());
-      bias.accumulate_grad(std::move(db));
-    }
+    if (db.defined()) bias.accumulate_grad(std::move(db));
   });
+}
+
+}  // namespace
+
+template <typename T>
+Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias) {
+  return linear_impl("linear", false, x, weight, bias);
+}
+
+template <typename T>
+Var<T> linear_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bias) {
+  return linear_impl("linear_relu", true, x, weight, bias);
 }
 
 template Var<float> matmul(const Var<float>&, const Var<float>&);
 template Var<double> matmul(const Var<double>&, const Var<double>&);
 template Var<float> linear(const Var<float>&, const Var<float>&, const Var<float>&);
 template Var<double> linear(const Var<double>&, const Var<double>&, const Var<double>&);
+template Var<float> linear_relu(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> linear_relu(const Var<double>&, const Var<double>&, const Var<double>&);
 
 }  // namespace fz

@@ -1,5 +1,6 @@
 // autograd/ops_matmul.hpp — differentiable matrix products: matmul (2-D and batched) and
-// linear (a fully connected layer, y = x W^T + b with W shaped (out, in) as in PyTorch).
+// linear (a fully connected layer, y = x W^T + b with W shaped (out, in) as in PyTorch), and
+// linear_relu, the same layer with its ReLU fused in (the hidden layers of MLP conditioners).
 #pragma once
 
 #include "autograd/var.hpp"
@@ -15,5 +16,11 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b);
 // (no bias). y: (..., out). d/dx = G W, d/dW = G^T x, d/db = sum of G over leading axes.
 template <typename T>
 Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>());
+
+// relu(linear(x, weight, bias)) as one op: the forward applies max(0, .) to the product in
+// place and the backward masks G once (by y > 0) before the three products. Equal to the two
+// ops, with one tape node, one output buffer and no separate ReLU passes.
+template <typename T>
+Var<T> linear_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>());
 
 }  // namespace fz

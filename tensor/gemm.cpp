@@ -62,7 +62,7 @@ struct Blocking {
 // Below this many multiply-adds the packed path is not worth it: a plain loop is used.
 constexpr std::size_t kSmallWork = 16 * 16 * 16;
 // Below this many multiply-adds a product stays on one thread (TBB costs microseconds).
-constexpr std::size_t kParallelWork = 96 * 96 * 96;
+constexpr std::size_t kParallelWork = 160 * 160 * 160;
 
 // GEMM's packing buffers: 0 = B block, 1 = A block (per thread, reused across calls).
 struct GemmPacking {};
@@ -166,17 +166,22 @@ void pack_a(bool trans_a, const T* A, std::size_t lda, std::size_t i0, std::size
   }
 }
 
-// The register-blocked ROWS x NR tile: acc = sum_k a[k*MR + i] * b[k*NR + j], then
+// The register-blocked ROWS x NR tile: acc = sum_k op(A)(i, k) * op(B)(k, j), then
 // C = alpha * acc + beta * C (C not read when beta == 0). mr x nr is the valid part.
+// Where the operands come from:
+//   A, A_ROWS = false: a[k * a_step + i] — a packed sliver (a_step = MR) or, read in place, a
+//                      transposed A (op(A)(i, k) = A[k * lda + i], a_step = lda);
+//   A, A_ROWS = true:  a[i * a_step + k] — a row-major A read in place (a_step = lda);
+//   B:                 b[k * b_step + j] — a packed sliver (b_step = NR) or B's rows in place.
 // ROWS is MR for full slivers; a sliver with only a few valid rows (a convolution with 4 output
 // channels) runs a shorter tile over the same packed layout instead of multiplying zeros.
-template <typename T, std::size_t ROWS>
-void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, T* C,
-                  std::size_t ldc, std::size_t mr, std::size_t nr, T alpha, T beta) {
+template <typename T, std::size_t ROWS, bool A_ROWS = false>
+void micro_kernel(std::size_t kc, const T* __restrict a, std::size_t a_step,
+                  const T* __restrict b, std::size_t b_step, T* C, std::size_t ldc,
+                  std::size_t mr, std::size_t nr, T alpha, T beta) {
   using B = Batch<T>;
   constexpr std::size_t W = B::size;
   constexpr std::size_t MR = ROWS;          // rows computed
-  constexpr std::size_t A_STRIDE = Blocking<T>::MR;  // rows packed per k
   constexpr std::size_t NR = Blocking<T>::NR;
   B acc[MR][kNB];
 #pragma GCC unroll 16
@@ -187,15 +192,15 @@ void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, 
   for (std::size_t k = 0; k < kc; ++k) {
     B bv[kNB];
 #pragma GCC unroll 4
-    for (std::size_t v = 0; v < kNB; ++v) bv[v] = B::load_aligned(b + v * W);
+    for (std::size_t v = 0; v < kNB; ++v) bv[v] = B::load_unaligned(b + v * W);
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < MR; ++i) {
-      const B ai(a[i]);
+      const B ai(A_ROWS ? a[i * a_step] : a[i]);
 #pragma GCC unroll 4
       for (std::size_t v = 0; v < kNB; ++v) acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
     }
-    a += A_STRIDE;
-    b += NR;
+    a += A_ROWS ? 1 : a_step;
+    b += b_step;
   }
 
   const B valpha(alpha);
@@ -230,17 +235,18 @@ void micro_kernel(std::size_t kc, const T* __restrict a, const T* __restrict b, 
     }
 }
 
-// Picks the shortest tile that covers the sliver's valid rows.
+// Picks the shortest tile that covers the packed sliver's valid rows. b: a packed B sliver, or
+// B's rows in place when b_step != NR.
 template <typename T>
-void run_tile(std::size_t kc, const T* a, const T* b, T* C, std::size_t ldc, std::size_t mr,
-              std::size_t nr, T alpha, T beta) {
+void run_tile(std::size_t kc, const T* a, const T* b, std::size_t b_step, T* C, std::size_t ldc,
+              std::size_t mr, std::size_t nr, T alpha, T beta) {
   constexpr std::size_t MR = Blocking<T>::MR;
   if (MR > 4 && mr <= 4)
-    micro_kernel<T, 4>(kc, a, b, C, ldc, mr, nr, alpha, beta);
+    micro_kernel<T, 4>(kc, a, MR, b, b_step, C, ldc, mr, nr, alpha, beta);
   else if (MR > 8 && mr <= 8)
-    micro_kernel<T, 8>(kc, a, b, C, ldc, mr, nr, alpha, beta);
+    micro_kernel<T, 8>(kc, a, MR, b, b_step, C, ldc, mr, nr, alpha, beta);
   else
-    micro_kernel<T, MR>(kc, a, b, C, ldc, mr, nr, alpha, beta);
+    micro_kernel<T, MR>(kc, a, MR, b, b_step, C, ldc, mr, nr, alpha, beta);
 }
 
 // The serial blocked algorithm on the rectangle C[0:M, 0:N] (A, B, C already offset to it).
@@ -269,12 +275,67 @@ void gemm_blocked(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T a
           const T* a = apack + ir * kc;
           for (std::size_t jr = 0; jr < nc; jr += Bl::NR) {
             const std::size_t nr = std::min(Bl::NR, nc - jr);
-            run_tile<T>(kc, a, bpack + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, mr, nr,
-                        alpha, beta_block);
+            run_tile<T>(kc, a, bpack + jr * kc, Bl::NR, C + (ic + ir) * ldc + jc + jr, ldc, mr,
+                        nr, alpha, beta_block);
           }
         }
       }
     }
+  }
+}
+
+// Products whose operands fit in L2 (the 64 x 64 layers of the 2-D toy flows at batch 512:
+// x W^T, G W and G^T x) spend a third of their time packing when K is short. Here the micro-
+// kernel reads A in place (row-major A: 12 rows side by side; A^T: 12 contiguous values per
+// k), and B in place when it is row-major with whole NR-wide column blocks; otherwise all of
+// op(B) is packed once. Only a last partial sliver of A is packed (zero padding keeps the
+// kernel on full tiles without reading past A).
+template <typename T>
+bool direct_fits(bool trans_a, std::size_t M, std::size_t N, std::size_t K, std::size_t lda) {
+  constexpr std::size_t kMaxBytes = 256 * 1024;
+  // Row-major A: the 12 rows of a sliver are read side by side and must stay in L1 (short
+  // rows, and a row stride small enough that they do not all fall into the same cache sets).
+  if (!trans_a && (K > Blocking<T>::KC || lda * sizeof(T) > 2048)) return false;
+  return M * K * sizeof(T) <= kMaxBytes && K * N * sizeof(T) <= kMaxBytes;
+}
+
+template <typename T>
+void gemm_direct(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alpha,
+                 const T* A, std::size_t lda, const BView<T>& B, T beta, T* C, std::size_t ldc) {
+  using Bl = Blocking<T>;
+  const T* b = nullptr;
+  std::size_t b_step = 0, b_sliver = 0;  // op(B)(k, jr + j) = b[jr * b_sliver + k * b_step + j]
+  if (!B.trans && !B.lines && N % Bl::NR == 0) {
+    b = B.base + B.j_off;
+    b_step = B.ld;
+    b_sliver = 1;
+  } else {
+    T* bpack = scratch<T>(0, K * ((N + Bl::NR - 1) / Bl::NR * Bl::NR));
+    pack_b(B, 0, K, 0, N, bpack);
+    b = bpack;
+    b_step = Bl::NR;
+    b_sliver = K;
+  }
+  const std::size_t full = M / Bl::MR * Bl::MR;
+  for (std::size_t ir = 0; ir < full; ir += Bl::MR) {
+    for (std::size_t jr = 0; jr < N; jr += Bl::NR) {
+      const std::size_t nr = std::min(Bl::NR, N - jr);
+      T* c = C + ir * ldc + jr;
+      if (trans_a)
+        micro_kernel<T, Bl::MR>(K, A + ir, lda, b + jr * b_sliver, b_step, c, ldc, Bl::MR, nr,
+                                alpha, beta);
+      else
+        micro_kernel<T, Bl::MR, true>(K, A + ir * lda, lda, b + jr * b_sliver, b_step, c, ldc,
+                                      Bl::MR, nr, alpha, beta);
+    }
+  }
+  if (full < M) {
+    const std::size_t mr = M - full;
+    T* apack = scratch<T>(1, K * Bl::MR);
+    pack_a(trans_a, A, lda, full, mr, 0, K, apack);
+    for (std::size_t jr = 0; jr < N; jr += Bl::NR)
+      run_tile<T>(K, apack, b + jr * b_sliver, b_step, C + full * ldc + jr, ldc, mr,
+                  std::min(Bl::NR, N - jr), alpha, beta);
   }
 }
 
@@ -302,77 +363,199 @@ void gemm_small(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alp
 
 // Products with a dimension of a few elements (the 2-D toy flows: 1 -> 64 and 64 -> 2 layers)
 // waste most of a packed 12 x 32 tile; they run as vector loops over the long dimension
-// instead. Returns false when the shape is not thin.
+// instead, reading the operands in place where their layout allows. Returns false when the
+// shape is not thin.
 constexpr std::size_t kThin = 4;
+
+// C(i, j) = alpha * dot(A row i, cols[j]) + beta * C(i, j) for N (<= kThin) columns: one pass
+// over each row of A with the N partial-sum vectors in registers, then one horizontal sum
+// each. (xsimd 8.1's haddp, which would reduce 16 rows at once, permutes lanes on AVX-512.)
+template <typename T, std::size_t N>
+void thin_row_dots(std::size_t M, std::size_t K, T alpha, const T* A, std::size_t lda,
+                   const T* const* cols, T beta, T* C, std::size_t ldc) {
+  using V = Batch<T>;
+  constexpr std::size_t W = V::size;
+  const std::size_t kv = K / W * W;
+  for (std::size_t i = 0; i < M; ++i) {
+    const T* a = A + i * lda;
+    V acc[N];
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < N; ++j) acc[j] = V(T(0));
+    for (std::size_t k = 0; k < kv; k += W) {
+      const V av = V::load_unaligned(a + k);
+#pragma GCC unroll 4
+      for (std::size_t j = 0; j < N; ++j)
+        acc[j] = xsimd::fma(av, V::load_unaligned(cols[j] + k), acc[j]);
+    }
+#pragma GCC unroll 4
+    for (std::size_t j = 0; j < N; ++j) {
+      T sum = xsimd::hadd(acc[j]);
+      for (std::size_t k = kv; k < K; ++k) sum += a[k] * cols[j][k];
+      T& c = C[i * ldc + j];
+      c = beta == T(0) ? alpha * sum : alpha * sum + beta * c;
+    }
+  }
+}
+
+// C(i, :) = alpha * sum_k op(A)(i, k) B(k, :) + beta * C(i, :) for M (<= kThin) rows and a
+// row-major B read in place: one pass over B's rows per block of 4W columns, the M x 4W block
+// of C in registers; the last N % 4W columns go through plain loops.
+template <typename T, std::size_t M>
+void thin_row_combos(bool trans_a, std::size_t N, std::size_t K, T alpha, const T* A,
+                     std::size_t lda, const T* b, std::size_t ldb, T beta, T* C,
+                     std::size_t ldc) {
+  using V = Batch<T>;
+  constexpr std::size_t W = V::size;
+  constexpr std::size_t NV = 4;
+  const std::size_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+  const std::size_t blocked = N / (NV * W) * (NV * W);
+  for (std::size_t j0 = 0; j0 < blocked; j0 += NV * W) {
+    V acc[M][NV];
+#pragma GCC unroll 4
+    for (std::size_t i = 0; i < M; ++i)
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) acc[i][v] = V(T(0));
+    const T* brow = b + j0;
+    for (std::size_t k = 0; k < K; ++k, brow += ldb) {
+      V bv[NV];
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) bv[v] = V::load_unaligned(brow + v * W);
+#pragma GCC unroll 4
+      for (std::size_t i = 0; i < M; ++i) {
+        const V ai(A[i * a_rs + k * a_cs]);
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) acc[i][v] = xsimd::fma(ai, bv[v], acc[i][v]);
+      }
+    }
+#pragma GCC unroll 4
+    for (std::size_t i = 0; i < M; ++i)
+#pragma GCC unroll 4
+      for (std::size_t v = 0; v < NV; ++v) {
+        T* c = C + i * ldc + j0 + v * W;
+        const V r = V(alpha) * acc[i][v];
+        (beta == T(0) ? r : xsimd::fma(V(beta), V::load_unaligned(c), r)).store_unaligned(c);
+      }
+  }
+  if (blocked == N) return;
+  for (std::size_t i = 0; i < M; ++i) {
+    T* c = C + i * ldc;
+    for (std::size_t j = blocked; j < N; ++j) c[j] = beta == T(0) ? T(0) : beta * c[j];
+    for (std::size_t k = 0; k < K; ++k) {
+      const T aik = alpha * A[i * a_rs + k * a_cs];
+      const T* brow = b + k * ldb;
+      for (std::size_t j = blocked; j < N; ++j) c[j] += aik * brow[j];
+    }
+  }
+}
+
+// C(i, :) = beta C(i, :) + alpha sum_k op(A)(i, k) rows[k] for K (<= kThin) rows of length N.
+template <typename T, std::size_t K>
+void thin_col_combos(bool trans_a, std::size_t M, std::size_t N, T alpha, const T* A,
+                     std::size_t lda, const T* const* rows, T beta, T* C, std::size_t ldc) {
+  using V = Batch<T>;
+  constexpr std::size_t W = V::size;
+  const std::size_t a_rs = trans_a ? 1 : lda, a_cs = trans_a ? lda : 1;
+  for (std::size_t i = 0; i < M; ++i) {
+    T coef[K];
+#pragma GCC unroll 4
+    for (std::size_t k = 0; k < K; ++k) coef[k] = alpha * A[i * a_rs + k * a_cs];
+    T* c = C + i * ldc;
+    std::size_t j = 0;
+    if (beta == T(0)) {
+      for (; j + W <= N; j += W) {
+        V acc = V(coef[0]) * V::load_unaligned(rows[0] + j);
+#pragma GCC unroll 4
+        for (std::size_t k = 1; k < K; ++k)
+          acc = xsimd::fma(V(coef[k]), V::load_unaligned(rows[k] + j), acc);
+        acc.store_unaligned(c + j);
+      }
+    } else {
+      const V vbeta(beta);
+      for (; j + W <= N; j += W) {
+        V acc = vbeta * V::load_unaligned(c + j);
+#pragma GCC unroll 4
+        for (std::size_t k = 0; k < K; ++k)
+          acc = xsimd::fma(V(coef[k]), V::load_unaligned(rows[k] + j), acc);
+        acc.store_unaligned(c + j);
+      }
+    }
+    for (; j < N; ++j) {
+      T acc = beta == T(0) ? T(0) : beta * c[j];
+      for (std::size_t k = 0; k < K; ++k) acc += coef[k] * rows[k][j];
+      c[j] = acc;
+    }
+  }
+}
 
 template <typename T>
 bool gemm_thin(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alpha, const T* A,
                std::size_t lda, const BView<T>& B, T beta, T* C, std::size_t ldc) {
   using V = Batch<T>;
   constexpr std::size_t W = V::size;
-  auto a_at = [&](std::size_t i, std::size_t k) { return trans_a ? A[k * lda + i] : A[i * lda + k]; };
   if (K <= kThin && N >= W) {
-    // C(i, :) = beta C(i, :) + alpha sum_k op(A)(i, k) op(B)(k, :), with op(B)'s K rows made
-    // contiguous first.
-    std::vector<T, xsimd::aligned_allocator<T, 64>> rows(K * N);
-    for (std::size_t k = 0; k < K; ++k)
-      for (std::size_t j = 0; j < N; ++j) rows[k * N + j] = B.at(k, j);
-    for (std::size_t i = 0; i < M; ++i) {
-      T coef[kThin];
-      for (std::size_t k = 0; k < K; ++k) coef[k] = alpha * a_at(i, k);
-      T* c = C + i * ldc;
-      std::size_t j = 0;
-      for (; j + W <= N; j += W) {
-        V acc = beta == T(0) ? V(T(0)) : V(beta) * V::load_unaligned(c + j);
-        for (std::size_t k = 0; k < K; ++k)
-          acc = xsimd::fma(V(coef[k]), V::load_unaligned(&rows[k * N + j]), acc);
-        acc.store_unaligned(c + j);
+    // C(i, :) = beta C(i, :) + alpha sum_k op(A)(i, k) op(B)(k, :), with op(B)'s K rows read in
+    // place (row-major B) or made contiguous first.
+    const T* rows[kThin];
+    if (!B.trans) {
+      for (std::size_t k = 0; k < K; ++k) rows[k] = B.line(k) + B.j_off;
+    } else {
+      T* buf = scratch<T>(0, K * N);
+      for (std::size_t k = 0; k < K; ++k) {
+        for (std::size_t j = 0; j < N; ++j) buf[k * N + j] = B.at(k, j);
+        rows[k] = buf + k * N;
       }
-      for (; j < N; ++j) {
-        T acc = beta == T(0) ? T(0) : beta * c[j];
-        for (std::size_t k = 0; k < K; ++k) acc += coef[k] * rows[k * N + j];
-        c[j] = acc;
-      }
+    }
+    switch (K) {
+      case 1: thin_col_combos<T, 1>(trans_a, M, N, alpha, A, lda, rows, beta, C, ldc); break;
+      case 2: thin_col_combos<T, 2>(trans_a, M, N, alpha, A, lda, rows, beta, C, ldc); break;
+      case 3: thin_col_combos<T, 3>(trans_a, M, N, alpha, A, lda, rows, beta, C, ldc); break;
+      default: thin_col_combos<T, 4>(trans_a, M, N, alpha, A, lda, rows, beta, C, ldc); break;
+    }
+    return true;
+  }
+  if (M <= kThin && N >= 4 * W && !B.trans && !B.lines) {
+    // C(i, :) = beta C(i, :) + alpha sum_k op(A)(i, k) B(k, :): one pass over B's rows per
+    // block of 4W columns, the M x 4W block of C kept in registers.
+    const T* b = B.base + B.j_off;
+    switch (M) {
+      case 1: thin_row_combos<T, 1>(trans_a, N, K, alpha, A, lda, b, B.ld, beta, C, ldc); break;
+      case 2: thin_row_combos<T, 2>(trans_a, N, K, alpha, A, lda, b, B.ld, beta, C, ldc); break;
+      case 3: thin_row_combos<T, 3>(trans_a, N, K, alpha, A, lda, b, B.ld, beta, C, ldc); break;
+      default: thin_row_combos<T, 4>(trans_a, N, K, alpha, A, lda, b, B.ld, beta, C, ldc); break;
     }
     return true;
   }
   if (N <= kThin && K >= W) {
-    // C(:, j) = beta C(:, j) + alpha op(A) op(B)(:, j), with op(B)'s N columns made contiguous.
-    std::vector<T, xsimd::aligned_allocator<T, 64>> cols(N * K);
-    for (std::size_t j = 0; j < N; ++j)
-      for (std::size_t k = 0; k < K; ++k) cols[j * K + k] = B.at(k, j);
-    if (!trans_a) {  // rows of op(A) are contiguous: N dot products per row
-      for (std::size_t i = 0; i < M; ++i) {
-        const T* a = A + i * lda;
-        V acc[kThin];
-        for (std::size_t j = 0; j < N; ++j) acc[j] = V(T(0));
-        std::size_t k = 0;
-        for (; k + W <= K; k += W) {
-          const V av = V::load_unaligned(a + k);
-          for (std::size_t j = 0; j < N; ++j)
-            acc[j] = xsimd::fma(av, V::load_unaligned(&cols[j * K + k]), acc[j]);
-        }
-        for (std::size_t j = 0; j < N; ++j) {
-          alignas(64) T lanes[W];
-          acc[j].store_aligned(lanes);
-          T sum = T(0);
-          for (std::size_t l = 0; l < W; ++l) sum += lanes[l];
-          for (std::size_t kk = k; kk < K; ++kk) sum += a[kk] * cols[j * K + kk];
-          T& c = C[i * ldc + j];
-          c = beta == T(0) ? alpha * sum : alpha * sum + beta * c;
-        }
+    // C(:, j) = beta C(:, j) + alpha op(A) op(B)(:, j), with op(B)'s N columns read in place
+    // (B^T: its rows) or made contiguous.
+    const T* cols[kThin];
+    if (B.trans) {
+      for (std::size_t j = 0; j < N; ++j) cols[j] = B.line(B.j_off + j);
+    } else {
+      T* buf = scratch<T>(0, N * K);
+      for (std::size_t j = 0; j < N; ++j) {
+        for (std::size_t k = 0; k < K; ++k) buf[j * K + k] = B.at(k, j);
+        cols[j] = buf + j * K;
+      }
+    }
+    if (!trans_a) {
+      switch (N) {
+        case 1: thin_row_dots<T, 1>(M, K, alpha, A, lda, cols, beta, C, ldc); break;
+        case 2: thin_row_dots<T, 2>(M, K, alpha, A, lda, cols, beta, C, ldc); break;
+        case 3: thin_row_dots<T, 3>(M, K, alpha, A, lda, cols, beta, C, ldc); break;
+        default: thin_row_dots<T, 4>(M, K, alpha, A, lda, cols, beta, C, ldc); break;
       }
     } else {  // op(A) = A^T: rows of A are contiguous over i, so accumulate axpy-style
-      std::vector<T, xsimd::aligned_allocator<T, 64>> acc(M);
+      T* acc = scratch<T>(1, M);
       for (std::size_t j = 0; j < N; ++j) {
-        std::fill(acc.begin(), acc.end(), T(0));
+        std::fill(acc, acc + M, T(0));
         for (std::size_t k = 0; k < K; ++k) {
-          const V b(cols[j * K + k]);
+          const V b(cols[j][k]);
           const T* a = A + k * lda;
           std::size_t i = 0;
           for (; i + W <= M; i += W)
-            xsimd::fma(V::load_unaligned(a + i), b, V::load_aligned(&acc[i])).store_aligned(&acc[i]);
-          for (; i < M; ++i) acc[i] += a[i] * cols[j * K + k];
+            xsimd::fma(V::load_unaligned(a + i), b, V::load_aligned(acc + i)).store_aligned(acc + i);
+          for (; i < M; ++i) acc[i] += a[i] * cols[j][k];
         }
         for (std::size_t i = 0; i < M; ++i) {
           T& c = C[i * ldc + j];
@@ -415,6 +598,10 @@ void gemm_view(bool trans_a, std::size_t M, std::size_t N, std::size_t K, T alph
   const std::size_t tiles = (extent + unit - 1) / unit;
   const std::size_t parts = std::min(threads, tiles);
   if (parts <= 1) {
+    if (direct_fits<T>(trans_a, M, N, K, lda)) {
+      gemm_direct(trans_a, M, N, K, alpha, A, lda, B, beta, C, ldc);
+      return;
+    }
     gemm_blocked(trans_a, M, N, K, alpha, A, lda, B, beta, C, ldc);
     return;
   }

@@ -62,6 +62,16 @@ std::shared_ptr<AffineCoupling<T>> make_mlp_affine_coupling(
     std::size_t features, bool parity, std::size_t hidden, std::size_t n_hidden, Rng& rng,
     bool learned_scale = false, bool zero_init_last = false);
 
+// The forward transform of a split coupling with log_s = tanh(s) (learned_scale = false, the
+// 2-D toy) as two ops instead of a chain of slices, reshapes, concats and elementwise ops. For
+// x (B, C, rest...) divided by a split `partition` into a and b (k = C/2 channels each) and the
+// net output h (B, 2k, rest...), s = h[:, :k], t = h[:, k:]:
+//   value  = x with b replaced by b * exp(tanh(s)) + t       (op "affine_coupling")
+//   logdet = per-sample sum of tanh(s)                       (op "affine_coupling_logdet")
+// Equal to the unfused forward (split, tanh, exp, mul, add, merge, sum_per_sample).
+template <typename T>
+Transformed<T> affine_coupling_tanh(const Var<T>& x, const Var<T>& h, const Partition& partition);
+
 extern template class AffineCoupling<float>;
 extern template class AffineCoupling<double>;
 

@@ -1,6 +1,7 @@
 // flows/bijectors/partition.cpp — even/odd, channel-half and checkerboard partitions.
 #include "flows/bijectors/partition.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "autograd/ops_elementwise.hpp"
@@ -68,6 +69,62 @@ Var<T> Partition::merge(const Var<T>& a, const Var<T>& b) const {
   throw std::logic_error("Partition::merge: a checkerboard partition is a mask, not a split");
 }
 
+namespace {
+
+// dst[0..n) = src[0..n). Vectors (the 2-D toy) copy runs of one element, where a memmove call
+// per element would cost more than the gather itself.
+template <typename T>
+inline void copy_run(const T* src, std::size_t n, T* dst) {
+  if (n == 1)
+    *dst = *src;
+  else
+    std::copy(src, src + n, dst);
+}
+
+}  // namespace
+
+std::size_t Partition::conditioning_channel(std::size_t j, std::size_t channels) const {
+  if (kind == PartitionKind::EvenOdd) return 2 * j + (parity ? 1 : 0);
+  if (kind == PartitionKind::ChannelHalves) return parity ? channels / 2 + j : j;
+  throw std::logic_error("Partition::conditioning_channel: a checkerboard partition is a mask");
+}
+
+std::size_t Partition::transformed_channel(std::size_t j, std::size_t channels) const {
+  if (kind == PartitionKind::EvenOdd) return 2 * j + (parity ? 0 : 1);
+  if (kind == PartitionKind::ChannelHalves) return parity ? j : channels / 2 + j;
+  throw std::logic_error("Partition::transformed_channel: a checkerboard partition is a mask");
+}
+
+// a[n, j, r] = x[n, conditioning_channel(j), r];  dL/dx[n, conditioning_channel(j), r] =
+// G[n, j, r], zero on the transformed channels.
+template <typename T>
+Var<T> Partition::conditioning_part(const Var<T>& x) const {
+  if (is_masked())
+    throw std::logic_error("Partition::conditioning_part: a checkerboard partition is a mask");
+  const Shape& s = x.shape();
+  const std::size_t c = s.at(1), k = c / 2, n = s[0];
+  const std::size_t inner = s.size() > 2 ? shape_numel(Shape(s.begin() + 2, s.end())) : 1;
+  Shape half = s;
+  half[1] = k;
+  Tensor<T> a = Tensor<T>::empty(half);
+  const T* xv = x.value().data();
+  for (std::size_t b = 0; b < n; ++b)
+    for (std::size_t j = 0; j < k; ++j) {
+      const T* src = xv + (b * c + conditioning_channel(j, c)) * inner;
+      copy_run(src, inner, a.data() + (b * k + j) * inner);
+    }
+  const Partition self = *this;
+  return record_op("partition_gather", std::move(a), {x}, [x, self, n, c, k, inner](const Tensor<T>& g) {
+    Tensor<T> dx(x.value().shape());  // zero on the transformed channels
+    for (std::size_t b = 0; b < n; ++b)
+      for (std::size_t j = 0; j < k; ++j) {
+        const T* src = g.data() + (b * k + j) * inner;
+        copy_run(src, inner, dx.data() + (b * c + self.conditioning_channel(j, c)) * inner);
+      }
+    x.accumulate_grad(std::move(dx));
+  });
+}
+
 template <typename T>
 Tensor<T> Partition::mask(std::size_t height, std::size_t width) const {
   Tensor<T> m({1, 1, height, width});
@@ -90,6 +147,7 @@ Var<T> Partition::masked_conditioner_input(const Var<T>& x, const Tensor<T>& m) 
 #define FZ_INSTANTIATE(T)                                                                        \
   template std::pair<Var<T>, Var<T>> Partition::split<T>(const Var<T>&) const;                   \
   template Var<T> Partition::merge<T>(const Var<T>&, const Var<T>&) const;                       \
+  template Var<T> Partition::conditioning_part<T>(const Var<T>&) const;                          \
   template Tensor<T> Partition::mask<T>(std::size_t, std::size_t) const;                         \
   template Var<T> Partition::masked_conditioner_input<T>(const Var<T>&, const Tensor<T>&) const;
 FZ_INSTANTIATE(float)

@@ -46,6 +46,13 @@ struct Partition {
   std::pair<Var<T>, Var<T>> split(const Var<T>& x) const;
   template <typename T>
   Var<T> merge(const Var<T>& a, const Var<T>& b) const;
+  // Split kinds only: split(x).first alone, as one op (a channel gather; its backward scatters
+  // G back). The fused coupling forward needs nothing else from the split.
+  template <typename T>
+  Var<T> conditioning_part(const Var<T>& x) const;
+  // Split kinds only: which of the input's `channels` channels holds channel j of a (of b).
+  std::size_t conditioning_channel(std::size_t j, std::size_t channels) const;
+  std::size_t transformed_channel(std::size_t j, std::size_t channels) const;
 
   // Checkerboard only: the (1, 1, H, W) mask, 1 on the conditioning pixels.
   template <typename T>

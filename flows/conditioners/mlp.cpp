@@ -4,7 +4,6 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_matmul.hpp"
 
 namespace fz {
@@ -37,10 +36,10 @@ Var<T> MLP<T>::forward(const Var<T>& x) {
     throw std::invalid_argument("MLP: expected input (B, " + std::to_string(in_) + "), got " +
                                 shape_str(x.shape()));
   Var<T> h = x;
-  for (std::size_t l = 0; l < weights_.size(); ++l) {
-    h = linear(h, weights_[l], biases_[l]);
-    if (l + 1 < weights_.size()) h = relu(h);
-  }
+  // Hidden layers as one fused linear + ReLU op each (one tape node, no separate ReLU pass).
+  for (std::size_t l = 0; l < weights_.size(); ++l)
+    h = l + 1 < weights_.size() ? linear_relu(h, weights_[l], biases_[l])
+                                : linear(h, weights_[l], biases_[l]);
   return h;
 }
 

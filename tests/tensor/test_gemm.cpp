@@ -243,3 +243,55 @@ TEST_CASE("gemm: thin products (K or N of at most 4, the toy flows' layers) matc
       }
   REQUIRE(checked == 96);
 }
+
+TEST_CASE("gemm: L2-sized products read in place (the toy flows' 512 x 64 x 64 layers) match "
+          "the triple loop", "[tensor][gemm]") {
+  // Direct path: A read in place (row-major or transposed), B in place when row-major with
+  // whole 2W-wide column blocks, otherwise packed once; the last partial sliver of A packed.
+  std::mt19937 rng(5);
+  int checked = 0;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (std::size_t M : {12ul, 13ul, 100ul, 512ul})
+        for (std::size_t N : {32ul, 45ul, 64ul, 96ul})
+          for (std::size_t K : {5ul, 64ul, 300ul, 512ul}) {
+            const float alpha = checked % 3 == 0 ? 1.0f : -0.75f;
+            const float beta = checked % 4 == 0 ? 0.0f : (checked % 4 == 1 ? 1.0f : 0.5f);
+            const std::size_t pad = checked % 2 ? 5 : 0;
+            INFO("ta=" << ta << " tb=" << tb << " M=" << M << " N=" << N << " K=" << K
+                       << " alpha=" << alpha << " beta=" << beta << " pad=" << pad);
+            REQUIRE(gemm_error<float>(ta, tb, M, N, K, alpha, beta, pad, rng) < 2e-6);
+            ++checked;
+          }
+  REQUIRE(checked == 256);
+  // Double: W = 8, NR = 16; the linear layer's three products with beta 0 and 1.
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (double beta : {0.0, 1.0}) {
+        INFO("double ta=" << ta << " tb=" << tb << " beta=" << beta);
+        REQUIRE(gemm_error<double>(ta, tb, 512, 64, 64, 1.0, beta, 0, rng) < 1e-13);
+        REQUIRE(gemm_error<double>(ta, tb, 64, 64, 512, 1.0, beta, 1, rng) < 1e-13);
+        REQUIRE(gemm_error<double>(ta, tb, 37, 48, 20, -2.0, beta, 3, rng) < 1e-13);
+      }
+}
+
+TEST_CASE("gemm: products with at most 4 rows (the 2-row weight gradient G^T x) match the "
+          "triple loop", "[tensor][gemm]") {
+  std::mt19937 rng(6);
+  int checked = 0;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (std::size_t M : {1ul, 2ul, 3ul, 4ul})
+        for (std::size_t N : {64ul, 100ul, 128ul, 200ul})
+          for (std::size_t K : {7ul, 512ul}) {
+            const float alpha = checked % 2 ? 1.0f : -0.5f;
+            const float beta = checked % 3 == 0 ? 0.0f : (checked % 3 == 1 ? 1.0f : 0.5f);
+            const std::size_t pad = checked % 2 ? 2 : 0;
+            INFO("ta=" << ta << " tb=" << tb << " M=" << M << " N=" << N << " K=" << K);
+            REQUIRE(gemm_error<float>(ta, tb, M, N, K, alpha, beta, pad, rng) < 1e-6);
+            REQUIRE(gemm_error<double>(ta, tb, M, N, K, double(alpha), double(beta), pad, rng) <
+                    1e-13);
+            ++checked;
+          }
+  REQUIRE(checked == 128);
+}
