@@ -38,16 +38,20 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, std::si
 // mask) and, when the weight needs its gradient, the input's GEMM layout.
 template <typename T>
 Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
-                     const Var<T>& shift, bool relu, std::size_t stride, std::size_t padding) {
+                     const Var<T>& shift, bool relu, std::size_t stride, std::size_t padding,
+                     bool relu_input) {
   const bool keep_layout = GradMode::enabled() && weight.requires_grad();
   auto saved = std::make_shared<ConvAffineSaved<T>>();
   Tensor<T> y = conv2d_affine(x.value(), weight.value(), scale.value(), shift.value(), relu,
-                              stride, padding, saved.get(), keep_layout);
-  return record_op(relu ? "conv2d_affine_relu" : "conv2d_affine", y, {x, weight, scale, shift},
-                   [x, weight, scale, shift, relu, stride, padding, saved](const Tensor<T>& g) {
+                              stride, padding, saved.get(), keep_layout, relu_input);
+  const char* name = relu_input ? (relu ? "relu_conv2d_affine_relu" : "relu_conv2d_affine")
+                                : (relu ? "conv2d_affine_relu" : "conv2d_affine");
+  return record_op(name, y, {x, weight, scale, shift},
+                   [x, weight, scale, shift, relu, stride, padding, saved,
+                    relu_input](const Tensor<T>& g) {
                      ConvAffineGrads<T> grads = conv2d_affine_backward(
                          g, x.value(), weight.value(), scale.value(), shift.value(), relu, stride,
-                         padding, *saved, x.requires_grad(), weight.requires_grad());
+                         padding, *saved, x.requires_grad(), weight.requires_grad(), relu_input);
                      if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
                      if (weight.requires_grad()) weight.accumulate_grad(std::move(grads.weight));
                      if (scale.requires_grad()) scale.accumulate_grad(std::move(grads.scale));
@@ -60,8 +64,8 @@ template Var<float> conv2d(const Var<float>&, const Var<float>&, const Var<float
 template Var<double> conv2d(const Var<double>&, const Var<double>&, const Var<double>&,
                             std::size_t, std::size_t);
 template Var<float> conv2d_affine(const Var<float>&, const Var<float>&, const Var<float>&,
-                                  const Var<float>&, bool, std::size_t, std::size_t);
+                                  const Var<float>&, bool, std::size_t, std::size_t, bool);
 template Var<double> conv2d_affine(const Var<double>&, const Var<double>&, const Var<double>&,
-                                   const Var<double>&, bool, std::size_t, std::size_t);
+                                   const Var<double>&, bool, std::size_t, std::size_t, bool);
 
 }  // namespace fz

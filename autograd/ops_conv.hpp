@@ -14,12 +14,13 @@ template <typename T>
 Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>(),
               std::size_t stride = 1, std::size_t padding = 0);
 
-// y = act(scale_o * conv2d(x, weight) + shift_o), act = ReLU when relu (else identity), as one
-// op (tensor/conv2d_affine.hpp): Glow's conv -> ActNorm (-> ReLU) without the extra passes.
+// y = act(scale_o * conv2d(x', weight) + shift_o), act = ReLU when relu (else identity),
+// x' = relu(x) when relu_input (else x), as one op (tensor/conv2d_affine.hpp): Glow's
+// conv -> ActNorm (-> ReLU) and RealNVP's relu -> conv -> relu without the extra passes.
 // scale and shift: (C_out). Equal to relu(conv2d(x, w) * scale + shift) with broadcasting.
 template <typename T>
 Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
                      const Var<T>& shift, bool relu, std::size_t stride = 1,
-                     std::size_t padding = 0);
+                     std::size_t padding = 0, bool relu_input = false);
 
 }  // namespace fz

@@ -24,12 +24,20 @@ void check_affine(const Tensor<T>& weight, const Tensor<T>& scale, const Tensor<
                                 " and " + shape_str(shift.shape()));
 }
 
+template <typename T>
+Tensor<T> rectified(const Tensor<T>& x) {
+  Tensor<T> r = Tensor<T>::empty(x.shape());
+  for (std::size_t i = 0; i < x.numel(); ++i) r[i] = x[i] > T(0) ? x[i] : T(0);
+  return r;
+}
+
 }  // namespace
 
 template <typename T>
 Tensor<T> conv2d_affine(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& scale,
                         const Tensor<T>& shift, bool relu, std::size_t stride,
-                        std::size_t padding, ConvAffineSaved<T>* saved, bool keep_x_layout) {
+                        std::size_t padding, ConvAffineSaved<T>* saved, bool keep_x_layout,
+                        bool relu_input) {
   check_affine(weight, scale, shift);
   ConvAffineSaved<T> local;
   ConvAffineSaved<T>& s = saved ? *saved : local;
@@ -37,9 +45,10 @@ Tensor<T> conv2d_affine(const Tensor<T>& x, const Tensor<T>& weight, const Tenso
   if (detail::conv2d_is_same(weight.shape(), stride, padding)) {
     conv2d_output_shape(x.shape(), weight.shape(), stride, padding);  // validates the shapes
     return detail::conv2d_same_affine(x, weight, scale.data(), shift.data(), relu, &s.z,
-                                      keep_x_layout ? &s.x_layout : nullptr);
+                                      keep_x_layout ? &s.x_layout : nullptr, relu_input);
   }
-  s.z = conv2d(x, weight, Tensor<T>(), stride, padding, keep_x_layout ? &s.x_layout : nullptr);
+  s.z = conv2d(relu_input ? rectified(x) : x, weight, Tensor<T>(), stride, padding,
+               keep_x_layout ? &s.x_layout : nullptr);
   const std::size_t N = s.z.shape()[0], Cout = s.z.shape()[1];
   const std::size_t hw = s.z.shape()[2] * s.z.shape()[3];
   Tensor<T> y = Tensor<T>::empty(s.z.shape());
@@ -58,7 +67,7 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
                                           const Tensor<T>& weight, const Tensor<T>& scale,
                                           const Tensor<T>& shift, bool relu, std::size_t stride,
                                           std::size_t padding, const ConvAffineSaved<T>& saved,
-                                          bool need_input, bool need_weight) {
+                                          bool need_input, bool need_weight, bool relu_input) {
   check_affine(weight, scale, shift);
   const Shape y_shape = conv2d_output_shape(x.shape(), weight.shape(), stride, padding);
   if (grad_y.shape() != y_shape)
@@ -72,7 +81,7 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
     detail::conv2d_same_affine_backward(
         grad_y, saved.z, scale.data(), shift.data(), relu, &x, &weight, x.shape(), weight.shape(),
         need_input ? &grads.input : nullptr, need_weight ? &grads.weight : nullptr,
-        grads.scale.data(), grads.shift.data(), &saved.x_layout);
+        grads.scale.data(), grads.shift.data(), &saved.x_layout, relu_input);
     return grads;
   }
   // dz = g * mask * scale_o;  dscale_o = sum g mask z;  dshift_o = sum g mask.
@@ -90,9 +99,12 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
       dz[i] = gm * scale[o];
     }
   }
-  Conv2dGrads<T> conv = conv2d_backward(dz, x, weight, stride, padding, need_input, need_weight,
-                                        &saved.x_layout);
+  Conv2dGrads<T> conv = conv2d_backward(dz, relu_input ? rectified(x) : x, weight, stride,
+                                        padding, need_input, need_weight, &saved.x_layout);
   grads.input = std::move(conv.input);
+  if (relu_input && grads.input.defined())  // the ReLU in front passes gradient where x > 0
+    for (std::size_t i = 0; i < x.numel(); ++i)
+      if (!(x[i] > T(0))) grads.input[i] = T(0);
   grads.weight = std::move(conv.weight);
   return grads;
 }
@@ -100,10 +112,10 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
 #define FZ_INSTANTIATE_CONV_AFFINE(T)                                                          \
   template Tensor<T> conv2d_affine(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,       \
                                    const Tensor<T>&, bool, std::size_t, std::size_t,            \
-                                   ConvAffineSaved<T>*, bool);                                  \
+                                   ConvAffineSaved<T>*, bool, bool);                            \
   template ConvAffineGrads<T> conv2d_affine_backward(                                          \
       const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
-      bool, std::size_t, std::size_t, const ConvAffineSaved<T>&, bool, bool);
+      bool, std::size_t, std::size_t, const ConvAffineSaved<T>&, bool, bool, bool);
 FZ_INSTANTIATE_CONV_AFFINE(float)
 FZ_INSTANTIATE_CONV_AFFINE(double)
 #undef FZ_INSTANTIATE_CONV_AFFINE

@@ -1,10 +1,13 @@
 // tensor/conv2d_affine.hpp — a convolution followed by a per-output-channel affine map and an
-// optional ReLU, as one kernel:
-//   z = conv2d(x, weight),  y = act(scale_o * z + shift_o),  act = ReLU or identity.
+// optional ReLU (and optionally preceded by one), as one kernel:
+//   z = conv2d(x', weight),  y = act(scale_o * z + shift_o),  act = ReLU or identity,
+//   x' = relu(x) or x.
 // Glow's coupling network is conv -> ActNorm -> ReLU (twice) and conv -> scale/shift (its
 // zero-initialised output conv). Unfused, every ActNorm is an extra pass over an
 // activation-sized tensor forward and two backward; here the affine map rides on the copy out
 // of the convolution's GEMM, and its gradient on the copy of dL/dy into the GEMM's layout.
+// RealNVP's ResNet conditioner is relu -> conv (+ bias) -> relu: both ReLUs ride on the copies
+// into and out of the GEMM's layout the same way (scale 1, shift = bias).
 // Same convolutions (conv2d_same.hpp) take that path; any other geometry composes the plain
 // convolution with a separate per-channel pass (same results).
 #pragma once
@@ -22,13 +25,14 @@ struct ConvAffineSaved {
   Tensor<T> x_layout;  // the input as the GEMM read it (for the weight gradient), if kept
 };
 
-// y = act(scale_o * conv2d(x, weight) + shift_o); scale and shift have shape (C_out).
-// keep_x_layout: also keep the input's GEMM layout in saved->x_layout (training, when the
-// weight needs its gradient).
+// y = act(scale_o * conv2d(x', weight) + shift_o); scale and shift have shape (C_out); relu:
+// act = ReLU; relu_input: x' = relu(x). keep_x_layout: also keep the input's GEMM layout in
+// saved->x_layout (training, when the weight needs its gradient).
 template <typename T>
 Tensor<T> conv2d_affine(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& scale,
                         const Tensor<T>& shift, bool relu, std::size_t stride,
-                        std::size_t padding, ConvAffineSaved<T>* saved, bool keep_x_layout);
+                        std::size_t padding, ConvAffineSaved<T>* saved, bool keep_x_layout,
+                        bool relu_input = false);
 
 template <typename T>
 struct ConvAffineGrads {
@@ -41,6 +45,7 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
                                           const Tensor<T>& weight, const Tensor<T>& scale,
                                           const Tensor<T>& shift, bool relu, std::size_t stride,
                                           std::size_t padding, const ConvAffineSaved<T>& saved,
-                                          bool need_input, bool need_weight);
+                                          bool need_input, bool need_weight,
+                                          bool relu_input = false);
 
 }  // namespace fz

@@ -55,18 +55,20 @@ T* plane_scratch(std::size_t which, std::size_t n) {
   return thread_scratch<Planes, T>(which, n);
 }
 
-// dst row h [0, n) = src row h [0, n) + add, for `rows` rows of n values. Image rows here are
+// dst row h [0, n) = src row h [0, n) + add (then max(., 0) when RELU), for `rows` rows of n
+// values. Image rows here are
 // short (7, 14 or 28 floats), so the scalar tail of each row would cost as much as the vector
 // part: instead, a row is copied in whole vectors that run past its end into the next row (or
 // the row's padding), which is then rewritten in order. Only the rows whose overrun would
 // leave the block (the image's last row or two) copy their tail exactly. Callers re-zero any
 // padding between rows afterwards.
-template <typename T>
+template <typename T, bool RELU = false>
 inline void copy_rows(const T* __restrict src, std::size_t src_stride, T* __restrict dst,
                       std::size_t dst_stride, std::size_t rows, std::size_t n, T add) {
   using B = xsimd::batch<T>;
   constexpr std::size_t W = B::size;
-  const B vadd(add);
+  const B vadd(add), zero(T(0));
+  auto f = [&](const B& v) { return RELU ? xsimd::max(v + vadd, zero) : v + vadd; };
   const std::size_t whole = (n + W - 1) / W * W;  // n rounded up to whole vectors
   const std::size_t src_end = (rows - 1) * src_stride + n, dst_end = (rows - 1) * dst_stride + n;
   for (std::size_t h = 0; h < rows; ++h) {
@@ -74,26 +76,32 @@ inline void copy_rows(const T* __restrict src, std::size_t src_stride, T* __rest
     T* d = dst + h * dst_stride;
     std::size_t i = 0;
     if (h * src_stride + whole <= src_end && h * dst_stride + whole <= dst_end) {
-      for (; i < n; i += W) (B::load_unaligned(s + i) + vadd).store_unaligned(d + i);
+      for (; i < n; i += W) f(B::load_unaligned(s + i)).store_unaligned(d + i);
       continue;
     }
-    for (; i + W <= n; i += W) (B::load_unaligned(s + i) + vadd).store_unaligned(d + i);
-    for (; i < n; ++i) d[i] = s[i] + add;
+    for (; i + W <= n; i += W) f(B::load_unaligned(s + i)).store_unaligned(d + i);
+    for (; i < n; ++i) d[i] = RELU ? std::max(s[i] + add, T(0)) : s[i] + add;
   }
 }
 
-// NCHW tensor data (N, C, H, W) -> C planes of pl.len floats, zeros everywhere but the pixels.
+// NCHW tensor data (N, C, H, W) -> C planes of pl.len floats, zeros everywhere but the pixels
+// (which pass through a ReLU on the way when relu: a convolution of relu(x)).
 template <typename T>
-void to_plane(const T* src, std::size_t C, const Plane& pl, T* dst) {
+void to_plane(const T* src, std::size_t C, const Plane& pl, T* dst, bool relu = false) {
   const std::size_t hw = pl.H * pl.W;
   parallel_for(C, std::max<std::size_t>(1, kParallelGrain / (pl.len + 1)),
                [&](std::size_t c0, std::size_t c1) {
                  for (std::size_t c = c0; c < c1; ++c) {
                    T* plane = dst + c * pl.len;
                    if (pl.p == 0) {  // no padding: each image is one contiguous run
-                     for (std::size_t n = 0; n < pl.N; ++n)
-                       std::memcpy(plane + pl.q0 + pl.pos(n, 0, 0), src + (n * C + c) * hw,
-                                   hw * sizeof(T));
+                     for (std::size_t n = 0; n < pl.N; ++n) {
+                       T* run = plane + pl.q0 + pl.pos(n, 0, 0);
+                       const T* image = src + (n * C + c) * hw;
+                       if (relu)
+                         copy_rows<T, true>(image, hw, run, hw, 1, hw, T(0));
+                       else
+                         std::memcpy(run, image, hw * sizeof(T));
+                     }
                      continue;
                    }
                    // Pixels row by row, each followed by its p zeros; p zero rows per image;
@@ -102,7 +110,10 @@ void to_plane(const T* src, std::size_t C, const Plane& pl, T* dst) {
                    for (std::size_t n = 0; n < pl.N; ++n) {
                      const T* image = src + (n * C + c) * hw;
                      T* rows = plane + pl.q0 + pl.pos(n, 0, 0);
-                     copy_rows(image, pl.W, rows, pl.R, pl.H, pl.W, T(0));
+                     if (relu)
+                       copy_rows<T, true>(image, pl.W, rows, pl.R, pl.H, pl.W, T(0));
+                     else
+                       copy_rows(image, pl.W, rows, pl.R, pl.H, pl.W, T(0));
                      for (std::size_t h = 0; h < pl.H; ++h)  // each row's p zeros
                        std::fill(rows + h * pl.R + pl.W, rows + (h + 1) * pl.R, T(0));
                      T* separator = rows + pl.H * pl.R;
@@ -113,9 +124,26 @@ void to_plane(const T* src, std::size_t C, const Plane& pl, T* dst) {
                });
 }
 
-// Y (C_out rows of pl.Q positions) -> NCHW output, dropping the separators, adding the bias.
+// out[i] = 0 where gate[i] <= 0, for n values: the input gradient of a convolution of relu(x)
+// (gate = x).
 template <typename T>
-void from_positions(const T* Y, const T* bias, std::size_t Cout, const Plane& pl, T* out) {
+inline void zero_where_not_positive(T* out, const T* gate, std::size_t n) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  const B zero(T(0));
+  std::size_t i = 0;
+  for (; i + W <= n; i += W)
+    xsimd::select(B::load_unaligned(gate + i) > zero, B::load_unaligned(out + i), zero)
+        .store_unaligned(out + i);
+  for (; i < n; ++i)
+    if (!(gate[i] > T(0))) out[i] = T(0);
+}
+
+// Y (C_out rows of pl.Q positions) -> NCHW output, dropping the separators, adding the bias;
+// zeroed where gate (NCHW, same shape as out) is not positive, when given.
+template <typename T>
+void from_positions(const T* Y, const T* bias, std::size_t Cout, const Plane& pl, T* out,
+                    const T* gate = nullptr) {
   const std::size_t hw = pl.H * pl.W;
   parallel_for(pl.N * Cout, std::max<std::size_t>(1, kParallelGrain / (hw + 1)),
                [&](std::size_t i0, std::size_t i1) {
@@ -128,6 +156,7 @@ void from_positions(const T* Y, const T* bias, std::size_t Cout, const Plane& pl
                      copy_rows(row, hw, image, hw, 1, hw, b);
                    else
                      copy_rows(row, pl.R, image, pl.W, pl.H, pl.W, b);
+                   if (gate) zero_where_not_positive(image, gate + i * hw, hw);  // still in cache
                  }
                });
 }
@@ -202,21 +231,26 @@ void conv_positions(const T* planes, std::size_t C, const Plane& pl, const T* wm
 //         output gradients of every position whose kernel covered it (1x1: W^T per image);
 //   dWm = dY (Cout x positions) . lines(x)^T, with dY zero at the separators, so positions
 //         that were thrown away in the forward pass add nothing.
+// relu_input: the convolution read relu(x), so dx is zeroed where x <= 0 and the weight
+// gradient reads relu(x).
 template <typename T>
 void backward_from_dy_planes(const T* dy, const Plane& pl, const Tensor<T>* x,
                              const Tensor<T>* weight, const Shape& xs, const Shape& ws,
-                             Tensor<T>* dx, Tensor<T>* dw, const Tensor<T>* x_planes) {
+                             Tensor<T>* dx, Tensor<T>* dw, const Tensor<T>* x_planes,
+                             bool relu_input = false) {
   const std::size_t C = xs[1], Cout = ws[0], k = ws[2];
   if (dx) {
     *dx = Tensor<T>::empty(xs);
     if (k == 1) {
       conv1x1_per_image(true, weight->data(), Cout, C, dy + pl.q0, pl.H * pl.W, pl.len, pl.N,
                         pl.H * pl.W, static_cast<const T*>(nullptr), dx->data());
+      if (relu_input) zero_where_not_positive(dx->data(), x->data(), dx->numel());
     } else {
       const auto flipped = flip_weight(*weight);
       T* Y = plane_scratch<T>(1, C * pl.Q);
       conv_positions(dy, Cout, pl, flipped.data(), C, Y);
-      from_positions(static_cast<const T*>(Y), static_cast<const T*>(nullptr), C, pl, dx->data());
+      from_positions(static_cast<const T*>(Y), static_cast<const T*>(nullptr), C, pl, dx->data(),
+                     relu_input ? x->data() : static_cast<const T*>(nullptr));
     }
   }
   if (dw) {
@@ -229,7 +263,7 @@ void backward_from_dy_planes(const T* dy, const Plane& pl, const Tensor<T>* x,
       planes = x_planes->data();
     } else {
       T* fresh = plane_scratch<T>(1, C * pl.len);
-      to_plane(x->data(), C, pl, fresh);
+      to_plane(x->data(), C, pl, fresh, relu_input);
       planes = fresh;
     }
     const std::vector<const T*> lines = tap_lines(planes, C, pl);
@@ -351,6 +385,14 @@ void affine_grad_planes(const T* g, const T* z, bool z_positions, std::size_t Co
                    for (std::size_t n = 0; n < pl.N; ++n) {
                      const std::size_t g_off = (n * Cout + o) * hw;
                      T* rows = plane + pl.q0 + pl.pos(n, 0, 0);
+                     if (pl.p == 0) {  // 1x1: the image is one contiguous run everywhere
+                       const std::size_t run = (hw + W - 1) / W * W;
+                       const bool exact = g_off + run > g_end ||
+                                          std::size_t(rows - plane) + run > pl.len;
+                       affine_grad_row(g + g_off, z_positions ? z + o * pl.Q + pl.pos(n, 0, 0) : z + g_off,
+                                       rows, hw, s[o], t[o], relu, exact, acc_gz, acc_g);
+                       continue;
+                     }
                      for (std::size_t h = 0; h < pl.H; ++h) {
                        const std::size_t gi = g_off + h * pl.W;
                        const T* zr = z_positions ? z + o * pl.Q + pl.pos(n, h, 0) : z + gi;
@@ -435,15 +477,21 @@ void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const T
 template <typename T>
 Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const T* scale,
                              const T* shift, bool relu, Tensor<T>* z_saved,
-                             Tensor<T>* keep_planes) {
+                             Tensor<T>* keep_planes, bool relu_input) {
   const Shape& xs = x.shape();
   const std::size_t N = xs[0], C = xs[1], Cout = weight.shape()[0];
   const Plane pl(N, xs[2], xs[3], weight.shape()[2]);
   const std::size_t hw = pl.H * pl.W;
   Tensor<T> y = Tensor<T>::empty({N, Cout, pl.H, pl.W});
   if (pl.k == 1) {
+    Tensor<T> rectified;  // 1x1 reads x in place, so relu(x) needs its own copy
+    if (relu_input) {
+      rectified = Tensor<T>::empty(xs);
+      for (std::size_t i = 0; i < x.numel(); ++i) rectified[i] = std::max(x[i], T(0));
+    }
+    const Tensor<T>& in = relu_input ? rectified : x;
     *z_saved = Tensor<T>::empty({N, Cout, pl.H, pl.W});
-    conv1x1_per_image(false, weight.data(), Cout, C, x.data(), C * hw, hw, N, hw,
+    conv1x1_per_image(false, weight.data(), Cout, C, in.data(), C * hw, hw, N, hw,
                       static_cast<const T*>(nullptr), z_saved->data());
     affine_out(static_cast<const T*>(z_saved->data()), false, Cout, pl, scale, shift, relu, y.data());
     return y;
@@ -455,7 +503,7 @@ Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const 
   } else {
     planes = plane_scratch<T>(0, C * pl.len);
   }
-  to_plane(x.data(), C, pl, planes);
+  to_plane(x.data(), C, pl, planes, relu_input);
   // One spare vector at the end: affine_out reads whole vectors past the last row.
   *z_saved = Tensor<T>::empty({Cout * pl.Q + xsimd::batch<T>::size});
   std::fill(z_saved->data() + Cout * pl.Q, z_saved->data() + z_saved->numel(), T(0));
@@ -469,7 +517,7 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
                                  const T* scale, const T* shift, bool relu, const Tensor<T>* x,
                                  const Tensor<T>* weight, const Shape& xs, const Shape& ws,
                                  Tensor<T>* dx, Tensor<T>* dw, T* dscale, T* dshift,
-                                 const Tensor<T>* x_planes) {
+                                 const Tensor<T>* x_planes, bool relu_input) {
   const std::size_t N = xs[0], H = xs[2], W = xs[3], Cout = ws[0], k = ws[2];
   const Plane pl(N, H, W, k);
   const std::size_t expected = k == 1 ? N * Cout * H * W : Cout * pl.Q + xsimd::batch<T>::size;
@@ -480,7 +528,8 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
   T* dz = plane_scratch<T>(0, Cout * pl.len);
   affine_grad_planes(grad_y.data(), z_saved.data(), k > 1, Cout, pl, scale, shift, relu, dz,
                      dscale, dshift);
-  backward_from_dy_planes(static_cast<const T*>(dz), pl, x, weight, xs, ws, dx, dw, x_planes);
+  backward_from_dy_planes(static_cast<const T*>(dz), pl, x, weight, xs, ws, dx, dw, x_planes,
+                          relu_input);
 }
 
 #define FZ_INSTANTIATE_CONV_SAME(T)                                                         \
@@ -490,11 +539,11 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
                                      const Shape&, const Shape&, Tensor<T>*, Tensor<T>*,    \
                                      const Tensor<T>*);                                      \
   template Tensor<T> conv2d_same_affine(const Tensor<T>&, const Tensor<T>&, const T*,       \
-                                        const T*, bool, Tensor<T>*, Tensor<T>*);            \
+                                        const T*, bool, Tensor<T>*, Tensor<T>*, bool);      \
   template void conv2d_same_affine_backward(                                                \
       const Tensor<T>&, const Tensor<T>&, const T*, const T*, bool, const Tensor<T>*,         \
       const Tensor<T>*, const Shape&, const Shape&, Tensor<T>*, Tensor<T>*, T*, T*,           \
-      const Tensor<T>*);
+      const Tensor<T>*, bool);
 FZ_INSTANTIATE_CONV_SAME(float)
 FZ_INSTANTIATE_CONV_SAME(double)
 #undef FZ_INSTANTIATE_CONV_SAME

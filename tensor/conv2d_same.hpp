@@ -42,12 +42,13 @@ void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const T
                           Tensor<T>* dw, const Tensor<T>* x_planes = nullptr);
 
 // The same convolution with a fused per-output-channel epilogue (tensor/conv2d_affine.hpp):
-// z = conv(x, weight), y = act(scale_o * z + shift_o), act = ReLU when relu. *z_saved receives
-// z in an internal layout for conv2d_same_affine_backward; keep_planes as for conv2d_same.
+// z = conv(x', weight), y = act(scale_o * z + shift_o), act = ReLU when relu, x' = relu(x)
+// when relu_input else x. *z_saved receives z in an internal layout for
+// conv2d_same_affine_backward; keep_planes as for conv2d_same (the planes hold x').
 template <typename T>
 Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const T* scale,
                              const T* shift, bool relu, Tensor<T>* z_saved,
-                             Tensor<T>* keep_planes = nullptr);
+                             Tensor<T>* keep_planes = nullptr, bool relu_input = false);
 
 // Its backward from grad_y = dL/dy: dscale/dshift (Cout values each, always written), and dx,
 // dw as for conv2d_same_backward (null skips).
@@ -56,6 +57,7 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
                                  const T* scale, const T* shift, bool relu, const Tensor<T>* x,
                                  const Tensor<T>* weight, const Shape& x_shape,
                                  const Shape& weight_shape, Tensor<T>* dx, Tensor<T>* dw,
-                                 T* dscale, T* dshift, const Tensor<T>* x_planes = nullptr);
+                                 T* dscale, T* dshift, const Tensor<T>* x_planes = nullptr,
+                                 bool relu_input = false);
 
 }  // namespace fz::detail

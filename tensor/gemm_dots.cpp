@@ -71,14 +71,16 @@ void dots_tiled(std::size_t M, std::size_t N, std::size_t K, const T* A, std::si
   T* acc = detail::thread_scratch<DotsAccumulators, T>(0, tiles * per_tile);
 
   const std::size_t chunk = kChunkBytes / sizeof(T);  // a multiple of W
-  for (std::size_t k0 = 0; k0 < k_vec; k0 += chunk) {
-    const std::size_t k1 = std::min(k_vec, k0 + chunk);
-    // One tile-chunk is RA * RB * (k1 - k0) multiply-adds; a grain of several keeps TBB cheap.
-    const std::size_t grain =
-        std::max<std::size_t>(1, 4 * kParallelGrain / (RA * RB * (k1 - k0) + 1));
-    parallel_for(tiles, grain, [&](std::size_t t0, std::size_t t1) {
+  // Each thread takes one contiguous run of tiles and carries it through every K chunk on its
+  // own (no synchronisation per chunk); within a chunk, consecutive tiles share their rows of A
+  // (kept in L1) and walk the lines of B.
+  const std::size_t threads = static_cast<std::size_t>(std::max(1, num_threads()));
+  const bool big = RA * RB * k_vec * tiles >= 4 * kParallelGrain * 16;
+  const std::size_t grain = big ? std::max<std::size_t>(1, (tiles + threads - 1) / threads) : tiles;
+  parallel_for(tiles, grain, [&](std::size_t t0, std::size_t t1) {
+    for (std::size_t k0 = 0; k0 < k_vec; k0 += chunk) {
+      const std::size_t k1 = std::min(k_vec, k0 + chunk);
       for (std::size_t t = t0; t < t1; ++t) {
-        // Consecutive tiles share their rows of A (kept in L1) and walk the lines of B.
         const std::size_t ti = t / tiles_n, tj = t % tiles_n;
         const T* rows[RA];
         const T* lines[RB];
@@ -86,8 +88,8 @@ void dots_tiled(std::size_t M, std::size_t N, std::size_t K, const T* A, std::si
         for (std::size_t b = 0; b < RB; ++b) lines[b] = b_lines[std::min(tj * RB + b, N - 1)];
         dot_tile_chunk<T, RA, RB>(k0, k1, rows, lines, k0 == 0, acc + t * per_tile);
       }
-    });
-  }
+    }
+  });
 
   // C(i, j) = the lanes of its accumulator (in lane order) + the last K % W products.
   parallel_for(M, std::max<std::size_t>(1, kParallelGrain / (N * (W + K - k_vec) + 1)),

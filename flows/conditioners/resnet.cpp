@@ -40,6 +40,7 @@ ConditionerConv<T>::ConditionerConv(std::size_t in_channels, std::size_t out_cha
   }
   bias_ = this->register_parameter(
       "bias", zero_init ? Tensor<T>({out_channels}) : rng.uniform<T>({out_channels}, -bound, bound));
+  ones_ = Var<T>(Tensor<T>({out_channels}, T(1)));
 }
 
 template <typename T>
@@ -54,6 +55,12 @@ Var<T> ConditionerConv<T>::weight() const {
 template <typename T>
 Var<T> ConditionerConv<T>::forward(const Var<T>& x) {
   return conv2d(x, weight(), bias_, 1, kernel_ / 2);
+}
+
+template <typename T>
+Var<T> ConditionerConv<T>::forward_after_relu(const Var<T>& x, bool relu_output) {
+  return conv2d_affine(x, weight(), ones_, bias_, relu_output, 1, kernel_ / 2,
+                       /*relu_input=*/true);
 }
 
 template <typename T>
@@ -79,10 +86,12 @@ Var<T> ResNetConditioner<T>::forward(const Var<T>& x) {
   if (x.dim() != 4)
     throw std::invalid_argument("ResNetConditioner: expected (B, C, H, W), got " +
                                 shape_str(x.shape()));
+  // h + conv_b(relu(conv_a(relu(h)))) per block, conv_out(relu(h)) at the end; the ReLUs are
+  // fused into the convolutions next to them (same values as the separate ops).
   Var<T> h = conv_in_->forward(x);
   for (std::size_t b = 0; b < res_a_.size(); ++b)
-    h = h + res_b_[b]->forward(relu(res_a_[b]->forward(relu(h))));
-  return conv_out_->forward(relu(h));
+    h = h + res_b_[b]->forward(res_a_[b]->forward_after_relu(h, /*relu_output=*/true));
+  return conv_out_->forward_after_relu(h, /*relu_output=*/false);
 }
 
 template class ConditionerConv<float>;

@@ -36,6 +36,9 @@ class ConditionerConv : public Layer<T> {
                   bool weight_norm = false, bool zero_init = false);
   std::string type_name() const override { return weight_norm_ ? "WNConv2d" : "Conv2d"; }
   Var<T> forward(const Var<T>& x) override;
+  // forward(relu(x)), then a ReLU too when relu_output: one fused op (conv2d_affine with
+  // scale 1 and the bias as shift) instead of two or three.
+  Var<T> forward_after_relu(const Var<T>& x, bool relu_output);
   // The effective weight (g v / |v| with weight norm), differentiable.
   Var<T> weight() const;
 
@@ -43,6 +46,7 @@ class ConditionerConv : public Layer<T> {
   std::size_t kernel_;
   bool weight_norm_;
   Var<T> weight_, v_, g_, bias_;
+  Var<T> ones_;  // the fused op's scale: a constant 1 per output channel
 };
 
 template <typename T>

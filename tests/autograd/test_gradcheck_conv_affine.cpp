@@ -1,8 +1,8 @@
 // tests/autograd/test_gradcheck_conv_affine.cpp — conv2d_affine (convolution + per-channel
-// affine + optional ReLU as one op): full-Jacobian gradcheck in float64 for the fused
-// same-convolution paths (3x3 pad 1, 1x1, few and many output channels) and the composed path
-// (stride 2), and equality of values and all four gradients with the unfused ops
-// relu(conv2d(x, w) * scale + shift) in float32 and float64.
+// affine + optional ReLU after and/or before, as one op): full-Jacobian gradcheck in float64
+// for the fused same-convolution paths (3x3 pad 1, 1x1, few and many output channels) and the
+// composed path (stride 2), and equality of values and all four gradients with the unfused ops
+// relu(conv2d(relu(x), w) * scale + shift) in float32 and float64.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -46,19 +46,21 @@ double max_diff(const Tensor<T>& a, const Tensor<T>& b) {
 }
 
 template <typename T>
-void check_equals_unfused(const Case& c, bool relu, double tol) {
-  std::mt19937 rng(unsigned(c.c * 31 + c.cout + relu));
+void check_equals_unfused(const Case& c, bool relu, bool relu_in, double tol) {
+  std::mt19937 rng(unsigned(c.c * 31 + c.cout + relu + 2 * relu_in));
   const Tensor<T> x = random_tensor<T>({c.n, c.c, c.h, c.w}, rng);
   const Tensor<T> w = random_tensor<T>({c.cout, c.c, c.k, c.k}, rng);
   const Tensor<T> s = random_tensor<T>({c.cout}, rng), t = random_tensor<T>({c.cout}, rng);
   Var<T> fx(x, true), fw(w, true), fs(s, true), ft(t, true);
   Var<T> ux(x, true), uw(w, true), us(s, true), ut(t, true);
   // One graph per backward pass (a backward consumes the whole tape).
-  const Var<T> fused = conv2d_affine(fx, fw, fs, ft, relu, c.stride, c.pad);
+  const Var<T> fused = conv2d_affine(fx, fw, fs, ft, relu, c.stride, c.pad, relu_in);
   const Var<T> r(random_tensor<T>(fused.shape(), rng));
   sum(fused * r).backward();
   const Shape cs{1, c.cout, 1, 1};
-  Var<T> plain = conv2d(ux, uw, Var<T>(), c.stride, c.pad) * reshape(us, cs) + reshape(ut, cs);
+  Var<T> plain = conv2d(relu_in ? fz::relu(ux) : ux, uw, Var<T>(), c.stride, c.pad) *
+                     reshape(us, cs) +
+                 reshape(ut, cs);
   if (relu) plain = fz::relu(plain);
   REQUIRE(max_diff(fused.value(), plain.value()) < tol);
   sum(plain * r).backward();
@@ -73,12 +75,13 @@ void check_equals_unfused(const Case& c, bool relu, double tol) {
 TEST_CASE("conv2d_affine op: gradcheck of x, weight, scale and shift", "[autograd][conv]") {
   std::mt19937 rng(7);
   for (const Case& c : kCases)
-    for (bool relu : {false, true}) {
+    for (int mode = 0; mode < 4; ++mode) {
+      const bool relu = mode & 1, relu_in = mode & 2;
       INFO("c " << c.c << " -> " << c.cout << " k " << c.k << " stride " << c.stride
-                << " relu " << relu);
+                << " relu " << relu << " relu_in " << relu_in);
       const GradcheckResult r = gradcheck(
           [&](const std::vector<Var64>& v) {
-            return conv2d_affine(v[0], v[1], v[2], v[3], relu, c.stride, c.pad);
+            return conv2d_affine(v[0], v[1], v[2], v[3], relu, c.stride, c.pad, relu_in);
           },
           {random_tensor<double>({c.n, c.c, c.h, c.w}, rng),
            random_tensor<double>({c.cout, c.c, c.k, c.k}, rng),
@@ -89,13 +92,15 @@ TEST_CASE("conv2d_affine op: gradcheck of x, weight, scale and shift", "[autogra
     }
 }
 
-TEST_CASE("conv2d_affine op: equals relu(conv2d * scale + shift) in value and gradients",
+TEST_CASE("conv2d_affine op: equals relu(conv2d(relu(x)) * scale + shift) in value and gradients",
           "[autograd][conv]") {
   for (const Case& c : kCases)
-    for (bool relu : {false, true}) {
-      INFO("c " << c.c << " -> " << c.cout << " k " << c.k << " relu " << relu);
-      check_equals_unfused<double>(c, relu, 1e-12);
-      check_equals_unfused<float>(c, relu, 2e-5);
+    for (int mode = 0; mode < 4; ++mode) {
+      const bool relu = mode & 1, relu_in = mode & 2;
+      INFO("c " << c.c << " -> " << c.cout << " k " << c.k << " relu " << relu << " relu_in "
+                << relu_in);
+      check_equals_unfused<double>(c, relu, relu_in, 1e-12);
+      check_equals_unfused<float>(c, relu, relu_in, 2e-5);
     }
 }
 
