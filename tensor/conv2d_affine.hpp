@@ -48,4 +48,42 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
                                           bool need_input, bool need_weight,
                                           bool relu_input = false);
 
+// One layer of conv2d_affine_pair: weight (C_out, C_in, k, k), scale and shift (C_out), ReLU.
+template <typename T>
+struct ConvAffineLayer {
+  const Tensor<T>& weight;
+  const Tensor<T>& scale;
+  const Tensor<T>& shift;
+  bool relu;
+};
+
+template <typename T>
+struct ConvAffinePairSaved {
+  Tensor<T> z1, x_layout, h, z2;  // layouts internal to the kernels
+};
+
+// Two "same" convolutions (odd k, stride 1, padding (k-1)/2) in a row, each as conv2d_affine:
+//   h = act1(scale1 * conv2d(x', w1) + shift1),  y = act2(scale2 * conv2d(h, w2) + shift2),
+// with x' = relu(x) when relu_input. h exists only in the layout the second convolution's GEMM
+// reads: the NCHW copy of h and its re-layout are skipped forward, and dL/dh goes from the
+// second GEMM's output straight into the first layer's gradient pass backward. (Glow's
+// conv1x1 -> ActNorm -> ReLU -> zero conv; RealNVP's relu -> conv -> relu -> conv.)
+template <typename T>
+Tensor<T> conv2d_affine_pair(const Tensor<T>& x, bool relu_input, const ConvAffineLayer<T>& first,
+                             const ConvAffineLayer<T>& second, ConvAffinePairSaved<T>* saved,
+                             bool keep_x_layout);
+
+template <typename T>
+struct ConvAffinePairGrads {
+  Tensor<T> input, weight1, scale1, shift1, weight2, scale2, shift2;  // input/weight1 optional
+};
+
+template <typename T>
+ConvAffinePairGrads<T> conv2d_affine_pair_backward(const Tensor<T>& grad_y, const Tensor<T>& x,
+                                                   bool relu_input,
+                                                   const ConvAffineLayer<T>& first,
+                                                   const ConvAffineLayer<T>& second,
+                                                   const ConvAffinePairSaved<T>& saved,
+                                                   bool need_input, bool need_weight1);
+
 }  // namespace fz

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xsimd/xsimd.hpp>
@@ -342,40 +343,81 @@ T lane_sum(const xsimd::batch<T>& v) {
   return s;
 }
 
-// y (NCHW) = act(s_o * z + t_o) with z the GEMM's output positions (z_positions; pl.k > 1,
-// z padded by a vector at its end) or NCHW (1x1).
+// Where row h of image n, channel c of an activation lives: in NCHW, in a GEMM's output
+// positions (Q per channel) or in a plane (len per channel). `end` counts the values readable
+// from base, which bounds the whole-vector reads past a row's end.
+template <typename P>
+struct Rows {
+  P* base;
+  std::size_t channel, image, row, end;
+  P* at(std::size_t n, std::size_t c, std::size_t h) const {
+    return base + c * channel + n * image + h * row;
+  }
+};
+template <typename P>
+Rows<P> nchw_rows(P* data, std::size_t C, const Plane& pl) {
+  return {data, pl.H * pl.W, C * pl.H * pl.W, pl.W, pl.N * C * pl.H * pl.W};
+}
+// Positions buffers carry one spare vector at their end (see conv2d_same_affine).
+template <typename P>
+Rows<P> position_rows(P* Y, std::size_t C, const Plane& pl) {
+  return {Y, pl.Q, pl.period * pl.R, pl.R, C * pl.Q + xsimd::batch<std::remove_const_t<P>>::size};
+}
+template <typename P>
+Rows<P> plane_rows(P* planes, std::size_t C, const Plane& pl) {
+  return {planes + pl.q0, pl.len, pl.period * pl.R, pl.R, C * pl.len - pl.q0};
+}
+
+// y = act(s_o * z + t_o) row by row, z and y in any layout; when y_plane is given, y is that
+// plane layout and its zeros (row padding, separators, head and tail) are written too.
 template <typename T>
-void affine_out(const T* z, bool z_positions, std::size_t Cout, const Plane& pl, const T* s,
-                const T* t, bool relu, T* y) {
-  const std::size_t hw = pl.H * pl.W, W = xsimd::batch<T>::size;
-  const std::size_t whole = (pl.W + W - 1) / W * W;
+void affine_out(const Rows<const T>& z, const Rows<T>& y, std::size_t Cout, const Plane& pl,
+                const T* s, const T* t, bool relu, const Plane* y_plane = nullptr) {
+  const std::size_t W = xsimd::batch<T>::size, whole = (pl.W + W - 1) / W * W;
+  const std::size_t hw = pl.H * pl.W;
+  // One run per image when every row follows the previous one directly (NCHW, or p = 0).
+  const bool runs = z.row == pl.W && y.row == pl.W;
   parallel_for(pl.N * Cout, std::max<std::size_t>(1, kParallelGrain / (hw + 1)),
                [&](std::size_t i0, std::size_t i1) {
                  for (std::size_t i = i0; i < i1; ++i) {
                    const std::size_t n = i / Cout, o = i % Cout;
-                   T* image = y + i * hw;
-                   if (!z_positions) {
-                     affine_row(z + i * hw, image, hw, s[o], t[o], relu, true);
-                     continue;
+                   const T* zr = z.at(n, o, 0);
+                   T* yr = y.at(n, o, 0);
+                   if (runs) {
+                     affine_row(zr, yr, hw, s[o], t[o], relu, true);
+                   } else {
+                     for (std::size_t h = 0; h < pl.H; ++h) {
+                       // Whole vectors while the overrun stays inside this image's rows of y
+                       // (rewritten next, or padding zeroed below) and inside z's buffer.
+                       const bool exact = h * y.row + whole > (pl.H - 1) * y.row + pl.W ||
+                                          std::size_t(zr + h * z.row - z.base) + whole > z.end;
+                       affine_row(zr + h * z.row, yr + h * y.row, pl.W, s[o], t[o], relu, exact);
+                     }
                    }
-                   const T* rows = z + o * pl.Q + pl.pos(n, 0, 0);
-                   for (std::size_t h = 0; h < pl.H; ++h)  // exact where the overrun leaves the image
-                     affine_row(rows + h * pl.R, image + h * pl.W, pl.W, s[o], t[o], relu,
-                                h * pl.W + whole > hw);
+                   if (!y_plane) continue;
+                   const Plane& yp = *y_plane;
+                   T* plane = y.base - yp.q0 + o * yp.len;
+                   for (std::size_t h = 0; h < pl.H; ++h)  // each row's p zeros
+                     std::fill(yr + h * yp.R + pl.W, yr + (h + 1) * yp.R, T(0));
+                   std::fill(yr + pl.H * yp.R, yr + yp.period * yp.R, T(0));  // separator
+                   if (n == 0) std::fill(plane, plane + yp.q0, T(0));
+                   if (n + 1 == pl.N) std::fill(plane + yp.q0 + yp.Q, plane + yp.len, T(0));
                  }
                });
 }
 
-// The Cout planes of dz = s_o * g * mask (zeros at every separator), from g = dL/dy (NCHW) and
-// the saved z; dscale[o] = sum g mask z, dshift[o] = sum g mask.
+// The Cout planes (layout `pl`) of dz = s_o * g * mask, zeros at every separator, from
+// g = dL/dy and the saved z (each in any layout); dscale[o] = sum g mask z, dshift[o] =
+// sum g mask.
 template <typename T>
-void affine_grad_planes(const T* g, const T* z, bool z_positions, std::size_t Cout,
+void affine_grad_planes(const Rows<const T>& g, const Rows<const T>& z, std::size_t Cout,
                         const Plane& pl, const T* s, const T* t, bool relu, T* dz, T* dscale,
                         T* dshift) {
   using B = xsimd::batch<T>;
   const std::size_t hw = pl.H * pl.W, W = B::size;
   const std::size_t whole = (pl.W + W - 1) / W * W;
-  const std::size_t g_end = pl.N * Cout * hw;
+  const bool runs = pl.p == 0 && g.row == pl.W && z.row == pl.W;
+  const std::size_t run = (hw + W - 1) / W * W;
   parallel_for(Cout, std::max<std::size_t>(1, kParallelGrain / (pl.len + 1)),
                [&](std::size_t o0, std::size_t o1) {
                  for (std::size_t o = o0; o < o1; ++o) {
@@ -383,27 +425,28 @@ void affine_grad_planes(const T* g, const T* z, bool z_positions, std::size_t Co
                    B acc_gz(T(0)), acc_g(T(0));
                    std::fill(plane, plane + pl.q0, T(0));
                    for (std::size_t n = 0; n < pl.N; ++n) {
-                     const std::size_t g_off = (n * Cout + o) * hw;
+                     const T* gr = g.at(n, o, 0);
+                     const T* zr = z.at(n, o, 0);
                      T* rows = plane + pl.q0 + pl.pos(n, 0, 0);
-                     if (pl.p == 0) {  // 1x1: the image is one contiguous run everywhere
-                       const std::size_t run = (hw + W - 1) / W * W;
-                       const bool exact = g_off + run > g_end ||
-                                          std::size_t(rows - plane) + run > pl.len;
-                       affine_grad_row(g + g_off, z_positions ? z + o * pl.Q + pl.pos(n, 0, 0) : z + g_off,
-                                       rows, hw, s[o], t[o], relu, exact, acc_gz, acc_g);
+                     // Whole vectors unless that would read past g or z or write past this
+                     // plane; the overrun lands on the next row (rewritten next) or on padding
+                     // (zeroed below).
+                     auto exact = [&](std::size_t g_at, std::size_t z_at, std::size_t d_at,
+                                      std::size_t span) {
+                       return std::size_t(gr - g.base) + g_at + span > g.end ||
+                              std::size_t(zr - z.base) + z_at + span > z.end ||
+                              std::size_t(rows - plane) + d_at + span > pl.len;
+                     };
+                     if (runs) {  // 1x1: the image is one contiguous run everywhere
+                       affine_grad_row(gr, zr, rows, hw, s[o], t[o], relu, exact(0, 0, 0, run),
+                                       acc_gz, acc_g);
                        continue;
                      }
-                     for (std::size_t h = 0; h < pl.H; ++h) {
-                       const std::size_t gi = g_off + h * pl.W;
-                       const T* zr = z_positions ? z + o * pl.Q + pl.pos(n, h, 0) : z + gi;
-                       // Whole vectors unless that would read past g (or an NCHW z) or write
-                       // past this plane; the overrun lands on the next row (rewritten next) or
-                       // on padding (zeroed below).
-                       const bool exact = gi + whole > g_end ||
-                                          std::size_t(rows + h * pl.R - plane) + whole > pl.len;
-                       affine_grad_row(g + gi, zr, rows + h * pl.R, pl.W, s[o], t[o], relu, exact,
-                                       acc_gz, acc_g);
-                     }
+                     for (std::size_t h = 0; h < pl.H; ++h)
+                       affine_grad_row(gr + h * g.row, zr + h * z.row, rows + h * pl.R, pl.W,
+                                       s[o], t[o], relu,
+                                       exact(h * g.row, h * z.row, h * pl.R, whole), acc_gz,
+                                       acc_g);
                      if (pl.p > 0) {
                        for (std::size_t h = 0; h < pl.H; ++h)  // each row's p zeros
                          std::fill(rows + h * pl.R + pl.W, rows + (h + 1) * pl.R, T(0));
@@ -493,7 +536,8 @@ Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const 
     *z_saved = Tensor<T>::empty({N, Cout, pl.H, pl.W});
     conv1x1_per_image(false, weight.data(), Cout, C, in.data(), C * hw, hw, N, hw,
                       static_cast<const T*>(nullptr), z_saved->data());
-    affine_out(static_cast<const T*>(z_saved->data()), false, Cout, pl, scale, shift, relu, y.data());
+    affine_out(nchw_rows(static_cast<const T*>(z_saved->data()), Cout, pl),
+               nchw_rows(y.data(), Cout, pl), Cout, pl, scale, shift, relu);
     return y;
   }
   T* planes;
@@ -508,7 +552,8 @@ Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const 
   *z_saved = Tensor<T>::empty({Cout * pl.Q + xsimd::batch<T>::size});
   std::fill(z_saved->data() + Cout * pl.Q, z_saved->data() + z_saved->numel(), T(0));
   conv_positions(static_cast<const T*>(planes), C, pl, weight.data(), Cout, z_saved->data());
-  affine_out(static_cast<const T*>(z_saved->data()), true, Cout, pl, scale, shift, relu, y.data());
+  affine_out(position_rows(static_cast<const T*>(z_saved->data()), Cout, pl),
+             nchw_rows(y.data(), Cout, pl), Cout, pl, scale, shift, relu);
   return y;
 }
 
@@ -526,10 +571,102 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
                                 std::to_string(z_saved.numel()) + " values, expected " +
                                 std::to_string(expected));
   T* dz = plane_scratch<T>(0, Cout * pl.len);
-  affine_grad_planes(grad_y.data(), z_saved.data(), k > 1, Cout, pl, scale, shift, relu, dz,
-                     dscale, dshift);
+  const T* z = z_saved.data();
+  affine_grad_planes(nchw_rows(grad_y.data(), Cout, pl),
+                     k > 1 ? position_rows(z, Cout, pl) : nchw_rows(z, Cout, pl), Cout, pl,
+                     scale, shift, relu, dz, dscale, dshift);
   backward_from_dy_planes(static_cast<const T*>(dz), pl, x, weight, xs, ws, dx, dw, x_planes,
                           relu_input);
+}
+
+// Two same convolutions in a row with the activation between them only in the second one's
+// plane layout (tensor/conv2d_affine.hpp, conv2d_affine_pair).
+template <typename T>
+Tensor<T> conv2d_same_affine_pair(const Tensor<T>& x, bool relu_input, const Tensor<T>& w1,
+                                  const T* s1, const T* t1, bool relu1, const Tensor<T>& w2,
+                                  const T* s2, const T* t2, bool relu2, Tensor<T>* z1,
+                                  Tensor<T>* x_layout, Tensor<T>* h, Tensor<T>* z2) {
+  const Shape& xs = x.shape();
+  const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
+  const std::size_t C1 = w1.shape()[0], C2 = w2.shape()[0], V = xsimd::batch<T>::size;
+  const Plane pl1(N, H, W, w1.shape()[2]), pl2(N, H, W, w2.shape()[2]);
+  const std::size_t hw = H * W;
+  // Layer 1 up to its convolution output z1, as conv2d_same_affine does.
+  Rows<const T> z1_rows{};
+  if (pl1.k == 1) {
+    Tensor<T> rectified;
+    if (relu_input) {
+      rectified = Tensor<T>::empty(xs);
+      for (std::size_t i = 0; i < x.numel(); ++i) rectified[i] = std::max(x[i], T(0));
+    }
+    const Tensor<T>& in = relu_input ? rectified : x;
+    *z1 = Tensor<T>::empty({N, C1, H, W});
+    conv1x1_per_image(false, w1.data(), C1, C, in.data(), C * hw, hw, N, hw,
+                      static_cast<const T*>(nullptr), z1->data());
+    z1_rows = nchw_rows(static_cast<const T*>(z1->data()), C1, pl1);
+  } else {
+    T* planes;
+    if (x_layout) {
+      *x_layout = Tensor<T>::empty({C * pl1.len});
+      planes = x_layout->data();
+    } else {
+      planes = plane_scratch<T>(0, C * pl1.len);
+    }
+    to_plane(x.data(), C, pl1, planes, relu_input);
+    *z1 = Tensor<T>::empty({C1 * pl1.Q + V});
+    std::fill(z1->data() + C1 * pl1.Q, z1->data() + z1->numel(), T(0));
+    conv_positions(static_cast<const T*>(planes), C, pl1, w1.data(), C1, z1->data());
+    z1_rows = position_rows(static_cast<const T*>(z1->data()), C1, pl1);
+  }
+  // h = act1(s1 z1 + t1), written straight into layer 2's planes (never as NCHW).
+  *h = Tensor<T>::empty({C1 * pl2.len});
+  affine_out(z1_rows, plane_rows(h->data(), C1, pl2), C1, pl2, s1, t1, relu1, &pl2);
+  // Layer 2.
+  *z2 = Tensor<T>::empty({C2 * pl2.Q + V});
+  std::fill(z2->data() + C2 * pl2.Q, z2->data() + z2->numel(), T(0));
+  conv_positions(static_cast<const T*>(h->data()), C1, pl2, w2.data(), C2, z2->data());
+  Tensor<T> y = Tensor<T>::empty({N, C2, H, W});
+  affine_out(position_rows(static_cast<const T*>(z2->data()), C2, pl2), nchw_rows(y.data(), C2, pl2),
+             C2, pl2, s2, t2, relu2);
+  return y;
+}
+
+template <typename T>
+void conv2d_same_affine_pair_backward(const Tensor<T>& g, const Tensor<T>& x, bool relu_input,
+                                      const Tensor<T>& w1, const T* s1, const T* t1, bool relu1,
+                                      const Tensor<T>& w2, const T* s2, const T* t2, bool relu2,
+                                      const Tensor<T>& z1, const Tensor<T>* x_layout,
+                                      const Tensor<T>& h, const Tensor<T>& z2, Tensor<T>* dx,
+                                      Tensor<T>* dw1, T* ds1, T* dt1, Tensor<T>* dw2, T* ds2,
+                                      T* dt2) {
+  const Shape& xs = x.shape();
+  const std::size_t N = xs[0], H = xs[2], W = xs[3], V = xsimd::batch<T>::size;
+  const std::size_t C1 = w1.shape()[0], C2 = w2.shape()[0], k2 = w2.shape()[2];
+  const Plane pl1(N, H, W, w1.shape()[2]), pl2(N, H, W, k2);
+  if (z1.numel() != (pl1.k == 1 ? N * C1 * H * W : C1 * pl1.Q + V) ||
+      h.numel() != C1 * pl2.len || z2.numel() != C2 * pl2.Q + V)
+    throw std::invalid_argument("conv2d_affine_pair backward: the saved activations do not fit "
+                                "input " + shape_str(xs));
+  // Layer 2: dz2 (planes), its weight gradient against h's planes, and dL/dh in positions.
+  T* dz2 = plane_scratch<T>(0, C2 * pl2.len);
+  affine_grad_planes(nchw_rows(g.data(), C2, pl2), position_rows(z2.data(), C2, pl2), C2, pl2,
+                     s2, t2, relu2, dz2, ds2, dt2);
+  const std::vector<const T*> lines = tap_lines(h.data(), C1, pl2);
+  *dw2 = Tensor<T>::empty(w2.shape());
+  gemm_dots<T>(C2, C1 * k2 * k2, pl2.Q, dz2 + pl2.q0, pl2.len, lines.data(), dw2->data(),
+               C1 * k2 * k2);
+  const auto flipped = flip_weight(w2);
+  T* dh = plane_scratch<T>(1, C1 * pl2.Q + V);
+  std::fill(dh + C1 * pl2.Q, dh + C1 * pl2.Q + V, T(0));
+  conv_positions(static_cast<const T*>(dz2), C2, pl2, flipped.data(), C1, dh);
+  // Layer 1: dz1 from dL/dh read in place, then the convolution's gradients.
+  T* dz1 = plane_scratch<T>(0, C1 * pl1.len);  // dz2 is no longer needed
+  const Rows<const T> z1_rows = pl1.k == 1 ? nchw_rows(z1.data(), C1, pl1)
+                                           : position_rows(z1.data(), C1, pl1);
+  affine_grad_planes(position_rows(static_cast<const T*>(dh), C1, pl2), z1_rows, C1, pl1, s1,
+                     t1, relu1, dz1, ds1, dt1);
+  backward_from_dy_planes(static_cast<const T*>(dz1), pl1, &x, &w1, xs, w1.shape(), dx, dw1,
+                          x_layout, relu_input);
 }
 
 #define FZ_INSTANTIATE_CONV_SAME(T)                                                         \
@@ -543,7 +680,14 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
   template void conv2d_same_affine_backward(                                                \
       const Tensor<T>&, const Tensor<T>&, const T*, const T*, bool, const Tensor<T>*,         \
       const Tensor<T>*, const Shape&, const Shape&, Tensor<T>*, Tensor<T>*, T*, T*,           \
-      const Tensor<T>*, bool);
+      const Tensor<T>*, bool);                                                              \
+  template Tensor<T> conv2d_same_affine_pair(                                               \
+      const Tensor<T>&, bool, const Tensor<T>&, const T*, const T*, bool, const Tensor<T>&,   \
+      const T*, const T*, bool, Tensor<T>*, Tensor<T>*, Tensor<T>*, Tensor<T>*);              \
+  template void conv2d_same_affine_pair_backward(                                           \
+      const Tensor<T>&, const Tensor<T>&, bool, const Tensor<T>&, const T*, const T*, bool,   \
+      const Tensor<T>&, const T*, const T*, bool, const Tensor<T>&, const Tensor<T>*,         \
+      const Tensor<T>&, const Tensor<T>&, Tensor<T>*, Tensor<T>*, T*, T*, Tensor<T>*, T*, T*);
 FZ_INSTANTIATE_CONV_SAME(float)
 FZ_INSTANTIATE_CONV_SAME(double)
 #undef FZ_INSTANTIATE_CONV_SAME

@@ -60,4 +60,24 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
                                  T* dscale, T* dshift, const Tensor<T>* x_planes = nullptr,
                                  bool relu_input = false);
 
+// Two same convolutions with affine epilogues in a row (tensor/conv2d_affine.hpp,
+// conv2d_affine_pair): h = act1(s1 * conv(x', w1) + t1), y = act2(s2 * conv(h, w2) + t2), h
+// only ever in the second convolution's plane layout. Fills z1, h, z2 (and x_layout when
+// non-null) for the backward pass.
+template <typename T>
+Tensor<T> conv2d_same_affine_pair(const Tensor<T>& x, bool relu_input, const Tensor<T>& w1,
+                                  const T* s1, const T* t1, bool relu1, const Tensor<T>& w2,
+                                  const T* s2, const T* t2, bool relu2, Tensor<T>* z1,
+                                  Tensor<T>* x_layout, Tensor<T>* h, Tensor<T>* z2);
+
+// Its backward: all parameter gradients (d*1, d*2 written), dx and dw1 when non-null.
+template <typename T>
+void conv2d_same_affine_pair_backward(const Tensor<T>& g, const Tensor<T>& x, bool relu_input,
+                                      const Tensor<T>& w1, const T* s1, const T* t1, bool relu1,
+                                      const Tensor<T>& w2, const T* s2, const T* t2, bool relu2,
+                                      const Tensor<T>& z1, const Tensor<T>* x_layout,
+                                      const Tensor<T>& h, const Tensor<T>& z2, Tensor<T>* dx,
+                                      Tensor<T>* dw1, T* ds1, T* dt1, Tensor<T>* dw2, T* ds2,
+                                      T* dt2);
+
 }  // namespace fz::detail

@@ -319,11 +319,16 @@ Var<T> ActNormLayer<T>::forward_relu(const Var<T>& x) {
 template <typename T>
 Var<T> ActNormLayer<T>::conv_forward_relu(const Var<T>& x, const Var<T>& weight,
                                           std::size_t padding) {
-  if (this->is_training() && !initialised())
-    return forward_relu(conv2d(x, weight, Var<T>(), 1, padding));
-  // (z + b) e^l = z e^l + b e^l, then ReLU, fused into the convolution
+  if (needs_initialisation()) return forward_relu(conv2d(x, weight, Var<T>(), 1, padding));
+  const auto [s, t] = scale_and_shift();  // then ReLU, fused into the convolution
+  return conv2d_affine(x, weight, s, t, /*relu=*/true, 1, padding);
+}
+
+template <typename T>
+std::pair<Var<T>, Var<T>> ActNormLayer<T>::scale_and_shift() const {
+  // (z + b) e^l = z e^l + b e^l
   const Var<T> s = exp(state_.logs);
-  return conv2d_affine(x, weight, s, state_.bias * s, /*relu=*/true, 1, padding);
+  return {s, state_.bias * s};
 }
 
 template Var<float> channel_affine<float>(const Var<float>&, const Var<float>&, const Var<float>&);

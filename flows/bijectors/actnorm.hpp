@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "autograd/nn/module.hpp"
 #include "flows/bijector.hpp"
@@ -82,6 +83,11 @@ class ActNormLayer : public Layer<T> {
   // (conv2d_affine) once initialised; the data-dependent initialisation needs the convolution's
   // output itself, so that first call runs the two steps apart.
   Var<T> conv_forward_relu(const Var<T>& x, const Var<T>& weight, std::size_t padding);
+  // The layer as y = scale_c * x + shift_c (scale = e^logs, shift = bias * scale), for fused
+  // callers; valid once initialised.
+  std::pair<Var<T>, Var<T>> scale_and_shift() const;
+  // True when the next training forward pass will run the data-dependent initialisation.
+  bool needs_initialisation() const { return this->is_training() && !initialised(); }
 
   std::size_t channels() const { return channels_; }
   bool initialised() const { return state_.initialised[0] != T(0); }

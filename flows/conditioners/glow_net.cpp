@@ -22,10 +22,16 @@ Conv2dZeros<T>::Conv2dZeros(std::size_t in_channels, std::size_t out_channels,
 }
 
 template <typename T>
-Var<T> Conv2dZeros<T>::forward(const Var<T>& x) {
-  // (conv(x) + b) * e^(3 l) = conv(x) * e^(3 l) + b * e^(3 l): fused into the convolution
+std::pair<Var<T>, Var<T>> Conv2dZeros<T>::scale_and_shift() const {
+  // (conv(x) + b) * e^(3 l) = conv(x) * e^(3 l) + b * e^(3 l)
   const Var<T> s = exp(logscale_ * logscale_factor_);
-  return conv2d_affine(x, weight_, s, bias_ * s, /*relu=*/false, 1, padding_);
+  return {s, bias_ * s};
+}
+
+template <typename T>
+Var<T> Conv2dZeros<T>::forward(const Var<T>& x) {
+  const auto [s, t] = scale_and_shift();  // fused into the convolution
+  return conv2d_affine(x, weight_, s, t, /*relu=*/false, 1, padding_);
 }
 
 template <typename T>
@@ -49,10 +55,17 @@ Var<T> GlowNet<T>::forward(const Var<T>& x) {
   if (x.dim() != 4 || x.shape()[1] != in_channels_)
     throw std::invalid_argument("GlowNet: expected an input (B, " + std::to_string(in_channels_) +
                                 ", H, W), got shape " + shape_str(x.shape()));
-  // conv -> ActNorm -> ReLU as one fused op each (same values as relu(actnorm(conv(...)))).
-  Var<T> h = actnorm1_->conv_forward_relu(x, conv1_weight_, 1);
-  h = actnorm2_->conv_forward_relu(h, conv2_weight_, 0);
-  return zero_conv_->forward(h);
+  // conv -> ActNorm -> ReLU as one fused op (same values as relu(actnorm(conv(...)))); then
+  // conv1x1 -> ActNorm -> ReLU -> zero conv as one op whose middle activation never leaves
+  // the zero conv's GEMM layout. ActNorm's data-dependent initialisation needs the 1x1
+  // conv's output itself, so that first training call runs the layers apart.
+  const Var<T> h = actnorm1_->conv_forward_relu(x, conv1_weight_, 1);
+  if (actnorm2_->needs_initialisation())
+    return zero_conv_->forward(actnorm2_->conv_forward_relu(h, conv2_weight_, 0));
+  const auto [s2, t2] = actnorm2_->scale_and_shift();
+  const auto [sz, tz] = zero_conv_->scale_and_shift();
+  return conv2d_affine_pair(h, false, conv2_weight_, s2, t2, /*relu1=*/true, zero_conv_->weight(),
+                            sz, tz, /*relu2=*/false);
 }
 
 template class Conv2dZeros<float>;

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "autograd/nn/module.hpp"
 #include "flows/bijectors/actnorm.hpp"
@@ -40,6 +41,10 @@ class Conv2dZeros : public Layer<T> {
               T logscale_factor = T(3));
   std::string type_name() const override { return "Conv2dZeros"; }
   Var<T> forward(const Var<T>& x) override;
+  // The pieces of forward for a fused caller: y = scale_o * conv2d(x, weight) + shift_o with
+  // scale = e^(factor * logscale) and shift = bias * scale.
+  const Var<T>& weight() const { return weight_; }
+  std::pair<Var<T>, Var<T>> scale_and_shift() const;
 
  private:
   std::size_t padding_;

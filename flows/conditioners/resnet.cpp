@@ -64,6 +64,12 @@ Var<T> ConditionerConv<T>::forward_after_relu(const Var<T>& x, bool relu_output)
 }
 
 template <typename T>
+Var<T> ConditionerConv<T>::forward_pair_after_relu(const Var<T>& x, ConditionerConv<T>& next) {
+  return conv2d_affine_pair(x, /*relu_input=*/true, weight(), ones_, bias_, /*relu1=*/true,
+                            next.weight(), next.ones_, next.bias_, /*relu2=*/false);
+}
+
+template <typename T>
 ResNetConditioner<T>::ResNetConditioner(std::size_t in_channels, std::size_t features,
                                         std::size_t blocks, std::size_t out_channels, Rng& rng,
                                         bool weight_norm, bool zero_init_last) {
@@ -87,10 +93,11 @@ Var<T> ResNetConditioner<T>::forward(const Var<T>& x) {
     throw std::invalid_argument("ResNetConditioner: expected (B, C, H, W), got " +
                                 shape_str(x.shape()));
   // h + conv_b(relu(conv_a(relu(h)))) per block, conv_out(relu(h)) at the end; the ReLUs are
-  // fused into the convolutions next to them (same values as the separate ops).
+  // fused into the convolutions next to them and each block's two convolutions into one op
+  // (same values as the separate ops).
   Var<T> h = conv_in_->forward(x);
   for (std::size_t b = 0; b < res_a_.size(); ++b)
-    h = h + res_b_[b]->forward(res_a_[b]->forward_after_relu(h, /*relu_output=*/true));
+    h = h + res_a_[b]->forward_pair_after_relu(h, *res_b_[b]);
   return conv_out_->forward_after_relu(h, /*relu_output=*/false);
 }
 
