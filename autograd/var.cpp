@@ -1,6 +1,9 @@
 // autograd/var.cpp — leaves, gradient accumulation and the entry point of the reverse pass.
 #include "autograd/var.hpp"
 
+#include "tensor/elementwise.hpp"
+#include "tensor/simd.hpp"
+
 namespace fz {
 
 template <typename T>
@@ -25,14 +28,18 @@ void Var<T>::accumulate_grad(Tensor<T> g) const {
                            " for a variable of shape " + shape_str(node_->value.shape()));
   Tensor<T>& grad = node_->grad;
   if (!grad.defined()) {
-    // Adopt a buffer nobody else holds; copy one that is shared (it may be written later).
-    grad = g.unique() ? std::move(g) : g.clone();
+    // A leaf's gradient belongs to its owner (optimisers and clipping scale it in place), so it
+    // adopts only a buffer nobody else holds and copies a shared one. An op output's gradient
+    // is only ever read, so it may share g (an add passes the same g to both inputs): no copy.
+    grad = g.unique() || !node_->is_leaf ? std::move(g) : g.clone();
     return;
   }
-  T* dst = grad.data();
-  const T* src = g.data();
-  const std::size_t n = grad.numel();
-  for (std::size_t i = 0; i < n; ++i) dst[i] += src[i];
+  if (grad.unique()) {  // accumulate in place
+    simd::map(grad.numel(), grad.data(), [](const simd::batch<T>& a, const simd::batch<T>& b) { return a + b; },
+              static_cast<const T*>(grad.data()), g.data());
+  } else {  // shared with another gradient: a new buffer, leaving the other one as it was
+    grad = add(grad, g);
+  }
 }
 
 template <typename T>
