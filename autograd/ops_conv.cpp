@@ -1,8 +1,9 @@
-// autograd/ops_conv.cpp — conv2d, conv2d_affine and conv2d_affine_pair as differentiable ops
+// autograd/ops_conv.cpp — conv2d, conv2d_affine and conv2d_affine_chain as differentiable ops
 // over the tensor-level kernels.
 #include "autograd/ops_conv.hpp"
 
 #include <memory>
+#include <stdexcept>
 
 #include "autograd/grad_mode.hpp"
 #include "tensor/conv2d.hpp"
@@ -59,31 +60,45 @@ Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
                    });
 }
 
+namespace {
+// The tensor-level view of the layers (references to the Vars' values).
 template <typename T>
-Var<T> conv2d_affine_pair(const Var<T>& x, bool relu_input, const Var<T>& w1, const Var<T>& s1,
-                          const Var<T>& t1, bool relu1, const Var<T>& w2, const Var<T>& s2,
-                          const Var<T>& t2, bool relu2) {
-  const bool keep_layout = GradMode::enabled() && w1.requires_grad();
-  auto saved = std::make_shared<ConvAffinePairSaved<T>>();
-  Tensor<T> y = conv2d_affine_pair(x.value(), relu_input,
-                                   {w1.value(), s1.value(), t1.value(), relu1},
-                                   {w2.value(), s2.value(), t2.value(), relu2}, saved.get(),
-                                   keep_layout);
-  return record_op(
-      "conv2d_affine_pair", y, {x, w1, s1, t1, w2, s2, t2},
-      [x, relu_input, w1, s1, t1, relu1, w2, s2, t2, relu2, saved](const Tensor<T>& g) {
-        ConvAffinePairGrads<T> grads = conv2d_affine_pair_backward(
-            g, x.value(), relu_input, {w1.value(), s1.value(), t1.value(), relu1},
-            {w2.value(), s2.value(), t2.value(), relu2}, *saved, x.requires_grad(),
-            w1.requires_grad());
-        if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
-        if (w1.requires_grad()) w1.accumulate_grad(std::move(grads.weight1));
-        if (s1.requires_grad()) s1.accumulate_grad(std::move(grads.scale1));
-        if (t1.requires_grad()) t1.accumulate_grad(std::move(grads.shift1));
-        if (w2.requires_grad()) w2.accumulate_grad(std::move(grads.weight2));
-        if (s2.requires_grad()) s2.accumulate_grad(std::move(grads.scale2));
-        if (t2.requires_grad()) t2.accumulate_grad(std::move(grads.shift2));
-      });
+std::vector<ConvAffineLayer<T>> layer_values(const std::vector<ConvAffineVars<T>>& layers) {
+  std::vector<ConvAffineLayer<T>> out;
+  for (const ConvAffineVars<T>& l : layers)
+    out.push_back({l.weight.value(), l.scale.value(), l.shift.value(), l.relu});
+  return out;
+}
+}  // namespace
+
+template <typename T>
+Var<T> conv2d_affine_chain(const Var<T>& x, bool relu_input,
+                           const std::vector<ConvAffineVars<T>>& layers) {
+  if (layers.empty()) throw std::invalid_argument("conv2d_affine_chain: no layers");
+  const bool keep_layout = GradMode::enabled() && layers[0].weight.requires_grad();
+  auto saved = std::make_shared<ConvAffineChainSaved<T>>();
+  Tensor<T> y = conv2d_affine_chain(x.value(), relu_input, layer_values(layers), saved.get(),
+                                    keep_layout);
+  std::vector<Var<T>> inputs{x};
+  for (const ConvAffineVars<T>& l : layers) {
+    inputs.push_back(l.weight);
+    inputs.push_back(l.scale);
+    inputs.push_back(l.shift);
+  }
+  return record_op("conv2d_affine_chain", y, inputs,
+                   [x, relu_input, layers, saved](const Tensor<T>& g) {
+                     ConvAffineChainGrads<T> grads = conv2d_affine_chain_backward(
+                         g, x.value(), relu_input, layer_values(layers), *saved,
+                         x.requires_grad(), layers[0].weight.requires_grad());
+                     if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
+                     for (std::size_t i = 0; i < layers.size(); ++i) {
+                       const ConvAffineVars<T>& l = layers[i];
+                       if (l.weight.requires_grad())
+                         l.weight.accumulate_grad(std::move(grads.weight[i]));
+                       if (l.scale.requires_grad()) l.scale.accumulate_grad(std::move(grads.scale[i]));
+                       if (l.shift.requires_grad()) l.shift.accumulate_grad(std::move(grads.shift[i]));
+                     }
+                   });
 }
 
 template Var<float> conv2d(const Var<float>&, const Var<float>&, const Var<float>&, std::size_t,
@@ -94,13 +109,9 @@ template Var<float> conv2d_affine(const Var<float>&, const Var<float>&, const Va
                                   const Var<float>&, bool, std::size_t, std::size_t, bool);
 template Var<double> conv2d_affine(const Var<double>&, const Var<double>&, const Var<double>&,
                                    const Var<double>&, bool, std::size_t, std::size_t, bool);
-template Var<float> conv2d_affine_pair(const Var<float>&, bool, const Var<float>&,
-                                       const Var<float>&, const Var<float>&, bool,
-                                       const Var<float>&, const Var<float>&, const Var<float>&,
-                                       bool);
-template Var<double> conv2d_affine_pair(const Var<double>&, bool, const Var<double>&,
-                                        const Var<double>&, const Var<double>&, bool,
-                                        const Var<double>&, const Var<double>&,
-                                        const Var<double>&, bool);
+template Var<float> conv2d_affine_chain(const Var<float>&, bool,
+                                        const std::vector<ConvAffineVars<float>>&);
+template Var<double> conv2d_affine_chain(const Var<double>&, bool,
+                                         const std::vector<ConvAffineVars<double>>&);
 
 }  // namespace fz

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "autograd/var.hpp"
 
@@ -23,15 +24,20 @@ Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
                      const Var<T>& shift, bool relu, std::size_t stride = 1,
                      std::size_t padding = 0, bool relu_input = false);
 
-// Two "same" convolutions in a row, each with its per-channel affine and ReLU, as one op:
-//   h = act1(s1 * conv2d(x', w1) + t1),  y = act2(s2 * conv2d(h, w2) + t2),  x' = relu(x) when
-// relu_input. Equal to conv2d_affine(conv2d_affine(x, w1, s1, t1, relu1, 1, p1, relu_input),
-// w2, s2, t2, relu2, 1, p2), but h is never written out as a tensor of its own (see
-// tensor/conv2d_affine.hpp): Glow's conv1x1 -> ActNorm -> ReLU -> zero conv and RealNVP's
-// relu -> conv -> relu -> conv.
+// One layer of conv2d_affine_chain: y = act(scale * conv2d(x, weight) + shift), act = ReLU
+// when relu.
 template <typename T>
-Var<T> conv2d_affine_pair(const Var<T>& x, bool relu_input, const Var<T>& w1, const Var<T>& s1,
-                          const Var<T>& t1, bool relu1, const Var<T>& w2, const Var<T>& s2,
-                          const Var<T>& t2, bool relu2);
+struct ConvAffineVars {
+  Var<T> weight, scale, shift;
+  bool relu;
+};
+
+// "Same" convolutions in a row, each with its per-channel affine and optional ReLU, as one op
+// (tensor/conv2d_affine.hpp): equal to applying conv2d_affine layer by layer (the first with
+// relu_input), but the activations between layers are never written out as tensors of their
+// own. Glow's coupling network and RealNVP's residual branch.
+template <typename T>
+Var<T> conv2d_affine_chain(const Var<T>& x, bool relu_input,
+                           const std::vector<ConvAffineVars<T>>& layers);
 
 }  // namespace fz

@@ -111,65 +111,76 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
 
 namespace {
 
-// Both layers must be same convolutions that chain: x (N, C, H, W) -> (N, C1, H, W) -> C2.
+// Every layer a same convolution, each taking the previous one's channels; the detail form.
 template <typename T>
-void check_pair(const Tensor<T>& x, const ConvAffineLayer<T>& a, const ConvAffineLayer<T>& b) {
-  check_affine(a.weight, a.scale, a.shift);
-  check_affine(b.weight, b.scale, b.shift);
-  for (const Tensor<T>* w : {&a.weight, &b.weight}) {
-    const std::size_t k = w->shape()[2];
-    if (!detail::conv2d_is_same(w->shape(), 1, (k - 1) / 2))
-      throw std::invalid_argument("conv2d_affine_pair: weights must be square with an odd kernel, "
-                                  "got " + shape_str(w->shape()));
+std::vector<detail::ChainLayer<T>> check_chain(const Tensor<T>& x,
+                                               const std::vector<ConvAffineLayer<T>>& layers) {
+  if (layers.empty()) throw std::invalid_argument("conv2d_affine_chain: no layers");
+  if (x.dim() != 4)
+    throw std::invalid_argument("conv2d_affine_chain: input must be (N, C, H, W), got " +
+                                shape_str(x.shape()));
+  std::vector<detail::ChainLayer<T>> out;
+  std::size_t channels = x.shape()[1];
+  for (const ConvAffineLayer<T>& l : layers) {
+    check_affine(l.weight, l.scale, l.shift);
+    const Shape& ws = l.weight.shape();
+    if (!detail::conv2d_is_same(ws, 1, (ws[2] - 1) / 2))
+      throw std::invalid_argument("conv2d_affine_chain: weights must be square with an odd "
+                                  "kernel, got " + shape_str(ws));
+    if (ws[1] != channels)
+      throw std::invalid_argument("conv2d_affine_chain: a layer with weight " + shape_str(ws) +
+                                  " gets " + std::to_string(channels) +
+                                  " input channels: the layers do not chain");
+    channels = ws[0];
+    out.push_back({&l.weight, l.scale.data(), l.shift.data(), l.relu});
   }
-  if (x.dim() != 4 || x.shape()[1] != a.weight.shape()[1] ||
-      b.weight.shape()[1] != a.weight.shape()[0])
-    throw std::invalid_argument("conv2d_affine_pair: input " + shape_str(x.shape()) +
-                                ", first weight " + shape_str(a.weight.shape()) +
-                                " and second weight " + shape_str(b.weight.shape()) +
-                                " do not chain");
+  return out;
 }
 
 }  // namespace
 
 template <typename T>
-Tensor<T> conv2d_affine_pair(const Tensor<T>& x, bool relu_input, const ConvAffineLayer<T>& first,
-                             const ConvAffineLayer<T>& second, ConvAffinePairSaved<T>* saved,
-                             bool keep_x_layout) {
-  check_pair(x, first, second);
-  ConvAffinePairSaved<T> local;
-  ConvAffinePairSaved<T>& s = saved ? *saved : local;
+Tensor<T> conv2d_affine_chain(const Tensor<T>& x, bool relu_input,
+                              const std::vector<ConvAffineLayer<T>>& layers,
+                              ConvAffineChainSaved<T>* saved, bool keep_x_layout) {
+  const std::vector<detail::ChainLayer<T>> chain = check_chain(x, layers);
+  ConvAffineChainSaved<T> local;
+  ConvAffineChainSaved<T>& s = saved ? *saved : local;
   s.x_layout = Tensor<T>();
-  return detail::conv2d_same_affine_pair(
-      x, relu_input, first.weight, first.scale.data(), first.shift.data(), first.relu,
-      second.weight, second.scale.data(), second.shift.data(), second.relu, &s.z1,
-      keep_x_layout ? &s.x_layout : nullptr, &s.h, &s.z2);
+  return detail::conv2d_same_affine_chain(x, relu_input, chain, &s.z, &s.h,
+                                          keep_x_layout ? &s.x_layout : nullptr);
 }
 
 template <typename T>
-ConvAffinePairGrads<T> conv2d_affine_pair_backward(const Tensor<T>& grad_y, const Tensor<T>& x,
-                                                   bool relu_input,
-                                                   const ConvAffineLayer<T>& first,
-                                                   const ConvAffineLayer<T>& second,
-                                                   const ConvAffinePairSaved<T>& saved,
-                                                   bool need_input, bool need_weight1) {
-  check_pair(x, first, second);
-  const Shape y_shape{x.shape()[0], second.weight.shape()[0], x.shape()[2], x.shape()[3]};
+ConvAffineChainGrads<T> conv2d_affine_chain_backward(
+    const Tensor<T>& grad_y, const Tensor<T>& x, bool relu_input,
+    const std::vector<ConvAffineLayer<T>>& layers, const ConvAffineChainSaved<T>& saved,
+    bool need_input, bool need_first_weight) {
+  const std::vector<detail::ChainLayer<T>> chain = check_chain(x, layers);
+  const Shape y_shape{x.shape()[0], layers.back().weight.shape()[0], x.shape()[2], x.shape()[3]};
   if (grad_y.shape() != y_shape)
-    throw std::invalid_argument("conv2d_affine_pair_backward: grad_y has shape " +
+    throw std::invalid_argument("conv2d_affine_chain_backward: grad_y has shape " +
                                 shape_str(grad_y.shape()) + ", expected " + shape_str(y_shape));
-  ConvAffinePairGrads<T> g;
-  const Shape c1{first.weight.shape()[0]}, c2{second.weight.shape()[0]};
-  g.scale1 = Tensor<T>::empty(c1);
-  g.shift1 = Tensor<T>::empty(c1);
-  g.scale2 = Tensor<T>::empty(c2);
-  g.shift2 = Tensor<T>::empty(c2);
-  detail::conv2d_same_affine_pair_backward(
-      grad_y, x, relu_input, first.weight, first.scale.data(), first.shift.data(), first.relu,
-      second.weight, second.scale.data(), second.shift.data(), second.relu, saved.z1,
-      saved.x_layout.defined() ? &saved.x_layout : nullptr, saved.h, saved.z2,
-      need_input ? &g.input : nullptr, need_weight1 ? &g.weight1 : nullptr, g.scale1.data(),
-      g.shift1.data(), &g.weight2, g.scale2.data(), g.shift2.data());
+  if (saved.z.size() != layers.size() || saved.h.size() != layers.size())
+    throw std::invalid_argument("conv2d_affine_chain_backward: saved state is for " +
+                                std::to_string(saved.z.size()) + " layers, not " +
+                                std::to_string(layers.size()));
+  std::vector<detail::ChainGrads<T>> per(layers.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Shape c{layers[i].weight.shape()[0]};
+    per[i].scale = Tensor<T>::empty(c);
+    per[i].shift = Tensor<T>::empty(c);
+  }
+  per[0].weight_wanted = need_first_weight;
+  ConvAffineChainGrads<T> g;
+  detail::conv2d_same_affine_chain_backward(
+      grad_y, x, relu_input, chain, saved.z, saved.h,
+      saved.x_layout.defined() ? &saved.x_layout : nullptr, need_input ? &g.input : nullptr, per);
+  for (auto& p : per) {
+    g.weight.push_back(std::move(p.weight));
+    g.scale.push_back(std::move(p.scale));
+    g.shift.push_back(std::move(p.shift));
+  }
   return g;
 }
 
@@ -180,12 +191,12 @@ ConvAffinePairGrads<T> conv2d_affine_pair_backward(const Tensor<T>& grad_y, cons
   template ConvAffineGrads<T> conv2d_affine_backward(                                          \
       const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
       bool, std::size_t, std::size_t, const ConvAffineSaved<T>&, bool, bool, bool);          \
-  template Tensor<T> conv2d_affine_pair(const Tensor<T>&, bool, const ConvAffineLayer<T>&,      \
-                                        const ConvAffineLayer<T>&, ConvAffinePairSaved<T>*,     \
-                                        bool);                                                  \
-  template ConvAffinePairGrads<T> conv2d_affine_pair_backward(                                 \
-      const Tensor<T>&, const Tensor<T>&, bool, const ConvAffineLayer<T>&,                      \
-      const ConvAffineLayer<T>&, const ConvAffinePairSaved<T>&, bool, bool);
+  template Tensor<T> conv2d_affine_chain(const Tensor<T>&, bool,                             \
+                                         const std::vector<ConvAffineLayer<T>>&,                \
+                                         ConvAffineChainSaved<T>*, bool);                       \
+  template ConvAffineChainGrads<T> conv2d_affine_chain_backward(                               \
+      const Tensor<T>&, const Tensor<T>&, bool, const std::vector<ConvAffineLayer<T>>&,         \
+      const ConvAffineChainSaved<T>&, bool, bool);
 FZ_INSTANTIATE_CONV_AFFINE(float)
 FZ_INSTANTIATE_CONV_AFFINE(double)
 #undef FZ_INSTANTIATE_CONV_AFFINE

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "tensor/tensor.hpp"
 
@@ -48,7 +49,8 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
                                           bool need_input, bool need_weight,
                                           bool relu_input = false);
 
-// One layer of conv2d_affine_pair: weight (C_out, C_in, k, k), scale and shift (C_out), ReLU.
+// One layer of conv2d_affine_chain: weight (C_out, C_in, k, k), scale and shift (C_out), and
+// whether a ReLU follows.
 template <typename T>
 struct ConvAffineLayer {
   const Tensor<T>& weight;
@@ -58,32 +60,34 @@ struct ConvAffineLayer {
 };
 
 template <typename T>
-struct ConvAffinePairSaved {
-  Tensor<T> z1, x_layout, h, z2;  // layouts internal to the kernels
+struct ConvAffineChainSaved {
+  std::vector<Tensor<T>> z, h;  // per layer; layouts internal to the kernels
+  Tensor<T> x_layout;
 };
 
-// Two "same" convolutions (odd k, stride 1, padding (k-1)/2) in a row, each as conv2d_affine:
-//   h = act1(scale1 * conv2d(x', w1) + shift1),  y = act2(scale2 * conv2d(h, w2) + shift2),
-// with x' = relu(x) when relu_input. h exists only in the layout the second convolution's GEMM
-// reads: the NCHW copy of h and its re-layout are skipped forward, and dL/dh goes from the
-// second GEMM's output straight into the first layer's gradient pass backward. (Glow's
-// conv1x1 -> ActNorm -> ReLU -> zero conv; RealNVP's relu -> conv -> relu -> conv.)
+// "Same" convolutions (odd k, stride 1, padding (k-1)/2) in a row, each as conv2d_affine:
+//   h_1 = act_0(scale_0 * conv2d(x', w_0) + shift_0), ..., y = act_m(scale_m * conv2d(h_m, w_m)
+//   + shift_m), with x' = relu(x) when relu_input.
+// Every h_i exists only in the layout layer i's GEMM reads: forward, each epilogue writes the
+// next layer's input planes directly (no NCHW copy, no re-layout); backward, dL/dh_i goes from
+// layer i's input-gradient GEMM straight into layer i-1's gradient pass. Glow's coupling
+// network (conv3x3 -> ActNorm -> ReLU -> conv1x1 -> ActNorm -> ReLU -> zero conv) is one chain;
+// RealNVP's residual branch (relu -> conv -> relu -> conv) another.
 template <typename T>
-Tensor<T> conv2d_affine_pair(const Tensor<T>& x, bool relu_input, const ConvAffineLayer<T>& first,
-                             const ConvAffineLayer<T>& second, ConvAffinePairSaved<T>* saved,
-                             bool keep_x_layout);
+Tensor<T> conv2d_affine_chain(const Tensor<T>& x, bool relu_input,
+                              const std::vector<ConvAffineLayer<T>>& layers,
+                              ConvAffineChainSaved<T>* saved, bool keep_x_layout);
 
 template <typename T>
-struct ConvAffinePairGrads {
-  Tensor<T> input, weight1, scale1, shift1, weight2, scale2, shift2;  // input/weight1 optional
+struct ConvAffineChainGrads {
+  Tensor<T> input;                       // when asked for
+  std::vector<Tensor<T>> weight, scale, shift;  // per layer (weight[0] only when asked for)
 };
 
 template <typename T>
-ConvAffinePairGrads<T> conv2d_affine_pair_backward(const Tensor<T>& grad_y, const Tensor<T>& x,
-                                                   bool relu_input,
-                                                   const ConvAffineLayer<T>& first,
-                                                   const ConvAffineLayer<T>& second,
-                                                   const ConvAffinePairSaved<T>& saved,
-                                                   bool need_input, bool need_weight1);
+ConvAffineChainGrads<T> conv2d_affine_chain_backward(
+    const Tensor<T>& grad_y, const Tensor<T>& x, bool relu_input,
+    const std::vector<ConvAffineLayer<T>>& layers, const ConvAffineChainSaved<T>& saved,
+    bool need_input, bool need_first_weight);
 
 }  // namespace fz

@@ -579,94 +579,125 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
                           relu_input);
 }
 
-// Two same convolutions in a row with the activation between them only in the second one's
-// plane layout (tensor/conv2d_affine.hpp, conv2d_affine_pair).
+// The layers of conv2d_affine_chain: layer i's convolution output z_i is NCHW for a leading
+// 1x1 layer (per-image GEMMs) and the GEMM's output positions otherwise.
 template <typename T>
-Tensor<T> conv2d_same_affine_pair(const Tensor<T>& x, bool relu_input, const Tensor<T>& w1,
-                                  const T* s1, const T* t1, bool relu1, const Tensor<T>& w2,
-                                  const T* s2, const T* t2, bool relu2, Tensor<T>* z1,
-                                  Tensor<T>* x_layout, Tensor<T>* h, Tensor<T>* z2) {
+Rows<const T> chain_z_rows(const Tensor<T>& z, std::size_t i, std::size_t C, const Plane& pl) {
+  return i == 0 && pl.k == 1 ? nchw_rows(z.data(), C, pl) : position_rows(z.data(), C, pl);
+}
+
+template <typename T>
+Tensor<T> conv2d_same_affine_chain(const Tensor<T>& x, bool relu_input,
+                                   const std::vector<ChainLayer<T>>& layers,
+                                   std::vector<Tensor<T>>* z, std::vector<Tensor<T>>* h,
+                                   Tensor<T>* x_layout) {
   const Shape& xs = x.shape();
-  const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
-  const std::size_t C1 = w1.shape()[0], C2 = w2.shape()[0], V = xsimd::batch<T>::size;
-  const Plane pl1(N, H, W, w1.shape()[2]), pl2(N, H, W, w2.shape()[2]);
-  const std::size_t hw = H * W;
-  // Layer 1 up to its convolution output z1, as conv2d_same_affine does.
-  Rows<const T> z1_rows{};
-  if (pl1.k == 1) {
-    Tensor<T> rectified;
+  const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], V = xsimd::batch<T>::size;
+  const std::size_t hw = H * W, m = layers.size();
+  z->assign(m, Tensor<T>());
+  h->assign(m, Tensor<T>());
+  std::vector<Plane> pl;
+  std::vector<std::size_t> ch;  // output channels per layer
+  for (const ChainLayer<T>& l : layers) {
+    pl.emplace_back(N, H, W, l.weight->shape()[2]);
+    ch.push_back(l.weight->shape()[0]);
+  }
+  // Layer 0 from x, as conv2d_same_affine does.
+  if (pl[0].k == 1) {
+    Tensor<T> rectified;  // 1x1 reads x in place, so relu(x) needs its own copy
     if (relu_input) {
       rectified = Tensor<T>::empty(xs);
       for (std::size_t i = 0; i < x.numel(); ++i) rectified[i] = std::max(x[i], T(0));
     }
     const Tensor<T>& in = relu_input ? rectified : x;
-    *z1 = Tensor<T>::empty({N, C1, H, W});
-    conv1x1_per_image(false, w1.data(), C1, C, in.data(), C * hw, hw, N, hw,
-                      static_cast<const T*>(nullptr), z1->data());
-    z1_rows = nchw_rows(static_cast<const T*>(z1->data()), C1, pl1);
+    (*z)[0] = Tensor<T>::empty({N, ch[0], H, W});
+    conv1x1_per_image(false, layers[0].weight->data(), ch[0], C, in.data(), C * hw, hw, N, hw,
+                      static_cast<const T*>(nullptr), (*z)[0].data());
   } else {
     T* planes;
     if (x_layout) {
-      *x_layout = Tensor<T>::empty({C * pl1.len});
+      *x_layout = Tensor<T>::empty({C * pl[0].len});
       planes = x_layout->data();
     } else {
-      planes = plane_scratch<T>(0, C * pl1.len);
+      planes = plane_scratch<T>(0, C * pl[0].len);
     }
-    to_plane(x.data(), C, pl1, planes, relu_input);
-    *z1 = Tensor<T>::empty({C1 * pl1.Q + V});
-    std::fill(z1->data() + C1 * pl1.Q, z1->data() + z1->numel(), T(0));
-    conv_positions(static_cast<const T*>(planes), C, pl1, w1.data(), C1, z1->data());
-    z1_rows = position_rows(static_cast<const T*>(z1->data()), C1, pl1);
+    to_plane(x.data(), C, pl[0], planes, relu_input);
+    (*z)[0] = Tensor<T>::empty({ch[0] * pl[0].Q + V});
+    std::fill((*z)[0].data() + ch[0] * pl[0].Q, (*z)[0].data() + (*z)[0].numel(), T(0));
+    conv_positions(static_cast<const T*>(planes), C, pl[0], layers[0].weight->data(), ch[0],
+                   (*z)[0].data());
   }
-  // h = act1(s1 z1 + t1), written straight into layer 2's planes (never as NCHW).
-  *h = Tensor<T>::empty({C1 * pl2.len});
-  affine_out(z1_rows, plane_rows(h->data(), C1, pl2), C1, pl2, s1, t1, relu1, &pl2);
-  // Layer 2.
-  *z2 = Tensor<T>::empty({C2 * pl2.Q + V});
-  std::fill(z2->data() + C2 * pl2.Q, z2->data() + z2->numel(), T(0));
-  conv_positions(static_cast<const T*>(h->data()), C1, pl2, w2.data(), C2, z2->data());
-  Tensor<T> y = Tensor<T>::empty({N, C2, H, W});
-  affine_out(position_rows(static_cast<const T*>(z2->data()), C2, pl2), nchw_rows(y.data(), C2, pl2),
-             C2, pl2, s2, t2, relu2);
+  // Each later layer reads the previous activation from its own planes, which the previous
+  // layer's epilogue writes directly (the activation is never NCHW).
+  for (std::size_t i = 1; i < m; ++i) {
+    const ChainLayer<T>& prev = layers[i - 1];
+    (*h)[i] = Tensor<T>::empty({ch[i - 1] * pl[i].len});
+    affine_out(chain_z_rows((*z)[i - 1], i - 1, ch[i - 1], pl[i - 1]),
+               plane_rows((*h)[i].data(), ch[i - 1], pl[i]), ch[i - 1], pl[i], prev.scale,
+               prev.shift, prev.relu, &pl[i]);
+    (*z)[i] = Tensor<T>::empty({ch[i] * pl[i].Q + V});
+    std::fill((*z)[i].data() + ch[i] * pl[i].Q, (*z)[i].data() + (*z)[i].numel(), T(0));
+    conv_positions(static_cast<const T*>((*h)[i].data()), ch[i - 1], pl[i],
+                   layers[i].weight->data(), ch[i], (*z)[i].data());
+  }
+  const ChainLayer<T>& last = layers[m - 1];
+  Tensor<T> y = Tensor<T>::empty({N, ch[m - 1], H, W});
+  affine_out(chain_z_rows((*z)[m - 1], m - 1, ch[m - 1], pl[m - 1]),
+             nchw_rows(y.data(), ch[m - 1], pl[m - 1]), ch[m - 1], pl[m - 1], last.scale,
+             last.shift, last.relu);
   return y;
 }
 
 template <typename T>
-void conv2d_same_affine_pair_backward(const Tensor<T>& g, const Tensor<T>& x, bool relu_input,
-                                      const Tensor<T>& w1, const T* s1, const T* t1, bool relu1,
-                                      const Tensor<T>& w2, const T* s2, const T* t2, bool relu2,
-                                      const Tensor<T>& z1, const Tensor<T>* x_layout,
-                                      const Tensor<T>& h, const Tensor<T>& z2, Tensor<T>* dx,
-                                      Tensor<T>* dw1, T* ds1, T* dt1, Tensor<T>* dw2, T* ds2,
-                                      T* dt2) {
+void conv2d_same_affine_chain_backward(const Tensor<T>& g, const Tensor<T>& x, bool relu_input,
+                                       const std::vector<ChainLayer<T>>& layers,
+                                       const std::vector<Tensor<T>>& z,
+                                       const std::vector<Tensor<T>>& h,
+                                       const Tensor<T>* x_layout, Tensor<T>* dx,
+                                       std::vector<ChainGrads<T>>& grads) {
   const Shape& xs = x.shape();
   const std::size_t N = xs[0], H = xs[2], W = xs[3], V = xsimd::batch<T>::size;
-  const std::size_t C1 = w1.shape()[0], C2 = w2.shape()[0], k2 = w2.shape()[2];
-  const Plane pl1(N, H, W, w1.shape()[2]), pl2(N, H, W, k2);
-  if (z1.numel() != (pl1.k == 1 ? N * C1 * H * W : C1 * pl1.Q + V) ||
-      h.numel() != C1 * pl2.len || z2.numel() != C2 * pl2.Q + V)
-    throw std::invalid_argument("conv2d_affine_pair backward: the saved activations do not fit "
-                                "input " + shape_str(xs));
-  // Layer 2: dz2 (planes), its weight gradient against h's planes, and dL/dh in positions.
-  T* dz2 = plane_scratch<T>(0, C2 * pl2.len);
-  affine_grad_planes(nchw_rows(g.data(), C2, pl2), position_rows(z2.data(), C2, pl2), C2, pl2,
-                     s2, t2, relu2, dz2, ds2, dt2);
-  const std::vector<const T*> lines = tap_lines(h.data(), C1, pl2);
-  *dw2 = Tensor<T>::empty(w2.shape());
-  gemm_dots<T>(C2, C1 * k2 * k2, pl2.Q, dz2 + pl2.q0, pl2.len, lines.data(), dw2->data(),
-               C1 * k2 * k2);
-  const auto flipped = flip_weight(w2);
-  T* dh = plane_scratch<T>(1, C1 * pl2.Q + V);
-  std::fill(dh + C1 * pl2.Q, dh + C1 * pl2.Q + V, T(0));
-  conv_positions(static_cast<const T*>(dz2), C2, pl2, flipped.data(), C1, dh);
-  // Layer 1: dz1 from dL/dh read in place, then the convolution's gradients.
-  T* dz1 = plane_scratch<T>(0, C1 * pl1.len);  // dz2 is no longer needed
-  const Rows<const T> z1_rows = pl1.k == 1 ? nchw_rows(z1.data(), C1, pl1)
-                                           : position_rows(z1.data(), C1, pl1);
-  affine_grad_planes(position_rows(static_cast<const T*>(dh), C1, pl2), z1_rows, C1, pl1, s1,
-                     t1, relu1, dz1, ds1, dt1);
-  backward_from_dy_planes(static_cast<const T*>(dz1), pl1, &x, &w1, xs, w1.shape(), dx, dw1,
-                          x_layout, relu_input);
+  const std::size_t m = layers.size();
+  std::vector<Plane> pl;
+  std::vector<std::size_t> ch;
+  for (std::size_t i = 0; i < m; ++i) {
+    pl.emplace_back(N, H, W, layers[i].weight->shape()[2]);
+    ch.push_back(layers[i].weight->shape()[0]);
+    const std::size_t want_z = i == 0 && pl[i].k == 1 ? N * ch[i] * H * W : ch[i] * pl[i].Q + V;
+    const std::size_t in_ch = layers[i].weight->shape()[1];
+    if (z[i].numel() != want_z || (i > 0 && h[i].numel() != in_ch * pl[i].len))
+      throw std::invalid_argument("conv2d_affine_chain backward: the saved activations of layer " +
+                                  std::to_string(i) + " do not fit input " + shape_str(xs));
+  }
+  // From the last layer down: dz_i (planes) from dL/d(output of layer i), the weight gradient
+  // against layer i's input planes, and dL/d(input of layer i) in layer i's positions, which
+  // the layer below reads in place.
+  Rows<const T> grad_rows = nchw_rows(g.data(), ch[m - 1], pl[m - 1]);
+  for (std::size_t i = m - 1; i > 0; --i) {
+    const ChainLayer<T>& l = layers[i];
+    const std::size_t in_ch = ch[i - 1], k = pl[i].k;
+    T* dz = plane_scratch<T>(0, ch[i] * pl[i].len);
+    affine_grad_planes(grad_rows, chain_z_rows(z[i], i, ch[i], pl[i]), ch[i], pl[i], l.scale,
+                       l.shift, l.relu, dz, grads[i].scale.data(), grads[i].shift.data());
+    const std::vector<const T*> lines = tap_lines(h[i].data(), in_ch, pl[i]);
+    grads[i].weight = Tensor<T>::empty(l.weight->shape());
+    gemm_dots<T>(ch[i], in_ch * k * k, pl[i].Q, dz + pl[i].q0, pl[i].len, lines.data(),
+                 grads[i].weight.data(), in_ch * k * k);
+    const auto flipped = flip_weight(*l.weight);
+    T* dh = plane_scratch<T>(1, in_ch * pl[i].Q + V);
+    std::fill(dh + in_ch * pl[i].Q, dh + in_ch * pl[i].Q + V, T(0));
+    conv_positions(static_cast<const T*>(dz), ch[i], pl[i], flipped.data(), in_ch, dh);
+    grad_rows = position_rows(static_cast<const T*>(dh), in_ch, pl[i]);
+  }
+  const ChainLayer<T>& first = layers[0];
+  T* dz0 = plane_scratch<T>(0, ch[0] * pl[0].len);
+  affine_grad_planes(grad_rows, chain_z_rows(z[0], 0, ch[0], pl[0]), ch[0], pl[0], first.scale,
+                     first.shift, first.relu, dz0, grads[0].scale.data(),
+                     grads[0].shift.data());
+  backward_from_dy_planes(static_cast<const T*>(dz0), pl[0], &x, first.weight, xs,
+                          first.weight->shape(), dx,
+                          grads[0].weight_wanted ? &grads[0].weight : nullptr, x_layout,
+                          relu_input);
 }
 
 #define FZ_INSTANTIATE_CONV_SAME(T)                                                         \
@@ -681,13 +712,14 @@ void conv2d_same_affine_pair_backward(const Tensor<T>& g, const Tensor<T>& x, bo
       const Tensor<T>&, const Tensor<T>&, const T*, const T*, bool, const Tensor<T>*,         \
       const Tensor<T>*, const Shape&, const Shape&, Tensor<T>*, Tensor<T>*, T*, T*,           \
       const Tensor<T>*, bool);                                                              \
-  template Tensor<T> conv2d_same_affine_pair(                                               \
-      const Tensor<T>&, bool, const Tensor<T>&, const T*, const T*, bool, const Tensor<T>&,   \
-      const T*, const T*, bool, Tensor<T>*, Tensor<T>*, Tensor<T>*, Tensor<T>*);              \
-  template void conv2d_same_affine_pair_backward(                                           \
-      const Tensor<T>&, const Tensor<T>&, bool, const Tensor<T>&, const T*, const T*, bool,   \
-      const Tensor<T>&, const T*, const T*, bool, const Tensor<T>&, const Tensor<T>*,         \
-      const Tensor<T>&, const Tensor<T>&, Tensor<T>*, Tensor<T>*, T*, T*, Tensor<T>*, T*, T*);
+  template Tensor<T> conv2d_same_affine_chain(const Tensor<T>&, bool,                      \
+                                              const std::vector<ChainLayer<T>>&,             \
+                                              std::vector<Tensor<T>>*, std::vector<Tensor<T>>*, \
+                                              Tensor<T>*);                                   \
+  template void conv2d_same_affine_chain_backward(                                          \
+      const Tensor<T>&, const Tensor<T>&, bool, const std::vector<ChainLayer<T>>&,            \
+      const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, const Tensor<T>*,          \
+      Tensor<T>*, std::vector<ChainGrads<T>>&);
 FZ_INSTANTIATE_CONV_SAME(float)
 FZ_INSTANTIATE_CONV_SAME(double)
 #undef FZ_INSTANTIATE_CONV_SAME

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "tensor/tensor.hpp"
 
@@ -60,24 +61,37 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
                                  T* dscale, T* dshift, const Tensor<T>* x_planes = nullptr,
                                  bool relu_input = false);
 
-// Two same convolutions with affine epilogues in a row (tensor/conv2d_affine.hpp,
-// conv2d_affine_pair): h = act1(s1 * conv(x', w1) + t1), y = act2(s2 * conv(h, w2) + t2), h
-// only ever in the second convolution's plane layout. Fills z1, h, z2 (and x_layout when
-// non-null) for the backward pass.
+// Same convolutions with affine epilogues in a row (tensor/conv2d_affine.hpp,
+// conv2d_affine_chain): layer i computes act_i(scale_i * conv(input_i, weight_i) + shift_i),
+// input_0 = x (or relu(x) when relu_input), input_i = layer i-1's output, which exists only in
+// layer i's plane layout. Fills z (each layer's convolution output), h (h[i]: layer i's input
+// planes, i >= 1) and, when non-null, x_layout for the backward pass.
 template <typename T>
-Tensor<T> conv2d_same_affine_pair(const Tensor<T>& x, bool relu_input, const Tensor<T>& w1,
-                                  const T* s1, const T* t1, bool relu1, const Tensor<T>& w2,
-                                  const T* s2, const T* t2, bool relu2, Tensor<T>* z1,
-                                  Tensor<T>* x_layout, Tensor<T>* h, Tensor<T>* z2);
+struct ChainLayer {
+  const Tensor<T>* weight;
+  const T* scale;
+  const T* shift;
+  bool relu;
+};
+template <typename T>
+Tensor<T> conv2d_same_affine_chain(const Tensor<T>& x, bool relu_input,
+                                   const std::vector<ChainLayer<T>>& layers,
+                                   std::vector<Tensor<T>>* z, std::vector<Tensor<T>>* h,
+                                   Tensor<T>* x_layout);
 
-// Its backward: all parameter gradients (d*1, d*2 written), dx and dw1 when non-null.
+// Its backward: every layer's weight (layer 0's only when weight_wanted), scale and shift
+// gradients into grads (scale/shift preallocated to C_out values), dx when non-null.
 template <typename T>
-void conv2d_same_affine_pair_backward(const Tensor<T>& g, const Tensor<T>& x, bool relu_input,
-                                      const Tensor<T>& w1, const T* s1, const T* t1, bool relu1,
-                                      const Tensor<T>& w2, const T* s2, const T* t2, bool relu2,
-                                      const Tensor<T>& z1, const Tensor<T>* x_layout,
-                                      const Tensor<T>& h, const Tensor<T>& z2, Tensor<T>* dx,
-                                      Tensor<T>* dw1, T* ds1, T* dt1, Tensor<T>* dw2, T* ds2,
-                                      T* dt2);
+struct ChainGrads {
+  Tensor<T> weight, scale, shift;
+  bool weight_wanted = true;
+};
+template <typename T>
+void conv2d_same_affine_chain_backward(const Tensor<T>& g, const Tensor<T>& x, bool relu_input,
+                                       const std::vector<ChainLayer<T>>& layers,
+                                       const std::vector<Tensor<T>>& z,
+                                       const std::vector<Tensor<T>>& h,
+                                       const Tensor<T>* x_layout, Tensor<T>* dx,
+                                       std::vector<ChainGrads<T>>& grads);
 
 }  // namespace fz::detail

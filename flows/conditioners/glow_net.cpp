@@ -55,17 +55,21 @@ Var<T> GlowNet<T>::forward(const Var<T>& x) {
   if (x.dim() != 4 || x.shape()[1] != in_channels_)
     throw std::invalid_argument("GlowNet: expected an input (B, " + std::to_string(in_channels_) +
                                 ", H, W), got shape " + shape_str(x.shape()));
-  // conv -> ActNorm -> ReLU as one fused op (same values as relu(actnorm(conv(...)))); then
-  // conv1x1 -> ActNorm -> ReLU -> zero conv as one op whose middle activation never leaves
-  // the zero conv's GEMM layout. ActNorm's data-dependent initialisation needs the 1x1
-  // conv's output itself, so that first training call runs the layers apart.
-  const Var<T> h = actnorm1_->conv_forward_relu(x, conv1_weight_, 1);
-  if (actnorm2_->needs_initialisation())
+  // conv3x3 -> ActNorm -> ReLU -> conv1x1 -> ActNorm -> ReLU -> zero conv as one op whose
+  // hidden activations never leave the GEMMs' layouts (same values as the layers one by one).
+  // ActNorm's data-dependent initialisation needs its convolution's output itself, so that
+  // first training call runs the layers apart.
+  if (actnorm1_->needs_initialisation() || actnorm2_->needs_initialisation()) {
+    const Var<T> h = actnorm1_->conv_forward_relu(x, conv1_weight_, 1);
     return zero_conv_->forward(actnorm2_->conv_forward_relu(h, conv2_weight_, 0));
+  }
+  const auto [s1, t1] = actnorm1_->scale_and_shift();
   const auto [s2, t2] = actnorm2_->scale_and_shift();
   const auto [sz, tz] = zero_conv_->scale_and_shift();
-  return conv2d_affine_pair(h, false, conv2_weight_, s2, t2, /*relu1=*/true, zero_conv_->weight(),
-                            sz, tz, /*relu2=*/false);
+  return conv2d_affine_chain(x, /*relu_input=*/false,
+                             {{conv1_weight_, s1, t1, /*relu=*/true},
+                              {conv2_weight_, s2, t2, /*relu=*/true},
+                              {zero_conv_->weight(), sz, tz, /*relu=*/false}});
 }
 
 template class Conv2dZeros<float>;

@@ -65,8 +65,9 @@ Var<T> ConditionerConv<T>::forward_after_relu(const Var<T>& x, bool relu_output)
 
 template <typename T>
 Var<T> ConditionerConv<T>::forward_pair_after_relu(const Var<T>& x, ConditionerConv<T>& next) {
-  return conv2d_affine_pair(x, /*relu_input=*/true, weight(), ones_, bias_, /*relu1=*/true,
-                            next.weight(), next.ones_, next.bias_, /*relu2=*/false);
+  return conv2d_affine_chain(x, /*relu_input=*/true,
+                             {{weight(), ones_, bias_, /*relu=*/true},
+                              {next.weight(), next.ones_, next.bias_, /*relu=*/false}});
 }
 
 template <typename T>

@@ -40,7 +40,7 @@ class ConditionerConv : public Layer<T> {
   // scale 1 and the bias as shift) instead of two or three.
   Var<T> forward_after_relu(const Var<T>& x, bool relu_output);
   // relu(conv(relu(x))) through this layer, then `next` (plain, with its bias) on that, as one
-  // fused op (conv2d_affine_pair) that never writes the middle activation out.
+  // fused op (conv2d_affine_chain) that never writes the middle activation out.
   Var<T> forward_pair_after_relu(const Var<T>& x, ConditionerConv<T>& next);
   // The effective weight (g v / |v| with weight norm), differentiable.
   Var<T> weight() const;

@@ -2,8 +2,9 @@
 // affine + optional ReLU after and/or before, as one op): full-Jacobian gradcheck in float64
 // for the fused same-convolution paths (3x3 pad 1, 1x1, few and many output channels) and the
 // composed path (stride 2), and equality of values and all four gradients with the unfused ops
-// relu(conv2d(relu(x), w) * scale + shift) in float32 and float64; conv2d_affine_pair (two such
-// layers with the activation between them kept in the GEMM layout) against two conv2d_affine.
+// relu(conv2d(relu(x), w) * scale + shift) in float32 and float64; conv2d_affine_chain (such
+// layers in a row, the activations between them kept in GEMM layouts) against conv2d_affine
+// applied layer by layer.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -113,52 +114,72 @@ TEST_CASE("conv2d_affine op: rejects a scale or shift of the wrong size", "[auto
 
 namespace {
 
-struct PairCase {
-  std::size_t n, c, h, w, c1, k1, c2, k2;
-  bool relu_in, relu1, relu2;
+struct ChainLayerShape {
+  std::size_t out, k;
+  bool relu;
+};
+struct ChainCase {
+  std::size_t n, c, h, w;
+  bool relu_in;
+  std::vector<ChainLayerShape> layers;
 };
 
-// Glow's 1x1 -> ReLU -> 3x3 (few outputs), RealNVP's relu -> 3x3 -> relu -> 3x3, a 3x3 -> 1x1,
-// and a 17-wide image whose rows cross a vector boundary.
-const PairCase kPairs[] = {
-    {2, 3, 5, 6, 5, 1, 4, 3, false, true, false}, {2, 3, 4, 5, 4, 3, 6, 3, true, true, false},
-    {2, 2, 4, 4, 9, 3, 3, 1, false, false, true}, {1, 2, 3, 17, 3, 3, 2, 3, true, true, true},
+// Glow's coupling net (3x3 -> 1x1 -> 3x3 with few outputs), RealNVP's residual branch
+// (relu -> 3x3 -> relu -> 3x3), a 3x3 -> 1x1, one layer alone, and a 17-wide image whose rows
+// cross a vector boundary.
+const std::vector<ChainCase> kChains = {
+    {2, 2, 5, 6, false, {{5, 3, true}, {6, 1, true}, {4, 3, false}}},
+    {2, 3, 4, 5, true, {{4, 3, true}, {6, 3, false}}},
+    {2, 2, 4, 4, false, {{9, 3, false}, {3, 1, true}}},
+    {2, 3, 4, 4, true, {{5, 1, true}}},
+    {1, 2, 3, 17, true, {{3, 3, true}, {2, 3, true}}},
 };
 
 template <typename T>
-std::vector<Tensor<T>> pair_inputs(const PairCase& c, std::mt19937& rng) {
-  return {random_tensor<T>({c.n, c.c, c.h, c.w}, rng), random_tensor<T>({c.c1, c.c, c.k1, c.k1}, rng),
-          random_tensor<T>({c.c1}, rng), random_tensor<T>({c.c1}, rng),
-          random_tensor<T>({c.c2, c.c1, c.k2, c.k2}, rng), random_tensor<T>({c.c2}, rng),
-          random_tensor<T>({c.c2}, rng)};
+std::vector<Tensor<T>> chain_inputs(const ChainCase& c, std::mt19937& rng) {
+  std::vector<Tensor<T>> in{random_tensor<T>({c.n, c.c, c.h, c.w}, rng)};
+  std::size_t channels = c.c;
+  for (const ChainLayerShape& l : c.layers) {
+    in.push_back(random_tensor<T>({l.out, channels, l.k, l.k}, rng));
+    in.push_back(random_tensor<T>({l.out}, rng));
+    in.push_back(random_tensor<T>({l.out}, rng));
+    channels = l.out;
+  }
+  return in;
 }
 
 template <typename T>
-Var<T> pair_fused(const PairCase& c, const std::vector<Var<T>>& v) {
-  return conv2d_affine_pair(v[0], c.relu_in, v[1], v[2], v[3], c.relu1, v[4], v[5], v[6], c.relu2);
+Var<T> chain_fused(const ChainCase& c, const std::vector<Var<T>>& v) {
+  std::vector<ConvAffineVars<T>> layers;
+  for (std::size_t i = 0; i < c.layers.size(); ++i)
+    layers.push_back({v[1 + 3 * i], v[2 + 3 * i], v[3 + 3 * i], c.layers[i].relu});
+  return conv2d_affine_chain(v[0], c.relu_in, layers);
 }
 
 template <typename T>
-Var<T> pair_nested(const PairCase& c, const std::vector<Var<T>>& v) {
-  const Var<T> h = conv2d_affine(v[0], v[1], v[2], v[3], c.relu1, 1, c.k1 / 2, c.relu_in);
-  return conv2d_affine(h, v[4], v[5], v[6], c.relu2, 1, c.k2 / 2);
+Var<T> chain_layer_by_layer(const ChainCase& c, const std::vector<Var<T>>& v) {
+  Var<T> h = v[0];
+  for (std::size_t i = 0; i < c.layers.size(); ++i)
+    h = conv2d_affine(h, v[1 + 3 * i], v[2 + 3 * i], v[3 + 3 * i], c.layers[i].relu, 1,
+                      c.layers[i].k / 2, i == 0 && c.relu_in);
+  return h;
 }
 
 template <typename T>
-void check_pair_equals_nested(const PairCase& c, double tol) {
-  std::mt19937 rng(unsigned(c.c1 * 7 + c.k1 + c.k2));
-  const std::vector<Tensor<T>> in = pair_inputs<T>(c, rng);
+void check_chain_equals_layers(const ChainCase& c, double tol) {
+  std::mt19937 rng(unsigned(c.c * 7 + c.layers.size() + c.w));
+  const std::vector<Tensor<T>> in = chain_inputs<T>(c, rng);
   std::vector<Var<T>> a, b;
   for (const auto& t : in) {
     a.emplace_back(t, true);
     b.emplace_back(t, true);
   }
-  const Var<T> fused = pair_fused(c, a);
+  const Var<T> fused = chain_fused(c, a);
   const Var<T> r(random_tensor<T>(fused.shape(), rng));
   sum(fused * r).backward();
-  const Var<T> nested = pair_nested(c, b);
-  REQUIRE(max_diff(fused.value(), nested.value()) < tol);
-  sum(nested * r).backward();
+  const Var<T> plain = chain_layer_by_layer(c, b);
+  REQUIRE(max_diff(fused.value(), plain.value()) < tol);
+  sum(plain * r).backward();
   for (std::size_t i = 0; i < in.size(); ++i) {
     INFO("input " << i);
     CHECK(max_diff(a[i].grad(), b[i].grad()) < tol * 10);
@@ -167,32 +188,34 @@ void check_pair_equals_nested(const PairCase& c, double tol) {
 
 }  // namespace
 
-TEST_CASE("conv2d_affine_pair op: gradcheck of the input and both layers' parameters",
+TEST_CASE("conv2d_affine_chain op: gradcheck of the input and every layer's parameters",
           "[autograd][conv]") {
   std::mt19937 rng(17);
-  for (const PairCase& c : kPairs) {
-    INFO("k " << c.k1 << " then " << c.k2 << ", " << c.c << " -> " << c.c1 << " -> " << c.c2);
+  for (const ChainCase& c : kChains) {
+    INFO(c.layers.size() << " layers from " << c.c << " channels, " << c.h << "x" << c.w);
     const GradcheckResult r = gradcheck(
-        [&](const std::vector<Var64>& v) { return pair_fused(c, v); }, pair_inputs<double>(c, rng));
+        [&](const std::vector<Var64>& v) { return chain_fused(c, v); }, chain_inputs<double>(c, rng));
     INFO(r.message);
     REQUIRE(r.entries_checked > 0);
     REQUIRE(r.ok);
   }
 }
 
-TEST_CASE("conv2d_affine_pair op: equals two conv2d_affine ops in value and gradients",
+TEST_CASE("conv2d_affine_chain op: equals conv2d_affine layer by layer in value and gradients",
           "[autograd][conv]") {
-  for (const PairCase& c : kPairs) {
-    INFO("k " << c.k1 << " then " << c.k2 << ", " << c.c << " -> " << c.c1 << " -> " << c.c2);
-    check_pair_equals_nested<double>(c, 1e-12);
-    check_pair_equals_nested<float>(c, 2e-5);
+  for (const ChainCase& c : kChains) {
+    INFO(c.layers.size() << " layers from " << c.c << " channels, " << c.h << "x" << c.w);
+    check_chain_equals_layers<double>(c, 1e-12);
+    check_chain_equals_layers<float>(c, 2e-5);
   }
 }
 
-TEST_CASE("conv2d_affine_pair op: layers that do not chain are refused", "[autograd][conv]") {
+TEST_CASE("conv2d_affine_chain op: layers that do not chain are refused", "[autograd][conv]") {
   const Var64 x(Tensor64({1, 2, 4, 4}));
   const Var64 w1(Tensor64({3, 2, 3, 3})), w2(Tensor64({2, 4, 1, 1}));
   const Var64 s3(Tensor64({3})), s2(Tensor64({2}));
-  CHECK_THROWS_WITH(conv2d_affine_pair(x, false, w1, s3, s3, true, w2, s2, s2, false),
+  CHECK_THROWS_WITH(conv2d_affine_chain(x, false, {{w1, s3, s3, true}, {w2, s2, s2, false}}),
                     Catch::Contains("do not chain"));
+  CHECK_THROWS_WITH(conv2d_affine_chain(x, false, std::vector<ConvAffineVars<double>>{}),
+                    Catch::Contains("no layers"));
 }
