@@ -35,7 +35,8 @@ void Var<T>::accumulate_grad(Tensor<T> g) const {
     return;
   }
   if (grad.unique()) {  // accumulate in place
-    simd::map(grad.numel(), grad.data(), [](const simd::batch<T>& a, const simd::batch<T>& b) { return a + b; },
+    using B = simd::batch<T>;
+    simd::map(grad.numel(), grad.data(), [](const B& a, const B& b) { return a + b; },
               static_cast<const T*>(grad.data()), g.data());
   } else {  // shared with another gradient: a new buffer, leaving the other one as it was
     grad = add(grad, g);

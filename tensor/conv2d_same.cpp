@@ -1,6 +1,7 @@
 // tensor/conv2d_same.cpp — "same" convolutions (odd k, stride 1, padding (k-1)/2) as one GEMM
-// over the whole batch, reading the input's shifted rows in place. See conv2d_same.hpp for
-// the plane layout and why it needs no im2col.
+// over the whole batch, reading the input's shifted rows in place, plus their fused affine /
+// ReLU epilogues and chains (tensor/conv2d_affine.hpp). See conv2d_same.hpp for the plane
+// layout and why it needs no im2col.
 #include "tensor/conv2d_same.hpp"
 
 #include <algorithm>
@@ -323,7 +324,8 @@ inline void affine_grad_row(const T* g, const T* z, T* out, std::size_t n, T s, 
     return gm * vs;
   };
   std::size_t i = 0;
-  for (; i + W <= n; i += W) f(B::load_unaligned(g + i), B::load_unaligned(z + i)).store_unaligned(out + i);
+  for (; i + W <= n; i += W)
+    f(B::load_unaligned(g + i), B::load_unaligned(z + i)).store_unaligned(out + i);
   if (i == n) return;
   if (exact) {  // partial loads fill the missing lanes with zeros: they add nothing
     simd::store_partial(f(simd::load_partial(g + i, n - i), simd::load_partial(z + i, n - i)),
@@ -491,7 +493,8 @@ Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<
   Tensor<T> y = Tensor<T>::empty({N, Cout, xs[2], xs[3]});
   T* Y = plane_scratch<T>(1, Cout * pl.Q);
   conv_positions(static_cast<const T*>(planes), C, pl, weight.data(), Cout, Y);
-  from_positions(static_cast<const T*>(Y), bias.defined() ? bias.data() : nullptr, Cout, pl, y.data());
+  from_positions(static_cast<const T*>(Y), bias.defined() ? bias.data() : nullptr, Cout, pl,
+                 y.data());
   return y;
 }
 

@@ -15,6 +15,10 @@
 //                     transposed in channels (stride 1 makes the transposed conv a conv)
 //   backward weight:  dWm = dY @ lines(x)^T as tiled dot products (gemm_dots), with dY in
 //                     plane layout (zeros at separators: thrown-away positions add nothing)
+// 1x1 convolutions skip the planes where they can (one GEMM per image on NCHW data). The same
+// machinery runs the fused forms of tensor/conv2d_affine.hpp: a per-channel affine map and
+// ReLUs applied on the copies into and out of the planes, and chains of convolutions whose
+// activations go from one GEMM's output straight into the next one's planes.
 #pragma once
 
 #include <cstddef>

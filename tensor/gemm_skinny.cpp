@@ -87,8 +87,9 @@ void skinny(std::size_t M, std::size_t N, std::size_t K, const T* A, std::size_t
   // that a convolution's overlapping taps read, so they stay in cache.
   const std::size_t threads = static_cast<std::size_t>(std::max(1, num_threads()));
   const std::size_t work = M * N * K;
-  const std::size_t grain = work < (std::size_t(1) << 20) ? blocks + 1
-                                                          : std::max<std::size_t>(1, (blocks + threads - 1) / threads);
+  const std::size_t grain = work < (std::size_t(1) << 20)
+                                ? blocks + 1  // small: one thread
+                                : std::max<std::size_t>(1, (blocks + threads - 1) / threads);
   parallel_for(blocks, grain, [&](std::size_t b0, std::size_t b1) {
     for (std::size_t blk = b0; blk < b1; ++blk)
       skinny_block<T, ROWS, NV>(K, at, lines, blk * BLOCK, M, C, ldc);
