@@ -164,17 +164,24 @@ void from_positions(const T* Y, const T* bias, std::size_t Cout, const Plane& pl
 }
 
 // The im2col row of (c, ki, kj) is the run of channel c's plane shifted by the tap's offset.
+// A plane laid out for a k x k kernel also serves any smaller odd kernel (its padding is
+// wider than needed): k defaults to the plane's own.
 template <typename T>
-std::vector<const T*> tap_lines(const T* planes, std::size_t C, const Plane& pl) {
-  std::vector<const T*> lines(C * pl.k * pl.k);
-  const std::ptrdiff_t p = static_cast<std::ptrdiff_t>(pl.p), R = static_cast<std::ptrdiff_t>(pl.R);
+std::vector<const T*> tap_lines(const T* planes, std::size_t C, const Plane& pl, std::size_t k) {
+  std::vector<const T*> lines(C * k * k);
+  const std::ptrdiff_t p = static_cast<std::ptrdiff_t>((k - 1) / 2);
+  const std::ptrdiff_t R = static_cast<std::ptrdiff_t>(pl.R);
   for (std::size_t c = 0; c < C; ++c)
-    for (std::size_t ki = 0; ki < pl.k; ++ki)
-      for (std::size_t kj = 0; kj < pl.k; ++kj) {
+    for (std::size_t ki = 0; ki < k; ++ki)
+      for (std::size_t kj = 0; kj < k; ++kj) {
         const std::ptrdiff_t shift = (std::ptrdiff_t(ki) - p) * R + (std::ptrdiff_t(kj) - p);
-        lines[(c * pl.k + ki) * pl.k + kj] = planes + c * pl.len + pl.q0 + shift;
+        lines[(c * k + ki) * k + kj] = planes + c * pl.len + pl.q0 + shift;
       }
   return lines;
+}
+template <typename T>
+std::vector<const T*> tap_lines(const T* planes, std::size_t C, const Plane& pl) {
+  return tap_lines(planes, C, pl, pl.k);
 }
 
 // W'[c][o][ki][kj] = W[o][c][k-1-ki][k-1-kj]: the weight of the transposed convolution.
@@ -219,13 +226,18 @@ void conv1x1_per_image(bool transpose_weight, const T* weight, std::size_t Cout,
 // (few output channels: the in-place skinny kernel; otherwise the packed GEMM on tap lines).
 template <typename T>
 void conv_positions(const T* planes, std::size_t C, const Plane& pl, const T* wm, std::size_t Cout,
-                    T* Y) {
-  const std::vector<const T*> lines = tap_lines(planes, C, pl);
-  const std::size_t ckk = C * pl.k * pl.k;
+                    T* Y, std::size_t k) {
+  const std::vector<const T*> lines = tap_lines(planes, C, pl, k);
+  const std::size_t ckk = C * k * k;
   if (Cout <= kSkinnyMaxRows)
     gemm_skinny_lines<T>(Cout, pl.Q, ckk, wm, ckk, lines.data(), Y, pl.Q);
   else
     gemm_lines<T>(false, Cout, pl.Q, ckk, T(1), wm, ckk, lines.data(), false, T(0), Y, pl.Q);
+}
+template <typename T>
+void conv_positions(const T* planes, std::size_t C, const Plane& pl, const T* wm, std::size_t Cout,
+                    T* Y) {
+  conv_positions(planes, C, pl, wm, Cout, Y, pl.k);
 }
 
 // Both gradients of a same convolution from dY already in plane layout (dy, Cout planes):
@@ -240,17 +252,17 @@ void backward_from_dy_planes(const T* dy, const Plane& pl, const Tensor<T>* x,
                              const Tensor<T>* weight, const Shape& xs, const Shape& ws,
                              Tensor<T>* dx, Tensor<T>* dw, const Tensor<T>* x_planes,
                              bool relu_input = false) {
-  const std::size_t C = xs[1], Cout = ws[0], k = ws[2];
+  const std::size_t C = xs[1], Cout = ws[0], k = ws[2];  // k <= pl.k
   if (dx) {
     *dx = Tensor<T>::empty(xs);
-    if (k == 1) {
+    if (pl.p == 0) {  // 1x1 in an unpadded layout: per image, no positions
       conv1x1_per_image(true, weight->data(), Cout, C, dy + pl.q0, pl.H * pl.W, pl.len, pl.N,
                         pl.H * pl.W, static_cast<const T*>(nullptr), dx->data());
       if (relu_input) zero_where_not_positive(dx->data(), x->data(), dx->numel());
     } else {
       const auto flipped = flip_weight(*weight);
       T* Y = plane_scratch<T>(1, C * pl.Q);
-      conv_positions(dy, Cout, pl, flipped.data(), C, Y);
+      conv_positions(dy, Cout, pl, flipped.data(), C, Y, k);
       from_positions(static_cast<const T*>(Y), static_cast<const T*>(nullptr), C, pl, dx->data(),
                      relu_input ? x->data() : static_cast<const T*>(nullptr));
     }
@@ -268,7 +280,7 @@ void backward_from_dy_planes(const T* dy, const Plane& pl, const Tensor<T>* x,
       to_plane(x->data(), C, pl, fresh, relu_input);
       planes = fresh;
     }
-    const std::vector<const T*> lines = tap_lines(planes, C, pl);
+    const std::vector<const T*> lines = tap_lines(planes, C, pl, k);
     const std::size_t ckk = C * k * k;
     *dw = Tensor<T>::empty(ws);
     gemm_dots<T>(Cout, ckk, pl.Q, dy + pl.q0, pl.len, lines.data(), dw->data(), ckk);
@@ -290,51 +302,54 @@ inline xsimd::batch<T> lanes_below(std::size_t n) {  // all-ones lanes [0, n), z
   return B::load_aligned(m);
 }
 
-// y[i] = act(s * z[i] + t) for i < n.
-template <typename T>
-inline void affine_row(const T* z, T* y, std::size_t n, T s, T t, bool relu, bool exact) {
+// The per-row work of the epilogue for rows of n values, with what does not change from row to
+// row (the lane mask of the last vector) worked out once; RELU is a template argument so the
+// inner loops carry no branch. Rows are 7-28 values, so the per-row overhead is what counts.
+template <typename T, bool RELU>
+struct AffineRows {
   using B = xsimd::batch<T>;
-  constexpr std::size_t W = B::size;
-  const B vs(s), vt(t), zero(T(0));
-  auto f = [&](const B& v) {
-    const B a = xsimd::fma(v, vs, vt);
-    return relu ? xsimd::max(a, zero) : a;
-  };
-  std::size_t i = 0;
-  for (; i + W <= n; i += W) f(B::load_unaligned(z + i)).store_unaligned(y + i);
-  if (i == n) return;
-  if (exact)
-    simd::store_partial(f(simd::load_partial(z + i, n - i)), y + i, n - i);
-  else
-    f(B::load_unaligned(z + i)).store_unaligned(y + i);
-}
+  static constexpr std::size_t W = B::size;
+  std::size_t n;
+  B keep;  // 1 on the lanes of the row's last vector that lie inside the row
+  explicit AffineRows(std::size_t values)
+      : n(values), keep(lanes_below<T>(values % W == 0 ? W : values % W)) {}
 
-// The backward of one row: gm = g * [s z + t > 0] (g alone without ReLU); out = s * gm;
-// acc_gz += gm * z and acc_g += gm over the n real lanes.
-template <typename T>
-inline void affine_grad_row(const T* g, const T* z, T* out, std::size_t n, T s, T t, bool relu,
-                            bool exact, xsimd::batch<T>& acc_gz, xsimd::batch<T>& acc_g) {
-  using B = xsimd::batch<T>;
-  constexpr std::size_t W = B::size;
-  const B vs(s), vt(t), zero(T(0));
-  auto f = [&](const B& gv, const B& zv) {
-    const B gm = relu ? xsimd::select(xsimd::fma(zv, vs, vt) > zero, gv, zero) : gv;
-    acc_gz = xsimd::fma(gm, zv, acc_gz);
-    acc_g += gm;
-    return gm * vs;
-  };
-  std::size_t i = 0;
-  for (; i + W <= n; i += W)
-    f(B::load_unaligned(g + i), B::load_unaligned(z + i)).store_unaligned(out + i);
-  if (i == n) return;
-  if (exact) {  // partial loads fill the missing lanes with zeros: they add nothing
-    simd::store_partial(f(simd::load_partial(g + i, n - i), simd::load_partial(z + i, n - i)),
-                        out + i, n - i);
-  } else {
-    const B keep = lanes_below<T>(n - i);
-    f(B::load_unaligned(g + i) * keep, B::load_unaligned(z + i)).store_unaligned(out + i);
+  static B act(const B& a) { return RELU ? xsimd::max(a, B(T(0))) : a; }
+
+  // y[i] = act(s * z[i] + t) for i < n.
+  inline __attribute__((always_inline)) void out(const T* z, T* y, const B& vs, const B& vt,
+                                                 bool exact) const {
+    std::size_t i = 0;
+    for (; i + W <= n; i += W) act(xsimd::fma(B::load_unaligned(z + i), vs, vt)).store_unaligned(y + i);
+    if (i == n) return;
+    if (exact)
+      simd::store_partial(act(xsimd::fma(simd::load_partial(z + i, n - i), vs, vt)), y + i, n - i);
+    else
+      act(xsimd::fma(B::load_unaligned(z + i), vs, vt)).store_unaligned(y + i);
   }
-}
+
+  // gm = g * [s z + t > 0] (g alone without ReLU); out = s * gm; acc_gz += gm * z and
+  // acc_g += gm over the n real lanes.
+  inline __attribute__((always_inline)) void grad(const T* g, const T* z, T* o, const B& vs,
+                                                  const B& vt, bool exact, B& acc_gz,
+                                                  B& acc_g) const {
+    auto f = [&](const B& gv, const B& zv) {
+      const B gm = RELU ? xsimd::select(xsimd::fma(zv, vs, vt) > B(T(0)), gv, B(T(0))) : gv;
+      acc_gz = xsimd::fma(gm, zv, acc_gz);
+      acc_g += gm;
+      return gm * vs;
+    };
+    std::size_t i = 0;
+    for (; i + W <= n; i += W)
+      f(B::load_unaligned(g + i), B::load_unaligned(z + i)).store_unaligned(o + i);
+    if (i == n) return;
+    if (exact)  // partial loads fill the missing lanes with zeros: they add nothing
+      simd::store_partial(f(simd::load_partial(g + i, n - i), simd::load_partial(z + i, n - i)),
+                          o + i, n - i);
+    else
+      f(B::load_unaligned(g + i) * keep, B::load_unaligned(z + i)).store_unaligned(o + i);
+  }
+};
 
 template <typename T>
 T lane_sum(const xsimd::batch<T>& v) {
@@ -372,28 +387,31 @@ Rows<P> plane_rows(P* planes, std::size_t C, const Plane& pl) {
 
 // y = act(s_o * z + t_o) row by row, z and y in any layout; when y_plane is given, y is that
 // plane layout and its zeros (row padding, separators, head and tail) are written too.
-template <typename T>
-void affine_out(const Rows<const T>& z, const Rows<T>& y, std::size_t Cout, const Plane& pl,
-                const T* s, const T* t, bool relu, const Plane* y_plane = nullptr) {
-  const std::size_t W = xsimd::batch<T>::size, whole = (pl.W + W - 1) / W * W;
+template <typename T, bool RELU>
+void affine_out_impl(const Rows<const T>& z, const Rows<T>& y, std::size_t Cout, const Plane& pl,
+                     const T* s, const T* t, const Plane* y_plane) {
+  using B = xsimd::batch<T>;
+  const std::size_t W = B::size, whole = (pl.W + W - 1) / W * W;
   const std::size_t hw = pl.H * pl.W;
   // One run per image when every row follows the previous one directly (NCHW, or p = 0).
   const bool runs = z.row == pl.W && y.row == pl.W;
+  const AffineRows<T, RELU> image_run(hw), image_row(pl.W);
   parallel_for(pl.N * Cout, std::max<std::size_t>(1, kParallelGrain / (hw + 1)),
                [&](std::size_t i0, std::size_t i1) {
                  for (std::size_t i = i0; i < i1; ++i) {
                    const std::size_t n = i / Cout, o = i % Cout;
                    const T* zr = z.at(n, o, 0);
                    T* yr = y.at(n, o, 0);
+                   const B vs(s[o]), vt(t[o]);
                    if (runs) {
-                     affine_row(zr, yr, hw, s[o], t[o], relu, true);
+                     image_run.out(zr, yr, vs, vt, true);
                    } else {
                      for (std::size_t h = 0; h < pl.H; ++h) {
                        // Whole vectors while the overrun stays inside this image's rows of y
                        // (rewritten next, or padding zeroed below) and inside z's buffer.
                        const bool exact = h * y.row + whole > (pl.H - 1) * y.row + pl.W ||
                                           std::size_t(zr + h * z.row - z.base) + whole > z.end;
-                       affine_row(zr + h * z.row, yr + h * y.row, pl.W, s[o], t[o], relu, exact);
+                       image_row.out(zr + h * z.row, yr + h * y.row, vs, vt, exact);
                      }
                    }
                    if (!y_plane) continue;
@@ -408,23 +426,34 @@ void affine_out(const Rows<const T>& z, const Rows<T>& y, std::size_t Cout, cons
                });
 }
 
+template <typename T>
+void affine_out(const Rows<const T>& z, const Rows<T>& y, std::size_t Cout, const Plane& pl,
+                const T* s, const T* t, bool relu, const Plane* y_plane = nullptr) {
+  if (relu)
+    affine_out_impl<T, true>(z, y, Cout, pl, s, t, y_plane);
+  else
+    affine_out_impl<T, false>(z, y, Cout, pl, s, t, y_plane);
+}
+
 // The Cout planes (layout `pl`) of dz = s_o * g * mask, zeros at every separator, from
 // g = dL/dy and the saved z (each in any layout); dscale[o] = sum g mask z, dshift[o] =
 // sum g mask.
-template <typename T>
-void affine_grad_planes(const Rows<const T>& g, const Rows<const T>& z, std::size_t Cout,
-                        const Plane& pl, const T* s, const T* t, bool relu, T* dz, T* dscale,
-                        T* dshift) {
+template <typename T, bool RELU>
+void affine_grad_planes_impl(const Rows<const T>& g, const Rows<const T>& z, std::size_t Cout,
+                             const Plane& pl, const T* s, const T* t, T* dz, T* dscale,
+                             T* dshift) {
   using B = xsimd::batch<T>;
   const std::size_t hw = pl.H * pl.W, W = B::size;
   const std::size_t whole = (pl.W + W - 1) / W * W;
   const bool runs = pl.p == 0 && g.row == pl.W && z.row == pl.W;
   const std::size_t run = (hw + W - 1) / W * W;
+  const AffineRows<T, RELU> image_run(hw), image_row(pl.W);
   parallel_for(Cout, std::max<std::size_t>(1, kParallelGrain / (pl.len + 1)),
                [&](std::size_t o0, std::size_t o1) {
                  for (std::size_t o = o0; o < o1; ++o) {
                    T* plane = dz + o * pl.len;
                    B acc_gz(T(0)), acc_g(T(0));
+                   const B vs(s[o]), vt(t[o]);
                    std::fill(plane, plane + pl.q0, T(0));
                    for (std::size_t n = 0; n < pl.N; ++n) {
                      const T* gr = g.at(n, o, 0);
@@ -440,15 +469,13 @@ void affine_grad_planes(const Rows<const T>& g, const Rows<const T>& z, std::siz
                               std::size_t(rows - plane) + d_at + span > pl.len;
                      };
                      if (runs) {  // 1x1: the image is one contiguous run everywhere
-                       affine_grad_row(gr, zr, rows, hw, s[o], t[o], relu, exact(0, 0, 0, run),
-                                       acc_gz, acc_g);
+                       image_run.grad(gr, zr, rows, vs, vt, exact(0, 0, 0, run), acc_gz, acc_g);
                        continue;
                      }
                      for (std::size_t h = 0; h < pl.H; ++h)
-                       affine_grad_row(gr + h * g.row, zr + h * z.row, rows + h * pl.R, pl.W,
-                                       s[o], t[o], relu,
-                                       exact(h * g.row, h * z.row, h * pl.R, whole), acc_gz,
-                                       acc_g);
+                       image_row.grad(gr + h * g.row, zr + h * z.row, rows + h * pl.R, vs, vt,
+                                      exact(h * g.row, h * z.row, h * pl.R, whole), acc_gz,
+                                      acc_g);
                      if (pl.p > 0) {
                        for (std::size_t h = 0; h < pl.H; ++h)  // each row's p zeros
                          std::fill(rows + h * pl.R + pl.W, rows + (h + 1) * pl.R, T(0));
@@ -458,6 +485,106 @@ void affine_grad_planes(const Rows<const T>& g, const Rows<const T>& z, std::siz
                    std::fill(plane + pl.q0 + pl.Q, plane + pl.len, T(0));
                    dscale[o] = lane_sum(acc_gz);
                    dshift[o] = lane_sum(acc_g);
+                 }
+               });
+}
+
+template <typename T>
+void affine_grad_planes(const Rows<const T>& g, const Rows<const T>& z, std::size_t Cout,
+                        const Plane& pl, const T* s, const T* t, bool relu, T* dz, T* dscale,
+                        T* dshift) {
+  if (relu)
+    affine_grad_planes_impl<T, true>(g, z, Cout, pl, s, t, dz, dscale, dshift);
+  else
+    affine_grad_planes_impl<T, false>(g, z, Cout, pl, s, t, dz, dscale, dshift);
+}
+
+// ---- epilogues between the layers of a chain -------------------------------------------------
+//
+// A chain lays every layer out in one plane geometry (padding for its largest kernel), so the
+// output positions of one layer and the input plane of the next coincide position for position:
+// the epilogue between them is a flat pass over the positions, with a 0/1 mask for the
+// separators, instead of row by row.
+
+// 1 at the positions of pixels, 0 at separators, for pl.Q positions (and a spare vector of 0).
+template <typename T>
+const T* pixel_mask(const Plane& pl) {
+  struct PixelMask {};
+  const std::size_t V = xsimd::batch<T>::size;
+  T* mask = thread_scratch<PixelMask, T>(0, pl.Q + V);
+  for (std::size_t q = 0; q < pl.Q; ++q)
+    mask[q] = (q / pl.R) % pl.period < pl.H && q % pl.R < pl.W ? T(1) : T(0);
+  std::fill(mask + pl.Q, mask + pl.Q + V, T(0));
+  return mask;
+}
+
+// h (C planes) = act(s_c * z + t_c) at the pixels, 0 everywhere else; z in positions (pl).
+template <typename T, bool RELU>
+void affine_positions_to_planes(const T* z, std::size_t C, const Plane& pl, const T* s,
+                                const T* t, const T* mask, T* h) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t V = B::size;
+  parallel_for(C, std::max<std::size_t>(1, kParallelGrain / (pl.len + 1)),
+               [&](std::size_t c0, std::size_t c1) {
+                 for (std::size_t c = c0; c < c1; ++c) {
+                   const T* zc = z + c * pl.Q;
+                   T* plane = h + c * pl.len;
+                   const B vs(s[c]), vt(t[c]), zero(T(0));
+                   auto f = [&](const B& zv, const B& m) {
+                     const B a = xsimd::fma(zv, vs, vt);
+                     return (RELU ? xsimd::max(a, zero) : a) * m;
+                   };
+                   std::fill(plane, plane + pl.q0, T(0));
+                   std::size_t q = 0;
+                   for (; q + V <= pl.Q; q += V)
+                     f(B::load_unaligned(zc + q), B::load_unaligned(mask + q))
+                         .store_unaligned(plane + pl.q0 + q);
+                   if (q < pl.Q)
+                     simd::store_partial(f(simd::load_partial(zc + q, pl.Q - q),
+                                           simd::load_partial(mask + q, pl.Q - q)),
+                                         plane + pl.q0 + q, pl.Q - q);
+                   std::fill(plane + pl.q0 + pl.Q, plane + pl.len, T(0));
+                 }
+               });
+}
+
+// dz (C planes) = s_c * g * mask, with g = dL/dy and the saved z both in positions (pl);
+// dscale[c] = sum g mask z, dshift[c] = sum g mask over the pixels.
+template <typename T, bool RELU>
+void affine_grad_positions(const T* g, const T* z, std::size_t C, const Plane& pl, const T* s,
+                           const T* t, const T* mask, T* dz, T* dscale, T* dshift) {
+  using B = xsimd::batch<T>;
+  constexpr std::size_t V = B::size;
+  parallel_for(C, std::max<std::size_t>(1, kParallelGrain / (pl.len + 1)),
+               [&](std::size_t c0, std::size_t c1) {
+                 for (std::size_t c = c0; c < c1; ++c) {
+                   const T* gc = g + c * pl.Q;
+                   const T* zc = z + c * pl.Q;
+                   T* plane = dz + c * pl.len;
+                   const B vs(s[c]), vt(t[c]), zero(T(0));
+                   B acc_gz(T(0)), acc_g(T(0));
+                   auto f = [&](const B& gv, const B& zv, const B& m) {
+                     const B gp = gv * m;  // dL/dy at separators is not a gradient: drop it
+                     const B gm = RELU ? xsimd::select(xsimd::fma(zv, vs, vt) > zero, gp, zero) : gp;
+                     acc_gz = xsimd::fma(gm, zv, acc_gz);
+                     acc_g += gm;
+                     return gm * vs;
+                   };
+                   std::fill(plane, plane + pl.q0, T(0));
+                   std::size_t q = 0;
+                   for (; q + V <= pl.Q; q += V)
+                     f(B::load_unaligned(gc + q), B::load_unaligned(zc + q),
+                       B::load_unaligned(mask + q))
+                         .store_unaligned(plane + pl.q0 + q);
+                   if (q < pl.Q) {
+                     const std::size_t r = pl.Q - q;
+                     simd::store_partial(f(simd::load_partial(gc + q, r), simd::load_partial(zc + q, r),
+                                           simd::load_partial(mask + q, r)),
+                                         plane + pl.q0 + q, r);
+                   }
+                   std::fill(plane + pl.q0 + pl.Q, plane + pl.len, T(0));
+                   dscale[c] = lane_sum(acc_gz);
+                   dshift[c] = lane_sum(acc_g);
                  }
                });
 }
@@ -582,11 +709,19 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
                           relu_input);
 }
 
-// The layers of conv2d_affine_chain: layer i's convolution output z_i is NCHW for a leading
-// 1x1 layer (per-image GEMMs) and the GEMM's output positions otherwise.
+// The layers of conv2d_affine_chain share one plane geometry L (padding for the largest
+// kernel). Layer i's convolution output z_i is in L's positions, except for a chain of 1x1
+// layers only (L unpadded), whose first layer runs per image on NCHW data.
 template <typename T>
-Rows<const T> chain_z_rows(const Tensor<T>& z, std::size_t i, std::size_t C, const Plane& pl) {
-  return i == 0 && pl.k == 1 ? nchw_rows(z.data(), C, pl) : position_rows(z.data(), C, pl);
+Rows<const T> chain_z_rows(const Tensor<T>& z, std::size_t i, std::size_t C, const Plane& L) {
+  return i == 0 && L.p == 0 ? nchw_rows(z.data(), C, L) : position_rows(z.data(), C, L);
+}
+
+template <typename T>
+Plane chain_layout(const Shape& xs, const std::vector<ChainLayer<T>>& layers) {
+  std::size_t kmax = 1;
+  for (const ChainLayer<T>& l : layers) kmax = std::max(kmax, l.weight->shape()[2]);
+  return Plane(xs[0], xs[2], xs[3], kmax);
 }
 
 template <typename T>
@@ -597,16 +732,21 @@ Tensor<T> conv2d_same_affine_chain(const Tensor<T>& x, bool relu_input,
   const Shape& xs = x.shape();
   const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], V = xsimd::batch<T>::size;
   const std::size_t hw = H * W, m = layers.size();
+  const Plane L = chain_layout(xs, layers);
   z->assign(m, Tensor<T>());
   h->assign(m, Tensor<T>());
-  std::vector<Plane> pl;
-  std::vector<std::size_t> ch;  // output channels per layer
+  std::vector<std::size_t> ch, k;  // output channels and kernel size per layer
   for (const ChainLayer<T>& l : layers) {
-    pl.emplace_back(N, H, W, l.weight->shape()[2]);
     ch.push_back(l.weight->shape()[0]);
+    k.push_back(l.weight->shape()[2]);
   }
+  auto new_positions = [&](std::size_t channels) {
+    Tensor<T> t = Tensor<T>::empty({channels * L.Q + V});  // a spare vector for whole-vector reads
+    std::fill(t.data() + channels * L.Q, t.data() + t.numel(), T(0));
+    return t;
+  };
   // Layer 0 from x, as conv2d_same_affine does.
-  if (pl[0].k == 1) {
+  if (L.p == 0) {  // only 1x1 layers: per image, NCHW
     Tensor<T> rectified;  // 1x1 reads x in place, so relu(x) needs its own copy
     if (relu_input) {
       rectified = Tensor<T>::empty(xs);
@@ -619,35 +759,39 @@ Tensor<T> conv2d_same_affine_chain(const Tensor<T>& x, bool relu_input,
   } else {
     T* planes;
     if (x_layout) {
-      *x_layout = Tensor<T>::empty({C * pl[0].len});
+      *x_layout = Tensor<T>::empty({C * L.len});
       planes = x_layout->data();
     } else {
-      planes = plane_scratch<T>(0, C * pl[0].len);
+      planes = plane_scratch<T>(0, C * L.len);
     }
-    to_plane(x.data(), C, pl[0], planes, relu_input);
-    (*z)[0] = Tensor<T>::empty({ch[0] * pl[0].Q + V});
-    std::fill((*z)[0].data() + ch[0] * pl[0].Q, (*z)[0].data() + (*z)[0].numel(), T(0));
-    conv_positions(static_cast<const T*>(planes), C, pl[0], layers[0].weight->data(), ch[0],
-                   (*z)[0].data());
+    to_plane(x.data(), C, L, planes, relu_input);
+    (*z)[0] = new_positions(ch[0]);
+    conv_positions(static_cast<const T*>(planes), C, L, layers[0].weight->data(), ch[0],
+                   (*z)[0].data(), k[0]);
   }
-  // Each later layer reads the previous activation from its own planes, which the previous
-  // layer's epilogue writes directly (the activation is never NCHW).
+  // Each later layer's input planes are written by the previous layer's epilogue directly (the
+  // activation is never NCHW), position for position.
+  const T* mask = L.p > 0 ? pixel_mask<T>(L) : nullptr;
   for (std::size_t i = 1; i < m; ++i) {
     const ChainLayer<T>& prev = layers[i - 1];
-    (*h)[i] = Tensor<T>::empty({ch[i - 1] * pl[i].len});
-    affine_out(chain_z_rows((*z)[i - 1], i - 1, ch[i - 1], pl[i - 1]),
-               plane_rows((*h)[i].data(), ch[i - 1], pl[i]), ch[i - 1], pl[i], prev.scale,
-               prev.shift, prev.relu, &pl[i]);
-    (*z)[i] = Tensor<T>::empty({ch[i] * pl[i].Q + V});
-    std::fill((*z)[i].data() + ch[i] * pl[i].Q, (*z)[i].data() + (*z)[i].numel(), T(0));
-    conv_positions(static_cast<const T*>((*h)[i].data()), ch[i - 1], pl[i],
-                   layers[i].weight->data(), ch[i], (*z)[i].data());
+    (*h)[i] = Tensor<T>::empty({ch[i - 1] * L.len});
+    if (i == 1 && L.p == 0)
+      affine_out(chain_z_rows((*z)[0], 0, ch[0], L), plane_rows((*h)[i].data(), ch[0], L),
+                 ch[0], L, prev.scale, prev.shift, prev.relu, &L);
+    else if (prev.relu)
+      affine_positions_to_planes<T, true>((*z)[i - 1].data(), ch[i - 1], L, prev.scale,
+                                          prev.shift, mask, (*h)[i].data());
+    else
+      affine_positions_to_planes<T, false>((*z)[i - 1].data(), ch[i - 1], L, prev.scale,
+                                           prev.shift, mask, (*h)[i].data());
+    (*z)[i] = new_positions(ch[i]);
+    conv_positions(static_cast<const T*>((*h)[i].data()), ch[i - 1], L, layers[i].weight->data(),
+                   ch[i], (*z)[i].data(), k[i]);
   }
   const ChainLayer<T>& last = layers[m - 1];
   Tensor<T> y = Tensor<T>::empty({N, ch[m - 1], H, W});
-  affine_out(chain_z_rows((*z)[m - 1], m - 1, ch[m - 1], pl[m - 1]),
-             nchw_rows(y.data(), ch[m - 1], pl[m - 1]), ch[m - 1], pl[m - 1], last.scale,
-             last.shift, last.relu);
+  affine_out(chain_z_rows((*z)[m - 1], m - 1, ch[m - 1], L), nchw_rows(y.data(), ch[m - 1], L),
+             ch[m - 1], L, last.scale, last.shift, last.relu);
   return y;
 }
 
@@ -661,44 +805,57 @@ void conv2d_same_affine_chain_backward(const Tensor<T>& g, const Tensor<T>& x, b
   const Shape& xs = x.shape();
   const std::size_t N = xs[0], H = xs[2], W = xs[3], V = xsimd::batch<T>::size;
   const std::size_t m = layers.size();
-  std::vector<Plane> pl;
-  std::vector<std::size_t> ch;
+  const Plane L = chain_layout(xs, layers);
+  std::vector<std::size_t> ch, k;
   for (std::size_t i = 0; i < m; ++i) {
-    pl.emplace_back(N, H, W, layers[i].weight->shape()[2]);
     ch.push_back(layers[i].weight->shape()[0]);
-    const std::size_t want_z = i == 0 && pl[i].k == 1 ? N * ch[i] * H * W : ch[i] * pl[i].Q + V;
+    k.push_back(layers[i].weight->shape()[2]);
+    const std::size_t want_z = i == 0 && L.p == 0 ? N * ch[i] * H * W : ch[i] * L.Q + V;
     const std::size_t in_ch = layers[i].weight->shape()[1];
-    if (z[i].numel() != want_z || (i > 0 && h[i].numel() != in_ch * pl[i].len))
+    if (z[i].numel() != want_z || (i > 0 && h[i].numel() != in_ch * L.len))
       throw std::invalid_argument("conv2d_affine_chain backward: the saved activations of layer " +
                                   std::to_string(i) + " do not fit input " + shape_str(xs));
   }
-  // From the last layer down: dz_i (planes) from dL/d(output of layer i), the weight gradient
-  // against layer i's input planes, and dL/d(input of layer i) in layer i's positions, which
-  // the layer below reads in place.
-  Rows<const T> grad_rows = nchw_rows(g.data(), ch[m - 1], pl[m - 1]);
-  for (std::size_t i = m - 1; i > 0; --i) {
+  const T* mask = L.p > 0 ? pixel_mask<T>(L) : nullptr;
+  // dz_i (planes) for layer i from dL/d(its output): NCHW for the last layer (row by row), else
+  // the positions of the layer above's input-gradient GEMM (flat, masked).
+  const T* dh = nullptr;
+  auto layer_dz = [&](std::size_t i, T* dz) {
     const ChainLayer<T>& l = layers[i];
-    const std::size_t in_ch = ch[i - 1], k = pl[i].k;
-    T* dz = plane_scratch<T>(0, ch[i] * pl[i].len);
-    affine_grad_planes(grad_rows, chain_z_rows(z[i], i, ch[i], pl[i]), ch[i], pl[i], l.scale,
-                       l.shift, l.relu, dz, grads[i].scale.data(), grads[i].shift.data());
-    const std::vector<const T*> lines = tap_lines(h[i].data(), in_ch, pl[i]);
-    grads[i].weight = Tensor<T>::empty(l.weight->shape());
-    gemm_dots<T>(ch[i], in_ch * k * k, pl[i].Q, dz + pl[i].q0, pl[i].len, lines.data(),
-                 grads[i].weight.data(), in_ch * k * k);
-    const auto flipped = flip_weight(*l.weight);
-    T* dh = plane_scratch<T>(1, in_ch * pl[i].Q + V);
-    std::fill(dh + in_ch * pl[i].Q, dh + in_ch * pl[i].Q + V, T(0));
-    conv_positions(static_cast<const T*>(dz), ch[i], pl[i], flipped.data(), in_ch, dh);
-    grad_rows = position_rows(static_cast<const T*>(dh), in_ch, pl[i]);
+    T* ds = grads[i].scale.data();
+    T* dt = grads[i].shift.data();
+    if (i == m - 1)
+      affine_grad_planes(nchw_rows(g.data(), ch[i], L), chain_z_rows(z[i], i, ch[i], L), ch[i], L,
+                         l.scale, l.shift, l.relu, dz, ds, dt);
+    else if (L.p == 0)  // the first of 1x1 layers only: z_0 is NCHW
+      affine_grad_planes(position_rows(dh, ch[i], L), chain_z_rows(z[i], i, ch[i], L), ch[i], L,
+                         l.scale, l.shift, l.relu, dz, ds, dt);
+    else if (l.relu)
+      affine_grad_positions<T, true>(dh, z[i].data(), ch[i], L, l.scale, l.shift, mask, dz, ds, dt);
+    else
+      affine_grad_positions<T, false>(dh, z[i].data(), ch[i], L, l.scale, l.shift, mask, dz, ds,
+                                      dt);
+  };
+  // From the last layer down: dz_i, the weight gradient against layer i's input planes, and
+  // dL/d(input of layer i) in positions, which the layer below reads in place.
+  for (std::size_t i = m - 1; i > 0; --i) {
+    const std::size_t in_ch = ch[i - 1];
+    T* dz = plane_scratch<T>(0, ch[i] * L.len);
+    layer_dz(i, dz);
+    const std::vector<const T*> lines = tap_lines(h[i].data(), in_ch, L, k[i]);
+    grads[i].weight = Tensor<T>::empty(layers[i].weight->shape());
+    gemm_dots<T>(ch[i], in_ch * k[i] * k[i], L.Q, dz + L.q0, L.len, lines.data(),
+                 grads[i].weight.data(), in_ch * k[i] * k[i]);
+    const auto flipped = flip_weight(*layers[i].weight);
+    T* next_dh = plane_scratch<T>(1, in_ch * L.Q + V);
+    std::fill(next_dh + in_ch * L.Q, next_dh + in_ch * L.Q + V, T(0));
+    conv_positions(static_cast<const T*>(dz), ch[i], L, flipped.data(), in_ch, next_dh, k[i]);
+    dh = next_dh;
   }
-  const ChainLayer<T>& first = layers[0];
-  T* dz0 = plane_scratch<T>(0, ch[0] * pl[0].len);
-  affine_grad_planes(grad_rows, chain_z_rows(z[0], 0, ch[0], pl[0]), ch[0], pl[0], first.scale,
-                     first.shift, first.relu, dz0, grads[0].scale.data(),
-                     grads[0].shift.data());
-  backward_from_dy_planes(static_cast<const T*>(dz0), pl[0], &x, first.weight, xs,
-                          first.weight->shape(), dx,
+  T* dz0 = plane_scratch<T>(0, ch[0] * L.len);  // the buffers above are no longer needed
+  layer_dz(0, dz0);
+  backward_from_dy_planes(static_cast<const T*>(dz0), L, &x, layers[0].weight, xs,
+                          layers[0].weight->shape(), dx,
                           grads[0].weight_wanted ? &grads[0].weight : nullptr, x_layout,
                           relu_input);
 }
