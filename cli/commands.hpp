@@ -2,6 +2,7 @@
 // structs; tests call the functions directly). Each returns the process exit code.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,14 +12,18 @@ namespace fz::cli {
 
 // Exit codes shared by every command.
 constexpr int kExitOk = 0;
-constexpr int kExitError = 1;        // bad input, missing files, corrupt checkpoints
+constexpr int kExitError = 1;        // bad input, missing files, corrupt checkpoints, a run folder in use
+constexpr int kExitBadFlag = 2;      // bad flags, or flags the run folder contradicts (cli/run_folder.hpp)
 constexpr int kExitDiverged = 3;     // a non-finite loss or gradient stopped training
 constexpr int kExitInterrupted = 130;  // SIGINT: the step finished and a checkpoint was written
+constexpr int kExitTerminated = 143;   // SIGTERM: the same
 
 struct TrainRequest {
   RunConfig config;
   std::string out_dir = "runs/latest";
   bool resume = false;
+  bool force = false;  // a fresh run into a folder holding one: move the old run aside first
+  std::set<std::string> given_flags;  // flags typed on the command line ("--lr"), for --resume
   bool quiet = false;  // no progress output (tests)
   bool log_layers = false;  // per-layer bits/dim at every periodic evaluation, in <out>/layers.csv
 };

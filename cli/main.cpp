@@ -92,8 +92,15 @@ int main(int argc, char** argv) {
   t->add_option("--lr", c.train.lr, "Learning rate")->capture_default_str()->check(CLI::Range(1e-12, 10.0));
   t->add_option("--seed", c.seed, "Random seed (initialisation, data order, dequantization)")->capture_default_str();
   t->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
-  t->add_option("--out", train.out_dir, "Output directory")->capture_default_str();
-  t->add_flag("--resume", train.resume, "Continue the run in --out from its checkpoint");
+  t->add_option("--out", train.out_dir, "Output directory (locked while training: one run per folder)")
+      ->capture_default_str();
+  auto* resume_flag = t->add_flag("--resume", train.resume,
+                                  "Continue the run in --out from its checkpoint (refuses flags that change the model "
+                                  "or data; warns for the ones it applies, e.g. --lr, --threads, --steps)");
+  t->add_flag("--force", train.force,
+              "If --out already holds a run, move its files (checkpoint, config, metrics, samples, plots) to the "
+              "sibling folder <out>.old-<YYYYmmdd-HHMMSS> and start a new run (without --force or --resume: exit 2)")
+      ->excludes(resume_flag);
   t->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->check(CLI::Range(1, 8));
   t->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
       ->capture_default_str()->check(CLI::Range(1, 256));
@@ -229,6 +236,8 @@ int main(int argc, char** argv) {
         else c.minutes = 10;
       }
       if (c.dataset == "toy" && c.eval_every == 500) c.eval_every = 0;
+      for (const CLI::Option* o : t->get_options())  // what --resume compares with the saved run
+        if (o->count() > 0 && !o->get_lnames().empty()) train.given_flags.insert("--" + o->get_lnames().front());
       return train_profile ? run_train_profiled(train) : run_train(train);
     }
     if (tp->parsed()) {

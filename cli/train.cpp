@@ -1,17 +1,26 @@
 // cli/train.cpp — `flowzoo train`: the training loop with checkpoints, metrics, samples,
-// resume, Ctrl-C handling and a final evaluation.
+// resume, Ctrl-C / SIGTERM handling and a final evaluation. The run folder is locked for the
+// whole run and an old run in it is never silently replaced (cli/run_folder.hpp); a
+// checkpoint is only written from finite state (cli/finite_state.hpp).
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include "cli/checkpoint.hpp"
 #include "cli/commands.hpp"
+#include "cli/finite_state.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/outputs.hpp"
 #include "cli/progress.hpp"
+#include "cli/resume_flags.hpp"
 #include "cli/run_data.hpp"
+#include "cli/run_folder.hpp"
 #include "datasets/loader.hpp"
 #include "tensor/parallel.hpp"
 
@@ -43,26 +52,54 @@ void truncate_metrics(const std::string& path, std::size_t last_step) {
 
 }  // namespace
 
+namespace {
+
+int train_in_locked_folder(const TrainRequest& req);
+
+}  // namespace
+
 int run_train(const TrainRequest& req) {
+  // First, before any slow work (data loading, config writing): a signal at any phase from
+  // here on stops the run cleanly instead of killing it.
+  install_interrupt_handler();
+  try {
+    return train_in_locked_folder(req);
+  } catch (const RunFolderConflict& e) {
+    std::fprintf(stderr, "flowzoo: %s\n", e.what());
+    return kExitBadFlag;
+  }
+}
+
+namespace {
+
+int train_in_locked_folder(const TrainRequest& req) {
   RunConfig config = req.config;
   if (!req.resume) config.validate();  // before touching the disk
-  fs::create_directories(req.out_dir);
+  if (req.resume && req.force) throw RunFolderConflict("--resume and --force exclude each other");
+  const RunFolderLock lock(req.out_dir);  // one run per folder; also clears stale temporaries
   const std::string ckpt_path = (fs::path(req.out_dir) / "checkpoint.safetensors").string();
   const std::string metrics_path = (fs::path(req.out_dir) / "metrics.csv").string();
   const std::string layers_path = (fs::path(req.out_dir) / "layers.csv").string();  // --log-layers
+  if (!req.resume) {
+    const std::string moved = clear_for_fresh_run(req.out_dir, req.force);
+    if (!moved.empty())
+      std::fprintf(stderr, "flowzoo: --force: moved the previous run in '%s' to '%s'\n", req.out_dir.c_str(),
+                   moved.c_str());
+  }
   CheckpointInfo resumed;
   if (req.resume) {
     if (!fs::exists(ckpt_path))
       throw std::runtime_error("--resume: no checkpoint.safetensors in '" + req.out_dir + "' to resume from");
     resumed = read_checkpoint_info(ckpt_path);
-    RunConfig saved = resumed.config;
-    // The run length may be extended on resume; everything else comes from the checkpoint.
-    if (config.steps || config.epochs || config.minutes) {
-      saved.steps = config.steps;
-      saved.epochs = config.epochs;
-      saved.minutes = config.minutes;
+    std::set<std::string> given = req.given_flags;
+    if (given.empty()) {  // a library caller (tests): the run length it sets is what it asks for
+      if (config.steps) given.insert("--steps");
+      if (config.epochs) given.insert("--epochs");
+      if (config.minutes) given.insert("--minutes");
     }
-    config = saved;
+    std::vector<std::string> warnings;
+    config = merge_resume_flags(resumed.config, config, given, req.out_dir, warnings);
+    for (const std::string& w : warnings) std::fprintf(stderr, "flowzoo: --resume: %s\n", w.c_str());
   }
   config.validate();
   set_num_threads(config.threads);
@@ -79,9 +116,12 @@ int run_train(const TrainRequest& req) {
   auto model = make_flow<float>(config.model, init_rng);
   Trainer<float> trainer(model, config.train, config.seed);
   double wall_before = 0.0;
+  // The step of the checkpoint on disk that this run may report as its last good one.
+  std::optional<std::size_t> saved_step;
   if (req.resume) {
     load_checkpoint(ckpt_path, *model, &trainer);
     wall_before = resumed.wall_seconds;
+    saved_step = resumed.step;
     truncate_metrics(metrics_path, resumed.step);
     truncate_metrics(layers_path, resumed.step);
   } else {
@@ -109,10 +149,12 @@ int run_train(const TrainRequest& req) {
 
   const std::string unit = data.toy ? "nll" : "bpd";
   const Tensor<float> toy_test = data.toy ? data.toy_test(20000) : Tensor<float>();
+  const std::function<bool()> stop = [] { return interrupt_requested(); };
+  // NaN when a signal stopped it between batches.
   auto evaluate = [&](std::size_t limit) {
-    if (data.toy) return trainer.evaluate_continuous(toy_test, 2000);
+    if (data.toy) return trainer.evaluate_continuous(toy_test, 2000, stop);
     const std::size_t n = limit ? std::min(limit, data.test.size()) : data.test.size();
-    return trainer.evaluate_images(slice_rows(data.test.images, 0, n), 256, config.seed);
+    return trainer.evaluate_images(slice_rows(data.test.images, 0, n), 256, config.seed, stop);
   };
 
   if (!req.quiet) {
@@ -126,15 +168,45 @@ int run_train(const TrainRequest& req) {
     std::fflush(stdout);
   }
   Progress progress(total_steps, budget, config.batch, unit);
-  install_interrupt_handler();
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+
+  // Divergence: the message names the checkpoint that is really on disk, or says there is none.
+  auto stop_diverged = [&](const std::string& why) {
+    progress.finish();
+    const std::string kept = saved_step ? "the last finite checkpoint (step " + std::to_string(*saved_step) +
+                                              ") is kept in " + ckpt_path
+                                        : std::string("no checkpoint was written yet");
+    std::fprintf(stderr, "flowzoo: training stopped at %s; %s\n", why.c_str(), kept.c_str());
+    return kExitDiverged;
+  };
+  // The batch of the last step: the state about to be saved must give a finite loss on it
+  // (finite parameters can still overflow, e.g. after a huge SGD step, and such a checkpoint
+  // would evaluate to NaN and diverge again at once on --resume).
+  Tensor<float> last_toy_batch;
+  TensorU8 last_pixels;
+  double last_loss = 0.0;
   double last_checkpoint = 0.0;
-  auto checkpoint = [&] {
+  // Returns the reason the state may not be saved ("" when it was saved).
+  auto checkpoint = [&]() -> std::string {
+    std::string bad = non_finite_state(trainer, last_loss);
+    if (bad.empty() && trainer.steps_done() > 0) {
+      const double probe = data.toy ? trainer.evaluate_continuous(last_toy_batch, config.batch)
+                                    : trainer.evaluate_images(last_pixels, config.batch, config.seed);
+      if (!std::isfinite(probe)) bad = "the model's " + unit + " on its last batch is " + fmt(probe);
+    }
+    if (!bad.empty()) return "step " + std::to_string(trainer.steps_done()) + ": " + bad;
     save_checkpoint(ckpt_path, trainer, config, wall_before + elapsed());
+    saved_step = trainer.steps_done();
     last_checkpoint = elapsed();
+    return "";
   };
   bool interrupted = false;
+  if (!req.quiet) {
+    // The readiness line a supervisor (or tests/cli) can wait for before signalling.
+    std::printf("training: step loop started at step %zu\n", trainer.steps_done());
+    std::fflush(stdout);
+  }
   while (true) {
     const std::size_t s = trainer.steps_done();
     if (total_steps && s >= total_steps) break;
@@ -146,47 +218,66 @@ int run_train(const TrainRequest& req) {
     StepStats stats;
     try {
       if (data.toy) {
-        stats = trainer.step_continuous(data.toy_batch(s, config.batch));
+        last_toy_batch = data.toy_batch(s, config.batch);
+        stats = trainer.step_continuous(last_toy_batch);
       } else {
         const std::uint64_t epoch = s / batches_per_epoch;
         if (loader->epoch() != epoch) loader->set_epoch(epoch);
-        stats = trainer.step_images(loader->batch(s % batches_per_epoch).images);
+        last_pixels = loader->batch(s % batches_per_epoch).images;
+        stats = trainer.step_images(last_pixels);
       }
     } catch (const NonFiniteError& e) {
-      progress.finish();
-      std::fprintf(stderr, "flowzoo: training stopped at %s; the last good checkpoint (step %s) is kept in %s\n",
-                   e.what(), fs::exists(ckpt_path) ? std::to_string(read_checkpoint_info(ckpt_path).step).c_str() : "none",
-                   ckpt_path.c_str());
-      return kExitDiverged;
+      return stop_diverged(e.what());
     }
+    last_loss = stats.loss;
     std::string test_col;
     if (config.eval_every && stats.step % config.eval_every == 0) {
       // --log-layers evaluates term by term: the same number, plus a row of layers.csv.
       const double t = req.log_layers ? evaluate_logging_layers(trainer, data, config, stats.step, layers_path)
                                       : evaluate(config.eval_limit);
-      test_col = fmt(t);
-      progress.message("step " + std::to_string(stats.step) + ": test " + unit + " " + fmt(t, 5));
+      if (!interrupt_requested()) {  // an evaluation cut short by a signal has no number
+        test_col = fmt(t);
+        progress.message("step " + std::to_string(stats.step) + ": test " + unit + " " + fmt(t, 5));
+      }
     }
     metrics << stats.step << ',' << fmt(wall_before + elapsed(), 8) << ',' << fmt(stats.loss) << ','
             << fmt(stats.lr) << ',' << fmt(stats.grad_norm) << ',' << test_col << '\n';
     metrics.flush();
     if (!req.quiet) progress.update(stats.step, stats.loss);
-    if (config.sample_every && stats.step % config.sample_every == 0)
+    if (config.sample_every && stats.step % config.sample_every == 0 && !interrupt_requested())
       write_samples(*model, trainer, data, req.out_dir, "step" + std::to_string(stats.step), {0.7, 1.0}, config.seed);
-    if (!test_col.empty() || elapsed() - last_checkpoint >= config.checkpoint_seconds) checkpoint();
+    if (!test_col.empty() || elapsed() - last_checkpoint >= config.checkpoint_seconds) {
+      const std::string bad = checkpoint();
+      if (!bad.empty()) return stop_diverged(bad);
+    }
   }
   progress.finish();
-  checkpoint();
+  if (const std::string bad = checkpoint(); !bad.empty()) return stop_diverged(bad);
   if (interrupted) {
-    std::printf("interrupted at step %zu; checkpoint written to %s (continue with --resume)\n", trainer.steps_done(),
+    std::printf("%s at step %zu; checkpoint written to %s (continue with --resume)\n",
+                interrupt_signal() == SIGTERM ? "terminated (SIGTERM)" : "interrupted", trainer.steps_done(),
                 ckpt_path.c_str());
-    return kExitInterrupted;
+    return interrupt_exit_code();
   }
 
+  // The run is complete and saved; a signal from here on skips what is left of the outputs.
+  auto stopped_in = [&](const char* phase) {
+    std::printf("%s during the %s; the run is complete: checkpoint (step %zu) in %s (evaluate it with flowzoo eval)\n",
+                interrupt_signal() == SIGTERM ? "terminated (SIGTERM)" : "interrupted", phase, trainer.steps_done(),
+                ckpt_path.c_str());
+    return interrupt_exit_code();
+  };
+  if (!req.quiet) {
+    std::printf("training: final evaluation started\n");
+    std::fflush(stdout);
+  }
   const double final_metric = evaluate(config.final_eval_limit);
+  if (interrupt_requested()) return stopped_in("final evaluation");
   write_samples(*model, trainer, data, req.out_dir, "final", {0.5, 0.7, 0.9, 1.0}, config.seed);
+  if (interrupt_requested()) return stopped_in("final samples");
   write_training_curve(metrics_path, (fs::path(req.out_dir) / "curve.png").string());
   if (data.toy) write_density(*model, trainer, (fs::path(req.out_dir) / "density.png").string(), "", -4, 4, 200);
+  if (interrupt_requested()) return stopped_in("final plots");
   const std::size_t n_eval = data.toy ? toy_test.shape()[0]
                              : (config.final_eval_limit ? std::min(config.final_eval_limit, data.test.size())
                                                         : data.test.size());
@@ -200,5 +291,7 @@ int run_train(const TrainRequest& req) {
   if (data.toy) std::printf("  density     %s\n", (fs::path(req.out_dir) / "density.png").c_str());
   return kExitOk;
 }
+
+}  // namespace
 
 }  // namespace fz::cli

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_reduce.hpp"
@@ -89,7 +90,8 @@ StepStats Trainer<T>::step_continuous(const Tensor<T>& x) {
 }
 
 template <typename T>
-double Trainer<T>::evaluate_images(const TensorU8& pixels, std::size_t batch_size, std::uint64_t seed) {
+double Trainer<T>::evaluate_images(const TensorU8& pixels, std::size_t batch_size, std::uint64_t seed,
+                                   const std::function<bool()>& stop) {
   if (batch_size == 0) throw std::invalid_argument("evaluate: batch size must be positive");
   NoGradGuard no_grad;
   model_->eval();
@@ -99,6 +101,10 @@ double Trainer<T>::evaluate_images(const TensorU8& pixels, std::size_t batch_siz
   double total = 0.0;
   const std::size_t n = pixels.shape().at(0);
   for (std::size_t b = 0; b < n; b += batch_size) {
+    if (stop && stop()) {
+      model_->train();
+      return std::numeric_limits<double>::quiet_NaN();
+    }
     const TensorU8 batch = rows(pixels, b, std::min(n, b + batch_size));
     const Tensor<T> lp = model_->log_prob(Var<T>(dequantize<T>(batch, eval_rng, options_.bits))).value();
     for (std::size_t i = 0; i < lp.numel(); ++i)
@@ -109,7 +115,7 @@ double Trainer<T>::evaluate_images(const TensorU8& pixels, std::size_t batch_siz
 }
 
 template <typename T>
-double Trainer<T>::evaluate_continuous(const Tensor<T>& x, std::size_t batch_size) {
+double Trainer<T>::evaluate_continuous(const Tensor<T>& x, std::size_t batch_size, const std::function<bool()>& stop) {
   if (batch_size == 0) throw std::invalid_argument("evaluate: batch size must be positive");
   NoGradGuard no_grad;
   model_->eval();
@@ -118,6 +124,10 @@ double Trainer<T>::evaluate_continuous(const Tensor<T>& x, std::size_t batch_siz
   double total = 0.0;
   const std::size_t n = x.shape().at(0);
   for (std::size_t b = 0; b < n; b += batch_size) {
+    if (stop && stop()) {
+      model_->train();
+      return std::numeric_limits<double>::quiet_NaN();
+    }
     const Tensor<T> lp = model_->log_prob(Var<T>(rows(x, b, std::min(n, b + batch_size)))).value();
     for (std::size_t i = 0; i < lp.numel(); ++i) total -= static_cast<double>(lp[i]);
   }

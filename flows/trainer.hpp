@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -59,9 +60,12 @@ class Trainer {
 
   // Mean test bits/dim over `pixels` in batches (eval mode, no gradients, averaged parameters
   // if Polyak averaging is on), with one dequantization draw from a generator seeded `seed`.
-  double evaluate_images(const TensorU8& pixels, std::size_t batch_size, std::uint64_t seed = 0);
-  // Mean negative log-likelihood (nats) of continuous data.
-  double evaluate_continuous(const Tensor<T>& x, std::size_t batch_size);
+  // `stop`, when given, is asked between batches; once it returns true the evaluation ends
+  // early and returns NaN (how a signal interrupts a long final evaluation, cli/train.cpp).
+  double evaluate_images(const TensorU8& pixels, std::size_t batch_size, std::uint64_t seed = 0,
+                         const std::function<bool()>& stop = {});
+  // Mean negative log-likelihood (nats) of continuous data; `stop` as above.
+  double evaluate_continuous(const Tensor<T>& x, std::size_t batch_size, const std::function<bool()>& stop = {});
 
   FlowModel<T>& model() { return *model_; }
   Optimizer<T>& optimizer() { return *optimizer_; }

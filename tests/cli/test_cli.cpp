@@ -16,6 +16,7 @@
 
 #include "cli/checkpoint.hpp"
 #include "cli/commands.hpp"
+#include "cli_process.hpp"
 #include "tensor/safetensors.hpp"
 
 using namespace fz;
@@ -158,34 +159,23 @@ TEST_CASE("cli: bad flags exit non-zero with one line on stderr", "[cli]") {
 
 TEST_CASE("cli: Ctrl-C finishes the step, writes a checkpoint and exits 130", "[cli]") {
   const std::string out = temp_dir("sigint");
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    // A long toy run; its output goes nowhere.
-    std::freopen("/dev/null", "w", stdout);
-    std::freopen("/dev/null", "w", stderr);
-    ::execl(FLOWZOO_BIN, FLOWZOO_BIN, "train", "--model", "realnvp", "--dataset", "toy", "--steps", "100000000",
-            "--batch", "64", "--threads", "1", "--checkpoint-seconds", "1000", "--out", out.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  // Wait until training has certainly started (config.json is written before the first step).
-  for (int i = 0; i < 600 && !fs::exists(out + "/config.json"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  ::kill(pid, SIGINT);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == kExitInterrupted);
+  // A long toy run; the test signals it once its step loop runs and a step is logged (no
+  // fixed sleep: train prints a readiness line, tests/cli/cli_process.hpp waits for it).
+  fz::test::FlowzooChild child = fz::test::spawn_flowzoo(
+      {"train", "--model", "realnvp", "--dataset", "toy", "--steps", "100000000", "--batch", "64", "--threads", "1",
+       "--checkpoint-seconds", "1000", "--out", out},
+      temp_dir("sigint_stderr.txt"));
+  REQUIRE(fz::test::wait_for_output(child, "training: step loop started"));
+  for (int i = 0; i < 1200 && fz::test::metric_rows(out + "/metrics.csv") == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(child.pid, SIGINT);
+  const fz::test::ChildResult r = fz::test::finish_flowzoo(child);
+  INFO(r.err);
+  CHECK(r.exit_code == kExitInterrupted);
   REQUIRE(fs::exists(out + "/checkpoint.safetensors"));
   const std::size_t step = read_checkpoint_info(out + "/checkpoint.safetensors").step;
   CHECK(step > 0);
   // Every step in metrics.csv is covered by the checkpoint: nothing was lost.
-  std::ifstream m(out + "/metrics.csv");
-  std::string line;
-  std::size_t rows = 0;
-  std::getline(m, line);
-  while (std::getline(m, line)) ++rows;
-  CHECK(rows == step);
+  CHECK(fz::test::metric_rows(out + "/metrics.csv") == step);
   fs::remove_all(out);
 }

@@ -1,0 +1,18 @@
+// cli/finite_state.hpp — is a trainer's state fit to be saved? A checkpoint must never hold
+// NaN or infinity: a run that diverges keeps its last finite checkpoint instead of replacing it
+// by one that evaluates to NaN and diverges again on --resume. Checked before every save
+// (cli/train.cpp): the model's parameters and buffers, the optimiser's state (Adam's moments),
+// the Polyak averages, and the loss of the last step.
+#pragma once
+
+#include <string>
+
+#include "flows/trainer.hpp"
+
+namespace fz::cli {
+
+// Empty when every value is finite; otherwise one phrase naming the first offender, e.g.
+// "model tensor model.flow.0.scale holds nan (element 3)" or "the last loss is inf".
+std::string non_finite_state(Trainer<float>& trainer, double last_loss);
+
+}  // namespace fz::cli
