@@ -76,6 +76,10 @@ int main(int argc, char** argv) {
   std::size_t batch = 0, sample_every = 1000;
   bool additive = false, plain_1x1 = false;
   auto* t = app.add_subcommand("train", "Train a flow by maximum likelihood");
+  t->footer("The --out folder is locked for the whole run (train.lock holds the PID); an existing run in it is "
+            "never replaced without --force. Ctrl-C or SIGTERM finishes the step (or evaluation batch) and keeps a "
+            "finite checkpoint. Exit codes: 0 done, 1 bad input or --out in use, 2 bad flag (or one the run folder "
+            "contradicts), 3 diverged (the last finite checkpoint is kept), 130 SIGINT, 143 SIGTERM.");
   t->add_option("--model", c.model.model, "Model family: nice | realnvp | glow")
       ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow"}));
   t->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")

@@ -105,9 +105,23 @@ TEST_CASE("run safety: a second train on a locked folder refuses at once, naming
     CHECK_FALSE(fs::exists(out + "/metrics.csv"));  // it refused before writing anything
     CHECK_THROWS_WITH(RunFolderLock(out), Catch::Contains("in use"));  // also within one process
   }
-  // Released: the folder is usable again, and the lock file then names the trainer's PID.
+  // Released: the folder is usable again.
   CHECK(run(toy_args(out, 2)).exit_code == kExitOk);
+
+  // Two real trainings: the second refuses naming the first's PID; the first is unharmed.
+  const std::string two = temp_dir("locked_two");
+  fz::test::FlowzooChild first = fz::test::spawn_flowzoo(toy_args(two, 100000000), temp_dir("first_stderr.txt"));
+  REQUIRE(fz::test::wait_for_output(first, "training: step loop started"));
+  const fz::test::ChildResult second = run(toy_args(two, 2), {"--force"});
+  INFO(second.err);
+  CHECK(second.exit_code == kExitError);
+  CHECK_THAT(second.err, Catch::Contains("PID " + std::to_string(first.pid)));
+  ::kill(first.pid, SIGTERM);
+  const fz::test::ChildResult r = fz::test::finish_flowzoo(first);
+  CHECK(r.exit_code == kExitTerminated);
+  CHECK(fz::test::metric_rows(two + "/metrics.csv") == read_checkpoint_info(two + "/checkpoint.safetensors").step);
   fs::remove_all(out);
+  fs::remove_all(two);
 }
 
 TEST_CASE("run safety: stale temporary checkpoints are removed when the folder is next locked", "[cli][safety]") {
