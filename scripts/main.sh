@@ -11,9 +11,10 @@ bash scripts/setup.sh build
 threads=$(nproc)
 echo "main: training glow on fashion-mnist for $minutes minutes on $threads threads -> $out"
 status=0
+# --force: a previous run in $out is moved to the sibling $out.old-<time>, not overwritten.
 build/flowzoo train --model glow --dataset fashion-mnist --levels 2 --steps-per-level 8 --hidden 128 \
   --batch 64 --lr 1e-3 --warmup 200 --clip 50 --minutes "$minutes" --threads "$threads" \
-  --eval-every 500 --eval-limit 1000 --out "$out" || status=$?
+  --eval-every 500 --eval-limit 1000 --force --out "$out" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "main: training failed (exit $status)" >&2
   exit "$status"

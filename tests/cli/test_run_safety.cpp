@@ -157,6 +157,16 @@ TEST_CASE("run safety: non_finite_state names NaN or inf in parameters, optimise
   CHECK(non_finite_state(trainer, 1.5).empty());
   CHECK_THAT(non_finite_state(trainer, std::numeric_limits<double>::infinity()), Catch::Contains("loss is inf"));
 
+  // Trainer::evaluate_continuous asks `stop` between batches: NaN once it says stop, the
+  // same number as without it otherwise.
+  const Tensor<float> x = sample_toy2d<float>(toy2d_from_name("moons"), 64, 6);
+  const double plain = trainer.evaluate_continuous(x, 16);
+  CHECK(std::isfinite(plain));
+  CHECK(trainer.evaluate_continuous(x, 16, [] { return false; }) == plain);
+  int asked = 0;
+  CHECK(std::isnan(trainer.evaluate_continuous(x, 16, [&] { return ++asked > 2; })));
+  CHECK(asked == 3);  // two batches done, stopped before the third
+
   // An infinite Adam moment (g^2 overflowing float while the norm in double stays finite).
   StateDict<float> optim;
   bool poisoned = false;
