@@ -2,9 +2,11 @@
 // resume, Ctrl-C / SIGTERM handling and a final evaluation. The run folder is locked for the
 // whole run and an old run in it is never silently replaced (cli/run_folder.hpp); a
 // checkpoint is only written from finite state (cli/finite_state.hpp).
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -36,18 +38,33 @@ std::string fmt(double v, int precision = 6) {
   return buf;
 }
 
-// Drops metric rows past `last_step` (written after the checkpoint a resumed run starts from).
+// Drops metric rows past `last_step` (written after the checkpoint a resumed run starts from),
+// and rows that are not whole (no step number, fewer cells than the header: cut by a kill). Rewritten through a temporary
+// file and a rename, so a kill during the rewrite keeps the old file whole.
 void truncate_metrics(const std::string& path, std::size_t last_step) {
   std::ifstream in(path);
   if (!in) return;
   std::string line, kept;
-  bool header = true;
+  std::ptrdiff_t cells = -1;  // commas per row, from the header
   while (std::getline(in, line)) {
-    if (header || (!line.empty() && std::stoull(line.substr(0, line.find(','))) <= last_step)) kept += line + "\n";
-    header = false;
+    char* end = nullptr;
+    const unsigned long long step = std::strtoull(line.c_str(), &end, 10);
+    const std::ptrdiff_t commas = std::count(line.begin(), line.end(), ',');
+    if (cells < 0) {
+      cells = commas;
+      kept += line + "\n";
+    } else if (end != line.c_str() && *end == ',' && commas == cells && step <= last_step) {
+      kept += line + "\n";
+    }
   }
   in.close();
-  std::ofstream(path) << kept;
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << kept;
+    if (!out) throw std::runtime_error("cannot rewrite '" + path + "' (via '" + tmp + "')");
+  }
+  fs::rename(tmp, path);
 }
 
 }  // namespace

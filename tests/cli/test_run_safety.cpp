@@ -130,8 +130,12 @@ TEST_CASE("run safety: stale temporary checkpoints are removed when the folder i
   for (const char* name : {"checkpoint.safetensors.tmp", "checkpoint.safetensors.tmp.999999999", "config.json.tmp"})
     std::ofstream(out + "/" + name) << "left by a kill -9";
   std::ofstream(out + "/notes.txt") << "not ours";
+  std::ofstream(out + "/metrics.csv", std::ios::app) << "3,0.01";  // a row cut by the kill
+  std::ofstream(out + "/metrics.csv", std::ios::app) << "\ngarbage\n";
   const fz::test::ChildResult resumed = run(toy_args(out, 5), {"--resume"});
+  INFO(resumed.err);
   REQUIRE(resumed.exit_code == kExitOk);
+  CHECK(fz::test::metric_rows(out + "/metrics.csv") == 5);  // the cut and garbage rows dropped
   for (const auto& e : fs::directory_iterator(out)) {
     INFO(e.path());
     CHECK(e.path().filename().string().find(".tmp") == std::string::npos);
