@@ -2,7 +2,8 @@
 // NaN or infinity: a run that diverges keeps its last finite checkpoint instead of replacing it
 // by one that evaluates to NaN and diverges again on --resume. Checked before every save
 // (cli/train.cpp): the model's parameters and buffers, the optimiser's state (Adam's moments),
-// the Polyak averages, and the loss of the last step.
+// the Polyak averages, the loss of the last step, and the model's log-density of its last
+// batch.
 #pragma once
 
 #include <string>
@@ -14,5 +15,12 @@ namespace fz::cli {
 // Empty when every value is finite; otherwise one phrase naming the first offender, e.g.
 // "model tensor model.flow.0.scale holds nan (element 3)" or "the last loss is inf".
 std::string non_finite_state(Trainer<float>& trainer, double last_loss);
+
+// Finite parameters can still overflow (a huge SGD step): such a checkpoint evaluates to NaN
+// and diverges again at once on --resume. Empty when the model, in eval mode and without
+// gradients, gives a finite log-density to every row of `batch` (continuous data, or
+// dequantized images) with its raw parameters and, if on, with its Polyak averages;
+// otherwise names the first failing row. Changes no state (no RNG draw, no buffer update).
+std::string non_finite_log_prob(Trainer<float>& trainer, const Tensor<float>& batch);
 
 }  // namespace fz::cli

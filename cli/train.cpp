@@ -24,6 +24,7 @@
 #include "cli/run_data.hpp"
 #include "cli/run_folder.hpp"
 #include "datasets/loader.hpp"
+#include "flows/image_likelihood.hpp"
 #include "tensor/parallel.hpp"
 
 namespace fz::cli {
@@ -197,9 +198,8 @@ int train_in_locked_folder(const TrainRequest& req) {
     std::fprintf(stderr, "flowzoo: training stopped at %s; %s\n", why.c_str(), kept.c_str());
     return kExitDiverged;
   };
-  // The batch of the last step: the state about to be saved must give a finite loss on it
-  // (finite parameters can still overflow, e.g. after a huge SGD step, and such a checkpoint
-  // would evaluate to NaN and diverge again at once on --resume).
+  // The batch of the last step: the state about to be saved must give a finite log-density on it
+  // (cli/finite_state.hpp: non_finite_log_prob).
   Tensor<float> last_toy_batch;
   TensorU8 last_pixels;
   double last_loss = 0.0;
@@ -208,9 +208,9 @@ int train_in_locked_folder(const TrainRequest& req) {
   auto checkpoint = [&]() -> std::string {
     std::string bad = non_finite_state(trainer, last_loss);
     if (bad.empty() && trainer.steps_done() > 0) {
-      const double probe = data.toy ? trainer.evaluate_continuous(last_toy_batch, config.batch)
-                                    : trainer.evaluate_images(last_pixels, config.batch, config.seed);
-      if (!std::isfinite(probe)) bad = "the model's " + unit + " on its last batch is " + fmt(probe);
+      Rng probe_rng(config.seed, /*stream=*/13);  // its own generator: the trainer's is untouched
+      bad = non_finite_log_prob(trainer, data.toy ? last_toy_batch
+                                                  : dequantize<float>(last_pixels, probe_rng, config.train.bits));
     }
     if (!bad.empty()) return "step " + std::to_string(trainer.steps_done()) + ": " + bad;
     save_checkpoint(ckpt_path, trainer, config, wall_before + elapsed());

@@ -171,6 +171,20 @@ TEST_CASE("run safety: non_finite_state names NaN or inf in parameters, optimise
   CHECK(std::isnan(trainer.evaluate_continuous(x, 16, [&] { return ++asked > 2; })));
   CHECK(asked == 3);  // two batches done, stopped before the third
 
+  // Finite but overflowing parameters: non_finite_log_prob catches what the scan cannot.
+  CHECK(non_finite_log_prob(trainer, x).empty());
+  {
+    auto other = make_flow<float>(resolve_preset(pc), rng);
+    Trainer<float> overflowing(other, TrainerOptions{}, 1);
+    overflowing.step_continuous(x);
+    for (const auto& [name, t] : overflowing.model().state_dict()) {
+      Tensor<float> shared = t;  // state_dict shares the parameters' buffers
+      for (std::size_t i = 0; i < shared.numel(); ++i) shared[i] = 1e30f;
+    }
+    CHECK(non_finite_state(overflowing, 1.5).empty());
+    CHECK_THAT(non_finite_log_prob(overflowing, x), Catch::Contains("log-density (raw parameters) of row 0"));
+  }
+
   // An infinite Adam moment (g^2 overflowing float while the norm in double stays finite).
   StateDict<float> optim;
   bool poisoned = false;
