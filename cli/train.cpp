@@ -39,9 +39,10 @@ std::string fmt(double v, int precision = 6) {
   return buf;
 }
 
-// Drops metric rows past `last_step` (written after the checkpoint a resumed run starts from),
-// and rows that are not whole (no step number, fewer cells than the header: cut by a kill). Rewritten through a temporary
-// file and a rename, so a kill during the rewrite keeps the old file whole.
+// Drops metric rows past `last_step` (written after the checkpoint a resumed run starts from)
+// and rows that are not whole (no step number, or fewer cells than the header: cut by a kill).
+// Rewritten through a temporary file and a rename, so a kill during the rewrite keeps the old
+// file whole.
 void truncate_metrics(const std::string& path, std::size_t last_step) {
   std::ifstream in(path);
   if (!in) return;
@@ -68,28 +69,7 @@ void truncate_metrics(const std::string& path, std::size_t last_step) {
   fs::rename(tmp, path);
 }
 
-}  // namespace
-
-namespace {
-
-int train_in_locked_folder(const TrainRequest& req);
-
-}  // namespace
-
-int run_train(const TrainRequest& req) {
-  // First, before any slow work (data loading, config writing): a signal at any phase from
-  // here on stops the run cleanly instead of killing it.
-  install_interrupt_handler();
-  try {
-    return train_in_locked_folder(req);
-  } catch (const RunFolderConflict& e) {
-    std::fprintf(stderr, "flowzoo: %s\n", e.what());
-    return kExitBadFlag;
-  }
-}
-
-namespace {
-
+// The whole of `train` once the signal handler is installed (run_train below).
 int train_in_locked_folder(const TrainRequest& req) {
   RunConfig config = req.config;
   if (!req.resume) config.validate();  // before touching the disk
@@ -310,5 +290,17 @@ int train_in_locked_folder(const TrainRequest& req) {
 }
 
 }  // namespace
+
+int run_train(const TrainRequest& req) {
+  // First, before any slow work (data loading, config writing): a signal at any phase from
+  // here on stops the run cleanly instead of killing it.
+  install_interrupt_handler();
+  try {
+    return train_in_locked_folder(req);
+  } catch (const RunFolderConflict& e) {
+    std::fprintf(stderr, "flowzoo: %s\n", e.what());
+    return kExitBadFlag;
+  }
+}
 
 }  // namespace fz::cli
