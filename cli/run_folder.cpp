@@ -123,7 +123,7 @@ std::string clear_for_fresh_run(const std::string& dir, bool force) {
     for (const std::string& m : markers) what += (what.empty() ? "" : ", ") + m;
     throw RunFolderConflict("'" + dir + "' already holds a run (" + what +
                             "): continue it with --resume, or start over with --force (moves the old run to " +
-                            folder_path(dir).filename().string() + ".old-<time>/)");
+                            folder_path(dir).string() + ".old-<time>/)");
   }
   return move_run_aside(dir);
 }
