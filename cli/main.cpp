@@ -40,6 +40,9 @@ CLI::Validator range_pair() {
   }, "LO,HI");
 }
 constexpr std::uint64_t kMaxCount = RunLimits::kMaxSteps;  // limits, intervals, rows: any sane count
+// eval / inspect --limit: on toy data the examples are drawn (2 floats each) before the
+// evaluation, so the limit sizes an allocation; 10 million points are 80 MB.
+constexpr std::uint64_t kMaxExamples = 10000000;
 
 std::vector<double> parse_list(const std::string& text, const char* flag) {
   std::vector<double> out;
@@ -105,6 +108,8 @@ int main(int argc, char** argv) {
   std::size_t batch = 0, sample_every = 1000;
   bool additive = false, plain_1x1 = false;
   auto* t = app.add_subcommand("train", "Train a flow by maximum likelihood");
+  t->footer("Before building anything, the memory the model and batch need is estimated and a run that cannot fit "
+            "in this machine's memory is refused (FZ_MEMORY_LIMIT_BYTES=<bytes> sets another limit).");
   t->add_option("--model", c.model.model, "Model family: nice | realnvp | glow")
       ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow"}));
   t->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
@@ -163,7 +168,7 @@ int main(int argc, char** argv) {
   auto* e = app.add_subcommand("eval", "Evaluate a checkpoint: test bits/dim (images) or NLL (2-D)");
   e->add_option("--checkpoint", eval.checkpoint, "checkpoint.safetensors of a run")->required();
   e->add_option("--split", eval.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str()->transform(whole(0, kMaxCount));
+  e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str()->transform(whole(0, kMaxExamples));
   e->add_flag("--json", eval.json, "Print one JSON object (bpd, nll_nats, count) as the last line");
 
   // ---- sample ----
@@ -195,7 +200,7 @@ int main(int argc, char** argv) {
                                            "per-scale latent log-densities, the dequantization constant, the total");
   in->add_option("--checkpoint", inspect.checkpoint, "checkpoint.safetensors of a run")->required();
   in->add_option("--split", inspect.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  in->add_option("--limit", inspect.limit, "Use only the first N examples (0 = all, as eval)")->capture_default_str()->transform(whole(0, kMaxCount));
+  in->add_option("--limit", inspect.limit, "Use only the first N examples (0 = all, as eval)")->capture_default_str()->transform(whole(0, kMaxExamples));
   in->add_option("--depth", inspect.depth, "0 = a row per bijector; 1 = a row per step of each scale (Glow step)")
       ->capture_default_str()->transform(whole(0, 16));
   in->add_flag("--json", inspect.json, "Print one JSON object (terms, bpd) instead of the table");

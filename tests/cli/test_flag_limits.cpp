@@ -146,6 +146,7 @@ TEST_CASE("flag limits: every numeric flag refuses NaN, inf, negatives and absur
       {"train --image-size 1e9", "--image-size"},
       // eval, sample, density, inspect, latents
       {"eval " + ck + " --limit -1", "--limit"}, {"eval " + ck + " --limit nan", "--limit"},
+      {"eval " + ck + " --limit 1e9", "--limit"},  // toy data: 8 GB of points drawn up front
       {"sample " + ck + " --out /tmp/x.png --n 0", "--n"}, {"sample " + ck + " --out /tmp/x.png --n 5000", "--n"},
       {"sample " + ck + " --out /tmp/x.png --seed -1", "--seed"},
       {"sample " + ck + " --out /tmp/x.png --temperature nan", "--temperature"},
@@ -161,6 +162,7 @@ TEST_CASE("flag limits: every numeric flag refuses NaN, inf, negatives and absur
       {"density " + ck + " --out /tmp/x.png --range nan,1", "--range"},
       {"density " + ck + " --out /tmp/x.png --range 1", "--range"},
       {"inspect " + ck + " --depth 17", "--depth"}, {"inspect " + ck + " --limit nan", "--limit"},
+      {"inspect " + ck + " --limit 1e9", "--limit"},
       {"latents " + ck + " --out /tmp/x --n 0", "--n"}, {"latents " + ck + " --out /tmp/x --pairs 65", "--pairs"},
       {"latents " + ck + " --out /tmp/x --steps 1", "--steps"},
       {"latents " + ck + " --out /tmp/x --channels 0", "--channels"},

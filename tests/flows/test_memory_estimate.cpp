@@ -6,7 +6,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <cstdio>
 
 #include "autograd/tape_inspector.hpp"
 #include "flows/memory_estimate.hpp"
@@ -157,10 +156,10 @@ TEST_CASE("memory estimate: a training step's activations within a factor 1.5 of
     const Measured m = measure_step(k.config, k.batch);
     const double fwd_ratio = e.activation_bytes() / m.forward;
     const double bwd_ratio = (e.activation_bytes() + e.backward_extra_bytes()) / m.backward;
-    std::printf("%-8s %-12s batch %5zu: estimate %.3g MB held (+%.3g MB backward), measured %.3g MB forward, %.3g MB "
-                "backward peak: ratios %.2f %.2f\n",
-                k.config.model.c_str(), shape_str(k.config.event_shape).c_str(), k.batch, e.activation_bytes() / 1e6,
-                e.backward_extra_bytes() / 1e6, m.forward / 1e6, m.backward / 1e6, fwd_ratio, bwd_ratio);
+    // Measured when written (glibc, 2 threads): ratios 0.87 to 1.12 forward, 1.07 to 1.51 backward.
+    INFO("estimate " << e.activation_bytes() / 1e6 << " MB held + " << e.backward_extra_bytes() / 1e6
+                     << " MB backward; measured " << m.forward / 1e6 << " MB forward, " << m.backward / 1e6
+                     << " MB backward peak");
     INFO(k.config.model << " " << shape_str(k.config.event_shape) << " batch " << k.batch);
     CHECK(e.parameters() == double(m.parameters));
     CHECK(fwd_ratio > 1 / 1.5);
