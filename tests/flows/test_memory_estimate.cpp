@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstddef>
 
 #include "autograd/tape_inspector.hpp"
 #include "flows/memory_estimate.hpp"
@@ -20,7 +21,8 @@
 #endif
 #endif
 #ifdef FZ_TEST_ASAN
-#include <sanitizer/allocator_interface.h>
+// The ASan runtime's count of live heap bytes (declared here: GCC ships no sanitizer headers).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #endif
 
 using namespace fz;
