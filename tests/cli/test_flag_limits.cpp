@@ -271,6 +271,13 @@ TEST_CASE("memory guard: a checkpoint's configuration is checked before its mode
   CHECK(grid.status == 2);
   CHECK(grid.err.find("--grid 4000 evaluates 16000000 samples at once") != std::string::npos);
   CHECK(needed_bytes(grid.err) > 1e8);
+  const Run many = run_binary("sample --checkpoint " + ckpt + " --out " + dir + "/s.png --n 4096",
+                              std::string(kMemoryLimitVariable) + "=100000");
+  INFO(many.err);
+  CHECK(many.status == 2);
+  CHECK(many.err.find("--n 4096 evaluates 4096 samples at once") != std::string::npos);
+  CHECK(run_binary("sample --checkpoint " + ckpt + " --out " + dir + "/s.png --n 16",
+                   std::string(kMemoryLimitVariable) + "=100000").status == 0);
   fs::remove_all(dir);
 }
 
