@@ -11,6 +11,7 @@
 #include "autograd/tape_inspector.hpp"
 #include "flows/memory_estimate.hpp"
 #include "flows/trainer.hpp"
+#include "tensor/parallel.hpp"
 #include "tests/flows/tiny_presets.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -53,8 +54,15 @@ struct Measured {
   std::size_t parameters = 0;
 };
 
-// One warm-up step (ActNorm's initialisation, the optimiser's state), then a watched step.
+// One warm-up step (ActNorm's initialisation, the optimiser's state), then a watched step, on
+// 2 threads whatever the machine (per-thread scratch is then the same as when the ratios
+// below were measured).
 Measured measure_step(const PresetConfig& config, std::size_t batch) {
+  struct Threads {
+    int before = num_threads();
+    Threads() { set_num_threads(2); }
+    ~Threads() { set_num_threads(before); }
+  } two_threads;
   Rng rng(3);
   auto model = make_flow<float>(config, rng);
   TrainerOptions options;
