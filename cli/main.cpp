@@ -26,8 +26,9 @@ CLI::Validator real(double lo, double hi, bool open_lo = false, bool open_hi = f
 }
 // Temperatures: a list of numbers in (0, 10] ("none" passes where `none_ok`).
 CLI::Validator temperature_list(bool none_ok) {
-  return CLI::Validator([=](std::string& s) { return none_ok && s == "none" ? "" : check_real_list(s, 0, 10, true, false, 64); },
-                        "LIST in (0, 10]");
+  return CLI::Validator(
+      [=](std::string& s) { return none_ok && s == "none" ? "" : check_real_list(s, 0, 10, true, false, 64); },
+      "LIST in (0, 10]");
 }
 // Density --range: LO,HI, finite, LO < HI.
 CLI::Validator range_pair() {
