@@ -49,7 +49,7 @@ int run_sample(const SampleRequest& req) {
   if (req.n == 0 || req.n > 4096) throw std::invalid_argument("sample: --n must be between 1 and 4096");
   for (double t : req.temperatures)
     if (!(t > 0) || t > 10) throw std::invalid_argument("sample: temperatures must be in (0, 10]");
-  LoadedRun run = load_run(req.checkpoint);
+  LoadedRun run = load_run(req.checkpoint, req.n, "--n " + std::to_string(req.n));
   RunData data;
   data.toy = run.info.config.is_toy();
   NoGradGuard no_grad;
@@ -77,7 +77,7 @@ int run_sample(const SampleRequest& req) {
 
 int run_density(const DensityRequest& req) {
   if (req.out.empty()) throw std::invalid_argument("density: --out FILE.png is required");
-  LoadedRun run = load_run(req.checkpoint);
+  LoadedRun run = load_run(req.checkpoint, req.grid * req.grid, "--grid " + std::to_string(req.grid));
   if (!run.info.config.is_toy())
     throw std::invalid_argument("density: '" + req.checkpoint + "' is an image model; density plots need a 2-D (--dataset toy) model");
   write_density(*run.model, *run.trainer, req.out, req.csv, req.lo, req.hi, req.grid);

@@ -1,14 +1,16 @@
 // cli/loaded_run.cpp — checkpoint -> ready-to-use model.
 #include "cli/loaded_run.hpp"
 
+#include "cli/memory_guard.hpp"
 #include "flows/presets.hpp"
 #include "tensor/parallel.hpp"
 
 namespace fz::cli {
 
-LoadedRun load_run(const std::string& checkpoint_path) {
+LoadedRun load_run(const std::string& checkpoint_path, std::size_t batch, const std::string& batch_flag) {
   LoadedRun run;
   run.info = read_checkpoint_info(checkpoint_path);
+  check_checkpoint_fits(run.info.config, checkpoint_path, batch, batch_flag);
   set_num_threads(run.info.config.threads);
   Rng init_rng(run.info.config.seed);
   run.model = make_flow<float>(run.info.config.model, init_rng);

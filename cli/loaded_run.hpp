@@ -15,6 +15,9 @@ struct LoadedRun {
   std::unique_ptr<Trainer<float>> trainer;  // for its evaluation helpers and the averaged weights
 };
 
-LoadedRun load_run(const std::string& checkpoint_path);
+// Refuses (before building the model) a configuration out of range or too big for this
+// machine to evaluate `batch` samples at once; `batch_flag` names the flag that chose the
+// batch, if one did (cli/memory_guard.hpp, check_checkpoint_fits).
+LoadedRun load_run(const std::string& checkpoint_path, std::size_t batch = 256, const std::string& batch_flag = "");
 
 }  // namespace fz::cli

@@ -2,15 +2,48 @@
 // of cli/commands.hpp and turns every error into one line on stderr and a non-zero exit.
 #include <cstdio>
 #include <exception>
+#include <new>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/flag_checks.hpp"
 
 using namespace fz::cli;
 
 namespace {
+
+// Numeric flag values checked as text (cli/flag_checks.hpp): readable ranges in the message,
+// no NaN or inf, no negative number wrapped into an unsigned one. Use ->transform(whole(..))
+// (it rewrites "1e6" as digits for the converter) and ->check(real(..)).
+CLI::Validator whole(std::uint64_t lo, std::uint64_t hi) {
+  return CLI::Validator([=](std::string& s) { return check_whole_number(s, lo, hi); }, whole_range_text(lo, hi));
+}
+CLI::Validator real(double lo, double hi, bool open_lo = false, bool open_hi = false) {
+  return CLI::Validator([=](std::string& s) { return check_real_number(s, lo, hi, open_lo, open_hi); },
+                        real_range_text(lo, hi, open_lo, open_hi));
+}
+// Temperatures: a list of numbers in (0, 10] ("none" passes where `none_ok`).
+CLI::Validator temperature_list(bool none_ok) {
+  return CLI::Validator(
+      [=](std::string& s) { return none_ok && s == "none" ? "" : check_real_list(s, 0, 10, true, false, 64); },
+      "LIST in (0, 10]");
+}
+// Density --range: LO,HI, finite, LO < HI.
+CLI::Validator range_pair() {
+  return CLI::Validator([](std::string& s) -> std::string {
+    const std::string why = check_real_list(s, -1e6, 1e6, false, false, 2);
+    if (!why.empty()) return why;
+    const std::vector<double> v = parse_real_list(s);
+    if (v.size() != 2 || !(v[0] < v[1])) return "must be two numbers LO,HI with LO < HI, got '" + s + "'";
+    return "";
+  }, "LO,HI");
+}
+constexpr std::uint64_t kMaxCount = RunLimits::kMaxSteps;  // limits, intervals, rows: any sane count
+// eval / inspect --limit: on toy data the examples are drawn (2 floats each) before the
+// evaluation, so the limit sizes an allocation; 10 million points are 80 MB.
+constexpr std::uint64_t kMaxExamples = 10000000;
 
 std::vector<double> parse_list(const std::string& text, const char* flag) {
   std::vector<double> out;
@@ -22,10 +55,10 @@ std::vector<double> parse_list(const std::string& text, const char* flag) {
       out.push_back(std::stod(item, &used));
       if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
-      throw std::invalid_argument(std::string(flag) + ": '" + item + "' is not a number");
+      throw FlagError(std::string(flag) + ": '" + item + "' is not a number");
     }
   }
-  if (out.empty()) throw std::invalid_argument(std::string(flag) + " needs at least one number");
+  if (out.empty()) throw FlagError(std::string(flag) + " needs at least one number");
   return out;
 }
 
@@ -42,15 +75,15 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
       ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
   cmd->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
   cmd->add_option("--density", c.density, "2-D density for --dataset toy")->capture_default_str();
-  cmd->add_option("--batch", f.batch, "Batch size (default 64 for images, 512 for toy data)")->check(CLI::Range(1, 65536));
-  cmd->add_option("--seed", c.seed, "Random seed")->capture_default_str();
-  cmd->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
-  cmd->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->check(CLI::Range(1, 8));
+  cmd->add_option("--batch", f.batch, "Batch size (default 64 for images, 512 for toy data)")->transform(whole(1, RunLimits::kMaxBatch));
+  cmd->add_option("--seed", c.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
+  cmd->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, RunLimits::kMaxThreads));
+  cmd->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
   cmd->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
-      ->capture_default_str()->check(CLI::Range(1, 256));
-  cmd->add_option("--hidden", c.model.hidden, "Conditioner width (default: the model's)")->check(CLI::Range(1, 8192));
-  cmd->add_option("--blocks", c.model.blocks, "Residual blocks (RealNVP) or MLP hidden layers")->check(CLI::Range(1, 64));
-  cmd->add_option("--couplings", c.model.couplings, "Couplings (NICE, toy models) or per group (RealNVP)")->check(CLI::Range(1, 256));
+      ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));
+  cmd->add_option("--hidden", c.model.hidden, "Conditioner width (default: the model's)")->transform(whole(1, RunLimits::kMaxHidden));
+  cmd->add_option("--blocks", c.model.blocks, "Residual blocks (RealNVP) or MLP hidden layers")->transform(whole(1, RunLimits::kMaxBlocks));
+  cmd->add_option("--couplings", c.model.couplings, "Couplings (NICE, toy models) or per group (RealNVP)")->transform(whole(1, RunLimits::kMaxCouplings));
   cmd->add_flag("--additive", f.additive, "Glow: additive instead of affine couplings");
   cmd->add_flag("--plain-1x1", f.plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
   cmd->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
@@ -78,7 +111,9 @@ int main(int argc, char** argv) {
   auto* t = app.add_subcommand("train", "Train a flow by maximum likelihood");
   t->footer("The --out folder is locked for the whole run (train.lock holds the PID); an existing run in it is "
             "never replaced without --force. Ctrl-C or SIGTERM finishes the step (or evaluation batch) and keeps a "
-            "finite checkpoint. Exit codes: 0 done, 1 bad input or --out in use, 2 bad flag (or one the run folder "
+            "finite checkpoint. Before building anything, the memory the model and batch need is estimated and a "
+            "run that cannot fit in this machine's memory is refused (FZ_MEMORY_LIMIT_BYTES=<bytes> sets another "
+            "limit). Exit codes: 0 done, 1 bad input or --out in use, 2 bad flag (or one the run folder "
             "contradicts), 3 diverged (the last finite checkpoint is kept), 130 SIGINT, 143 SIGTERM.");
   t->add_option("--model", c.model.model, "Model family: nice | realnvp | glow")
       ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow"}));
@@ -88,14 +123,14 @@ int main(int argc, char** argv) {
   t->add_option("--density", c.density,
                 "2-D density for --dataset toy: moons | circles | 8gaussians | checkerboard | pinwheel | spirals | swissroll")
       ->capture_default_str();
-  t->add_option("--steps", c.steps, "Train for N optimiser steps")->check(CLI::PositiveNumber);
-  t->add_option("--epochs", c.epochs, "Train for N passes over the training set")->check(CLI::PositiveNumber);
+  t->add_option("--steps", c.steps, "Train for N optimiser steps")->transform(whole(1, RunLimits::kMaxSteps));
+  t->add_option("--epochs", c.epochs, "Train for N passes over the training set")->check(real(0, RunLimits::kMaxEpochs, true));
   t->add_option("--minutes", c.minutes, "Train for M minutes of wall-clock time (default 10 when no length is given)")
-      ->check(CLI::PositiveNumber);
-  t->add_option("--batch", batch, "Batch size (default 64 for images, 512 for toy data)")->check(CLI::Range(1, 65536));
-  t->add_option("--lr", c.train.lr, "Learning rate")->capture_default_str()->check(CLI::Range(1e-12, 10.0));
-  t->add_option("--seed", c.seed, "Random seed (initialisation, data order, dequantization)")->capture_default_str();
-  t->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->check(CLI::Range(0, 1024));
+      ->check(real(0, RunLimits::kMaxMinutes, true));
+  t->add_option("--batch", batch, "Batch size (default 64 for images, 512 for toy data)")->transform(whole(1, RunLimits::kMaxBatch));
+  t->add_option("--lr", c.train.lr, "Learning rate")->capture_default_str()->check(real(0, RunLimits::kMaxLr, true));
+  t->add_option("--seed", c.seed, "Random seed (initialisation, data order, dequantization)")->capture_default_str()->transform(whole(0, UINT64_MAX));
+  t->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, RunLimits::kMaxThreads));
   t->add_option("--out", train.out_dir, "Output directory (locked while training: one run per folder)")
       ->capture_default_str();
   auto* resume_flag = t->add_flag("--resume", train.resume,
@@ -105,34 +140,35 @@ int main(int argc, char** argv) {
               "If --out already holds a run, move its files (checkpoint, config, metrics, samples, plots) to the "
               "sibling folder <out>.old-<YYYYmmdd-HHMMSS> and start a new run (without --force or --resume: exit 2)")
       ->excludes(resume_flag);
-  t->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->check(CLI::Range(1, 8));
+  t->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
   t->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
-      ->capture_default_str()->check(CLI::Range(1, 256));
-  t->add_option("--hidden", c.model.hidden, "Conditioner width (default: the model's)")->check(CLI::Range(1, 8192));
-  t->add_option("--blocks", c.model.blocks, "Residual blocks (RealNVP) or MLP hidden layers")->check(CLI::Range(1, 64));
-  t->add_option("--couplings", c.model.couplings, "Couplings (NICE, toy models) or per group (RealNVP)")->check(CLI::Range(1, 256));
+      ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));
+  t->add_option("--hidden", c.model.hidden, "Conditioner width (default: the model's)")->transform(whole(1, RunLimits::kMaxHidden));
+  t->add_option("--blocks", c.model.blocks, "Residual blocks (RealNVP) or MLP hidden layers")->transform(whole(1, RunLimits::kMaxBlocks));
+  t->add_option("--couplings", c.model.couplings, "Couplings (NICE, toy models) or per group (RealNVP)")->transform(whole(1, RunLimits::kMaxCouplings));
   t->add_flag("--additive", additive, "Glow: additive instead of affine couplings");
   t->add_flag("--plain-1x1", plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
   t->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
   t->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
   t->add_option("--optimizer", c.train.optimizer, "adam | adamax | adamw | sgd")
       ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
-  t->add_option("--warmup", c.train.warmup_steps, "Linear learning-rate warmup steps")->capture_default_str();
+  t->add_option("--warmup", c.train.warmup_steps, "Linear learning-rate warmup steps")->capture_default_str()->transform(whole(0, RunLimits::kMaxSteps));
   t->add_option("--clip", c.train.clip_grad_norm, "Clip the global gradient norm (0 = off)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()->check(real(0, RunLimits::kMaxClip));
   t->add_option("--polyak", c.train.polyak_decay, "Polyak/EMA parameter averaging decay, e.g. 0.999 (0 = off)")
-      ->capture_default_str()->check(CLI::Range(0.0, 0.999999));
+      ->capture_default_str()->check(real(0, 1, false, true));
   t->add_option("--bits", c.train.bits, "Image bit depth (n-bit reduction, Glow uses 5 on CelebA)")
-      ->capture_default_str()->check(CLI::Range(1, 8));
-  t->add_option("--image-size", c.image_size, "Folder datasets: resize/crop to this size (default 32)");
+      ->capture_default_str()->transform(whole(1, 8));
+  t->add_option("--image-size", c.image_size, "Folder datasets: resize/crop to this size (default 32)")
+      ->transform(whole(1, RunLimits::kMaxImageSize));
   t->add_option("--channels", c.channels, "Folder datasets: 1 (grey) or 3 (RGB)")->check(CLI::IsMember({1, 3}));
-  t->add_option("--eval-every", c.eval_every, "Steps between test evaluations (0 = off)")->capture_default_str();
-  t->add_option("--eval-limit", c.eval_limit, "Test images in periodic evaluations")->capture_default_str();
+  t->add_option("--eval-every", c.eval_every, "Steps between test evaluations (0 = off)")->capture_default_str()->transform(whole(0, kMaxCount));
+  t->add_option("--eval-limit", c.eval_limit, "Test images in periodic evaluations")->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--final-eval-limit", c.final_eval_limit, "Test images in the final evaluation (0 = all)")
-      ->capture_default_str();
-  t->add_option("--sample-every", sample_every, "Steps between sample grids (0 = off)")->capture_default_str();
+      ->capture_default_str()->transform(whole(0, kMaxCount));
+  t->add_option("--sample-every", sample_every, "Steps between sample grids (0 = off)")->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--checkpoint-seconds", c.checkpoint_seconds, "Seconds between checkpoints")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(real(0, RunLimits::kMaxCheckpointSeconds, true));
   t->add_flag("--quiet", train.quiet, "No progress output");
   t->add_flag("--log-layers", train.log_layers,
               "At every --eval-every evaluation, also write each layer's share of the test bits/dim to layers.csv");
@@ -144,7 +180,7 @@ int main(int argc, char** argv) {
   auto* e = app.add_subcommand("eval", "Evaluate a checkpoint: test bits/dim (images) or NLL (2-D)");
   e->add_option("--checkpoint", eval.checkpoint, "checkpoint.safetensors of a run")->required();
   e->add_option("--split", eval.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str();
+  e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str()->transform(whole(0, kMaxExamples));
   e->add_flag("--json", eval.json, "Print one JSON object (bpd, nll_nats, count) as the last line");
 
   // ---- sample ----
@@ -152,10 +188,12 @@ int main(int argc, char** argv) {
   std::string temperature = "1.0", temperatures;
   auto* s = app.add_subcommand("sample", "Draw samples from a checkpoint into a PNG");
   s->add_option("--checkpoint", sample.checkpoint, "checkpoint.safetensors of a run")->required();
-  s->add_option("--n", sample.n, "Number of samples")->capture_default_str()->check(CLI::Range(1, 4096));
-  s->add_option("--temperature", temperature, "Sampling temperature (scales the latent spread)")->capture_default_str();
-  s->add_option("--temperatures", temperatures, "Several temperatures side by side, e.g. 0.5,0.7,0.9,1.0");
-  s->add_option("--seed", sample.seed, "Random seed")->capture_default_str();
+  s->add_option("--n", sample.n, "Number of samples")->capture_default_str()->transform(whole(1, 4096));
+  s->add_option("--temperature", temperature, "Sampling temperature (scales the latent spread)")->capture_default_str()
+      ->check(real(0, 10, true));
+  s->add_option("--temperatures", temperatures, "Several temperatures side by side, e.g. 0.5,0.7,0.9,1.0")
+      ->check(temperature_list(false));
+  s->add_option("--seed", sample.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
   s->add_option("--out", sample.out, "Output PNG")->required();
 
   // ---- density ----
@@ -165,8 +203,8 @@ int main(int argc, char** argv) {
   d->add_option("--checkpoint", density.checkpoint, "checkpoint.safetensors of a 2-D run")->required();
   d->add_option("--out", density.out, "Output PNG")->required();
   d->add_option("--csv", density.csv, "Also write x,y,log_prob over the grid");
-  d->add_option("--range", range, "LO,HI of both axes")->capture_default_str();
-  d->add_option("--grid", density.grid, "Grid points per axis")->capture_default_str()->check(CLI::Range(2, 4000));
+  d->add_option("--range", range, "LO,HI of both axes")->capture_default_str()->check(range_pair());
+  d->add_option("--grid", density.grid, "Grid points per axis")->capture_default_str()->transform(whole(2, 4000));
 
   // ---- inspect ----
   InspectRequest inspect;
@@ -174,9 +212,9 @@ int main(int argc, char** argv) {
                                            "per-scale latent log-densities, the dequantization constant, the total");
   in->add_option("--checkpoint", inspect.checkpoint, "checkpoint.safetensors of a run")->required();
   in->add_option("--split", inspect.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  in->add_option("--limit", inspect.limit, "Use only the first N examples (0 = all, as eval)")->capture_default_str();
+  in->add_option("--limit", inspect.limit, "Use only the first N examples (0 = all, as eval)")->capture_default_str()->transform(whole(0, kMaxExamples));
   in->add_option("--depth", inspect.depth, "0 = a row per bijector; 1 = a row per step of each scale (Glow step)")
-      ->capture_default_str()->check(CLI::Range(0, 16));
+      ->capture_default_str()->transform(whole(0, 16));
   in->add_flag("--json", inspect.json, "Print one JSON object (terms, bpd) instead of the table");
 
   // ---- latents ----
@@ -187,15 +225,15 @@ int main(int argc, char** argv) {
   lt->add_option("--checkpoint", latents.checkpoint, "checkpoint.safetensors of an image run")->required();
   lt->add_option("--out", latents.out_dir, "Output directory")->required();
   lt->add_option("--split", latents.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  lt->add_option("--n", latents.n, "Images encoded and reconstructed")->capture_default_str()->check(CLI::Range(1, 256));
-  lt->add_option("--pairs", latents.pairs, "Interpolation rows (0 = none)")->capture_default_str()->check(CLI::Range(0, 64));
+  lt->add_option("--n", latents.n, "Images encoded and reconstructed")->capture_default_str()->transform(whole(1, 256));
+  lt->add_option("--pairs", latents.pairs, "Interpolation rows (0 = none)")->capture_default_str()->transform(whole(0, 64));
   lt->add_option("--steps", latents.steps, "Points per interpolation, endpoints included")
-      ->capture_default_str()->check(CLI::Range(2, 64));
+      ->capture_default_str()->transform(whole(2, 64));
   lt->add_option("--channels", latents.channels, "Latent channels shown per level")
-      ->capture_default_str()->check(CLI::Range(1, 4096));
+      ->capture_default_str()->transform(whole(1, 4096));
   lt->add_option("--temperatures", latent_temperatures, "Sample rows, one per temperature ('none' = no samples)")
-      ->capture_default_str();
-  lt->add_option("--seed", latents.seed, "Random seed of the samples")->capture_default_str();
+      ->capture_default_str()->check(temperature_list(true));
+  lt->add_option("--seed", latents.seed, "Random seed of the samples")->capture_default_str()->transform(whole(0, UINT64_MAX));
 
   // ---- tape ----
   TapeRequest tape;
@@ -204,7 +242,7 @@ int main(int argc, char** argv) {
                                         "totals per op, peak memory; the graph as DOT");
   add_study_flags(tp, tape.config, tape_flags);
   tp->add_option("--dot", tape.dot, "Also write the graph as Graphviz DOT to this file");
-  tp->add_option("--max-nodes", tape.max_nodes, "Nodes listed (0 = all)")->capture_default_str();
+  tp->add_option("--max-nodes", tape.max_nodes, "Nodes listed (0 = all)")->capture_default_str()->transform(whole(0, kMaxCount));
 
   // ---- profile ----
   ProfileRequest profile;
@@ -212,10 +250,10 @@ int main(int argc, char** argv) {
   auto* pr = app.add_subcommand("profile", "Time per op type, forward and backward, over a few training steps");
   add_study_flags(pr, profile.config, profile_flags);
   pr->add_option("--steps", profile.steps, "Profiled training steps")
-      ->capture_default_str()->check(CLI::Range(1, 100000));
+      ->capture_default_str()->transform(whole(1, 100000));
   pr->add_option("--warmup", profile.warmup, "Unprofiled steps first (ActNorm initialisation, first allocations)")
-      ->capture_default_str();
-  pr->add_option("--rows", profile.rows, "Op types shown (0 = all)")->capture_default_str();
+      ->capture_default_str()->transform(whole(0, 100000));
+  pr->add_option("--rows", profile.rows, "Op types shown (0 = all)")->capture_default_str()->transform(whole(0, kMaxCount));
   pr->add_flag("--by-shape", profile.by_shape, "One row per op and shapes (inputs -> output), e.g. to tell convolutions apart");
 
   try {
@@ -271,6 +309,13 @@ int main(int argc, char** argv) {
       if (latent_temperatures != "none") latents.temperatures = parse_list(latent_temperatures, "--temperatures");
       return run_latents(latents);
     }
+  } catch (const FlagError& ex) {  // a flag value found wrong after parsing: as any bad flag
+    std::fprintf(stderr, "flowzoo: %s\n", ex.what());
+    return 2;
+  } catch (const std::bad_alloc&) {  // the last resort: the estimates of cli/memory_guard.hpp missed
+    std::fprintf(stderr, "flowzoo: out of memory: this machine could not give the run the memory it asked for; "
+                         "try a smaller --batch or model (or free memory)\n");
+    return kExitError;
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "flowzoo: %s\n", ex.what());
     return kExitError;

@@ -2,27 +2,81 @@
 #include "cli/run_config.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
+#include <type_traits>
 
 namespace fz::cli {
 
+namespace {
+
+[[noreturn]] void bad(const std::string& what) { throw std::invalid_argument(what); }
+
+template <typename N>
+void whole_in(N value, std::uint64_t lo, std::uint64_t hi, const char* flag) {
+  if constexpr (std::is_signed_v<N>)
+    if (value < 0) bad(std::string(flag) + " must be a whole number from " + std::to_string(lo) + " to " +
+                       std::to_string(hi) + ", got " + std::to_string(value));
+  if (static_cast<std::uint64_t>(value) < lo || static_cast<std::uint64_t>(value) > hi)
+    bad(std::string(flag) + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+        ", got " + std::to_string(value));
+}
+
+void real_in(double value, double lo, double hi, bool open_lo, bool open_hi, const char* flag) {
+  const bool ok = std::isfinite(value) && (open_lo ? value > lo : value >= lo) && (open_hi ? value < hi : value <= hi);
+  if (ok) return;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%s must be a number in %s%g, %g%s, got %g", flag, open_lo ? "(" : "[", lo, hi,
+                open_hi ? ")" : "]", value);
+  bad(buf);
+}
+
+}  // namespace
+
 void RunConfig::validate() const {
-  auto bad = [](const std::string& what) { throw std::invalid_argument(what); };
   static const char* kDatasets[] = {"fashion-mnist", "mnist", "cifar10", "folder", "toy"};
   bool known = false;
   for (const char* d : kDatasets) known = known || dataset == d;
   if (!known) bad("unknown dataset '" + dataset + "' (fashion-mnist, mnist, cifar10, folder, toy)");
   if (dataset == "folder" && data_dir.empty()) bad("--dataset folder needs --data-dir");
-  if (batch == 0 || batch > 65536) bad("--batch must be between 1 and 65536, got " + std::to_string(batch));
-  if (!(train.lr > 0) || !std::isfinite(train.lr) || train.lr > 10) bad("--lr must be in (0, 10]");
-  if (epochs < 0 || !std::isfinite(epochs)) bad("--epochs must be non-negative");
-  if (minutes < 0 || !std::isfinite(minutes)) bad("--minutes must be non-negative");
+  if (model.model != "nice" && model.model != "realnvp" && model.model != "glow")
+    bad("unknown model '" + model.model + "' (nice, realnvp, glow)");
+  if (train.optimizer != "adam" && train.optimizer != "adamax" && train.optimizer != "adamw" &&
+      train.optimizer != "sgd")
+    bad("unknown optimizer '" + train.optimizer + "' (adam, adamax, adamw, sgd)");
+  // The sizes of the model: every field that sizes an allocation is bounded here, whether it
+  // came from a flag or from a checkpoint's configuration (cli/memory_guard.hpp then checks
+  // the whole against the machine).
+  whole_in(model.levels, 1, RunLimits::kMaxLevels, "--levels");
+  whole_in(model.steps_per_level, 1, RunLimits::kMaxStepsPerLevel, "--steps-per-level");
+  whole_in(model.hidden, 0, RunLimits::kMaxHidden, "--hidden");
+  whole_in(model.blocks, 0, RunLimits::kMaxBlocks, "--blocks");
+  whole_in(model.couplings, 0, RunLimits::kMaxCouplings, "--couplings");
+  if (model.event_shape.size() != 1 && model.event_shape.size() != 3)
+    bad("the model's data shape must be (C, H, W) or (D), got " + shape_str(model.event_shape));
+  for (std::size_t d : model.event_shape) whole_in(d, 1, RunLimits::kMaxImageSize, "each data dimension");
+  whole_in(image_size, 0, RunLimits::kMaxImageSize, "--image-size");
+  if (channels != 0 && channels != 1 && channels != 3) bad("--channels must be 1 or 3, got " + std::to_string(channels));
+  whole_in(batch, 1, RunLimits::kMaxBatch, "--batch");
+  // The run's length and rhythm.
+  whole_in(steps, 0, RunLimits::kMaxSteps, "--steps");
+  real_in(epochs, 0, RunLimits::kMaxEpochs, false, false, "--epochs");
+  real_in(minutes, 0, RunLimits::kMaxMinutes, false, false, "--minutes");
   if (steps == 0 && epochs == 0 && minutes == 0) bad("give a length: --steps, --epochs or --minutes");
-  if (threads < 0 || threads > 1024) bad("--threads must be between 0 (all cores) and 1024");
-  if (train.clip_grad_norm < 0) bad("--clip must be non-negative");
-  if (train.polyak_decay < 0 || train.polyak_decay >= 1) bad("--polyak must be in [0, 1)");
-  if (checkpoint_seconds <= 0) bad("checkpoint interval must be positive");
+  whole_in(threads, 0, RunLimits::kMaxThreads, "--threads");
+  whole_in(eval_every, 0, RunLimits::kMaxSteps, "--eval-every");
+  whole_in(eval_limit, 0, RunLimits::kMaxSteps, "--eval-limit");
+  whole_in(final_eval_limit, 0, RunLimits::kMaxSteps, "--final-eval-limit");
+  whole_in(sample_every, 0, RunLimits::kMaxSteps, "--sample-every");
+  real_in(checkpoint_seconds, 0, RunLimits::kMaxCheckpointSeconds, true, false, "--checkpoint-seconds");
+  // Optimisation.
+  real_in(train.lr, 0, RunLimits::kMaxLr, true, false, "--lr");
+  whole_in(train.warmup_steps, 0, RunLimits::kMaxSteps, "--warmup");
+  real_in(train.clip_grad_norm, 0, RunLimits::kMaxClip, false, false, "--clip");
+  real_in(train.polyak_decay, 0, 1, false, true, "--polyak");
+  real_in(train.weight_decay, 0, RunLimits::kMaxLr, false, false, "weight decay");
+  whole_in(train.bits, 1, 8, "--bits");
 }
 
 nlohmann::json to_json(const RunConfig& c) {

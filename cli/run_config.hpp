@@ -13,6 +13,18 @@
 
 namespace fz::cli {
 
+// The bounds of every numeric field, shared by the flags (cli/main.cpp) and validate(), which
+// also checks a configuration read from a checkpoint. Generous for real use; what they stop is
+// an absurd value (a step count of 1e27, a width that sizes gigabytes per layer). Whether a
+// model within them fits in memory is checked apart (cli/memory_guard.hpp).
+struct RunLimits {
+  static constexpr std::uint64_t kMaxLevels = 8, kMaxStepsPerLevel = 256, kMaxHidden = 8192, kMaxBlocks = 64,
+                                 kMaxCouplings = 256, kMaxImageSize = 16384, kMaxBatch = 65536,
+                                 kMaxSteps = 1000000000, kMaxThreads = 1024;
+  static constexpr double kMaxEpochs = 1e6, kMaxMinutes = 1e7, kMaxCheckpointSeconds = 1e7, kMaxLr = 10,
+                          kMaxClip = 1e12;
+};
+
 struct RunConfig {
   PresetConfig model;                // architecture (model.event_shape comes from the data)
   std::string dataset = "fashion-mnist";  // fashion-mnist | mnist | cifar10 | folder | toy

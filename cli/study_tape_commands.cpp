@@ -16,6 +16,7 @@
 #include "autograd/op_profiler.hpp"
 #include "autograd/tape_inspector.hpp"
 #include "cli/commands.hpp"
+#include "cli/memory_guard.hpp"
 #include "cli/run_data.hpp"
 #include "datasets/loader.hpp"
 #include "tensor/parallel.hpp"
@@ -36,7 +37,7 @@ class StudyRun {
   StudyRun(RunConfig config, std::size_t steps) : config_(std::move(config)) {
     config_.steps = steps;  // only to satisfy validate(): these commands run their own steps
     config_.minutes = config_.epochs = 0;
-    config_.validate();
+    check_run_fits(config_);  // flags, and the memory they ask for, before loading anything
     set_num_threads(config_.threads);
     data_ = load_run_data(config_);
     config_.model.event_shape = data_.event_shape;

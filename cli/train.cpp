@@ -17,7 +17,9 @@
 #include "cli/checkpoint.hpp"
 #include "cli/commands.hpp"
 #include "cli/finite_state.hpp"
+#include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/memory_guard.hpp"
 #include "cli/outputs.hpp"
 #include "cli/progress.hpp"
 #include "cli/resume_flags.hpp"
@@ -72,7 +74,7 @@ void truncate_metrics(const std::string& path, std::size_t last_step) {
 // The whole of `train` once the signal handler is installed (run_train below).
 int train_in_locked_folder(const TrainRequest& req) {
   RunConfig config = req.config;
-  if (!req.resume) config.validate();  // before touching the disk
+  if (!req.resume) check_run_fits(config);  // before touching the disk: flags, and the memory they ask for
   if (req.resume && req.force) throw RunFolderConflict("--resume and --force exclude each other");
   const RunFolderLock lock(req.out_dir);  // one run per folder; also clears stale temporaries
   const std::string ckpt_path = (fs::path(req.out_dir) / "checkpoint.safetensors").string();
@@ -99,15 +101,17 @@ int train_in_locked_folder(const TrainRequest& req) {
     config = merge_resume_flags(resumed.config, config, given, req.out_dir, warnings);
     for (const std::string& w : warnings) std::fprintf(stderr, "flowzoo: --resume: %s\n", w.c_str());
   }
-  config.validate();
+  if (req.resume) check_run_fits(config, ckpt_path);  // before building anything its configuration sizes
   set_num_threads(config.threads);
 
   RunData data = load_run_data(config);
+  if (data.event_shape != expected_event_shape(config))  // e.g. IDX files of another size
+    check_training_memory(config, data.event_shape, req.resume ? ckpt_path : "");
   config.model.event_shape = data.event_shape;
   config.model = resolve_preset(config.model);
-  if (data.toy && config.epochs > 0) throw std::invalid_argument("--epochs needs an image dataset (toy data is endless: use --steps or --minutes)");
+  if (data.toy && config.epochs > 0) throw FlagError("--epochs needs an image dataset (toy data is endless: use --steps or --minutes)");
   if (!data.toy && data.train.size() < config.batch)
-    throw std::invalid_argument("--batch " + std::to_string(config.batch) + " is larger than the training set (" +
+    throw FlagError("--batch " + std::to_string(config.batch) + " is larger than the training set (" +
                                 std::to_string(data.train.size()) + " images)");
 
   Rng init_rng(config.seed);
