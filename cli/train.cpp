@@ -86,8 +86,10 @@ int run_train(const TrainRequest& req) {
     truncate_metrics(layers_path, resumed.step);
   } else {
     write_config((fs::path(req.out_dir) / "config.json").string(), config);
-    std::ofstream(metrics_path) << (data.toy ? "step,wall_seconds,train_nll,lr,grad_norm,test_nll\n"
-                                             : "step,wall_seconds,train_bpd,lr,grad_norm,test_bpd\n");
+    // `event` is empty on normal rows; "recovered:<cause>" on a step that diverged and was rolled
+    // back (its loss and grad_norm are the offending values, lr the lowered rate that follows).
+    std::ofstream(metrics_path) << (data.toy ? "step,wall_seconds,train_nll,lr,grad_norm,test_nll,event\n"
+                                             : "step,wall_seconds,train_bpd,lr,grad_norm,test_bpd,event\n");
     fs::remove(layers_path);  // a fresh run starts a fresh per-layer log
   }
   std::ofstream metrics(metrics_path, std::ios::app);
@@ -159,6 +161,7 @@ int run_train(const TrainRequest& req) {
                    ckpt_path.c_str());
       return kExitDiverged;
     }
+    if (!stats.event.empty()) progress.message(stats.message);  // a divergence recovered
     std::string test_col;
     if (config.eval_every && stats.step % config.eval_every == 0) {
       // --log-layers evaluates term by term: the same number, plus a row of layers.csv.
@@ -168,7 +171,7 @@ int run_train(const TrainRequest& req) {
       progress.message("step " + std::to_string(stats.step) + ": test " + unit + " " + fmt(t, 5));
     }
     metrics << stats.step << ',' << fmt(wall_before + elapsed(), 8) << ',' << fmt(stats.loss) << ','
-            << fmt(stats.lr) << ',' << fmt(stats.grad_norm) << ',' << test_col << '\n';
+            << fmt(stats.lr) << ',' << fmt(stats.grad_norm) << ',' << test_col << ',' << stats.event << '\n';
     metrics.flush();
     if (!req.quiet) progress.update(stats.step, stats.loss);
     if (config.sample_every && stats.step % config.sample_every == 0)
