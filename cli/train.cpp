@@ -161,7 +161,7 @@ int run_train(const TrainRequest& req) {
                    ckpt_path.c_str());
       return kExitDiverged;
     }
-    if (!stats.event.empty()) progress.message(stats.message);  // a divergence recovered
+    if (!stats.event.empty() && !req.quiet) progress.message(stats.message);  // a divergence recovered
     std::string test_col;
     if (config.eval_every && stats.step % config.eval_every == 0) {
       // --log-layers evaluates term by term: the same number, plus a row of layers.csv.
