@@ -240,8 +240,8 @@ TEST_CASE("divergence: a loss spike from an outlier batch is rolled back like a 
   CHECK(stats.event == "recovered:loss_spike");
   CHECK(std::isfinite(stats.loss));
   CHECK(stats.loss > trainer.spike_rule().threshold());
-  // The last good snapshot is the state after step 40? No: snapshots come every 100 steps, so
-  // it is the one from before step 1 (step 0); check it was restored, not just skipped.
+  // Snapshots come every 100 steps, so the last good one is from before step 1: the rollback
+  // went there (the parameters are not those of step 40), it did not just skip the batch.
   CHECK(trainer.last_good_snapshot().step() == 0);
   CHECK(model->parameters()[0].value().to_vector() != model40.at(model->named_parameters()[0].first).to_vector());
   CHECK(trainer.steps_done() == 41);
