@@ -51,6 +51,7 @@ void save_checkpoint(const std::string& path, Trainer<float>& trainer, const Run
   append(out, "model.", trainer.model().state_dict());
   append(out, "optim.", trainer.optimizer().state_dict());
   if (trainer.ema()) append(out, "ema.", trainer.ema()->state_dict());
+  append(out, "trainer.", trainer.state_dict());  // divergence recoveries (learning-rate scale)
   out.metadata[kConfigKey] = to_json(config).dump();
   out.metadata[kStepKey] = std::to_string(trainer.steps_done());
   out.metadata[kRngKey] = trainer.rng().state_string();
@@ -73,6 +74,7 @@ CheckpointInfo load_checkpoint(const std::string& path, FlowModel<float>& model,
     if (trainer) {
       trainer->optimizer().load_state_dict(with_prefix(file, "optim."));
       if (trainer->ema()) trainer->ema()->load_state_dict(with_prefix(file, "ema."));
+      trainer->load_state_dict(with_prefix(file, "trainer."));  // empty in older checkpoints
       trainer->rng().set_state_string(file.metadata.at(kRngKey));
     }
   } catch (const std::exception& e) {

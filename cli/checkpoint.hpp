@@ -1,6 +1,7 @@
 // cli/checkpoint.hpp — a training run's checkpoint: one safetensors file holding every model
 // parameter and persistent buffer ("model.<name>"), the optimiser state ("optim.<name>"), the
-// Polyak averages ("ema.<name>"), and in its metadata the run configuration (JSON), the step,
+// Polyak averages ("ema.<name>"), the trainer's divergence-recovery state ("trainer.<name>":
+// recoveries so far, hence the learning-rate scale, and the recent ones), and in its metadata the run configuration (JSON), the step,
 // the trainer's RNG state and the wall-clock seconds trained so far. Written atomically
 // (tensor/safetensors.hpp), so a run killed at any moment leaves the last good checkpoint.
 #pragma once

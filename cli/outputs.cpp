@@ -76,6 +76,8 @@ void write_training_curve(const std::string& metrics_csv, const std::string& png
     std::vector<std::string> cells;
     while (std::getline(ss, cell, ',')) cells.push_back(cell);
     if (cells.size() < 3) continue;
+    // A recovered divergence (event column set) has the offending loss: not part of the curve.
+    if (cells.size() >= 7 && !cells[6].empty()) continue;
     const double step = std::stod(cells[0]);
     train.x.push_back(step);
     train.y.push_back(std::stod(cells[2]));

@@ -77,6 +77,25 @@ void RunConfig::validate() const {
   real_in(train.polyak_decay, 0, 1, false, true, "--polyak");
   real_in(train.weight_decay, 0, RunLimits::kMaxLr, false, false, "weight decay");
   whole_in(train.bits, 1, 8, "--bits");
+  train.divergence.validate();
+}
+
+TrainingRecipe default_training_recipe(const std::string& /*model*/, const std::string& dataset) {
+  TrainingRecipe r;
+  if (dataset != "toy") {
+    // Measured on Fashion-MNIST for glow, realnvp and nice alike (see run_config.hpp).
+    r.lr = 1e-3;
+    r.warmup_steps = 200;
+    r.clip_grad_norm = 50.0;
+  }
+  return r;
+}
+
+void apply_training_recipe(RunConfig& c, bool lr_given, bool warmup_given, bool clip_given) {
+  const TrainingRecipe r = default_training_recipe(c.model.model, c.dataset);
+  if (!lr_given) c.train.lr = r.lr;
+  if (!warmup_given) c.train.warmup_steps = r.warmup_steps;
+  if (!clip_given) c.train.clip_grad_norm = r.clip_grad_norm;
 }
 
 nlohmann::json to_json(const RunConfig& c) {
@@ -90,6 +109,13 @@ nlohmann::json to_json(const RunConfig& c) {
                       {"warmup_steps", c.train.warmup_steps}, {"clip_grad_norm", c.train.clip_grad_norm},
                       {"polyak_decay", c.train.polyak_decay}, {"weight_decay", c.train.weight_decay},
                       {"bits", c.train.bits}};
+  const DivergenceOptions& d = c.train.divergence;
+  t["on_divergence"] = to_string(d.policy);
+  t["divergence"] = {{"spike_window", d.spike_window},     {"spike_min_history", d.spike_min_history},
+                     {"spike_mads", d.spike_mads},
+                     {"spike_floor", d.spike_floor},       {"snapshot_every", d.snapshot_every},
+                     {"lr_factor", d.lr_factor},           {"max_recoveries", d.max_recoveries},
+                     {"recovery_window", d.recovery_window}};
   return {{"flowzoo_config_version", 1},
           {"model", m},
           {"training", t},
@@ -134,6 +160,20 @@ RunConfig run_config_from_json(const nlohmann::json& j) {
     c.train.polyak_decay = t.at("polyak_decay").get<double>();
     c.train.weight_decay = t.at("weight_decay").get<double>();
     c.train.bits = t.at("bits").get<int>();
+    // Optional (added with divergence recovery): absent in older runs' config.json.
+    DivergenceOptions& d = c.train.divergence;
+    if (t.contains("on_divergence")) d.policy = divergence_policy_from(t.at("on_divergence").get<std::string>());
+    if (t.contains("divergence")) {
+      const auto& g = t.at("divergence");
+      d.spike_window = g.value("spike_window", d.spike_window);
+      d.spike_min_history = g.value("spike_min_history", d.spike_min_history);
+      d.spike_mads = g.value("spike_mads", d.spike_mads);
+      d.spike_floor = g.value("spike_floor", d.spike_floor);
+      d.snapshot_every = g.value("snapshot_every", d.snapshot_every);
+      d.lr_factor = g.value("lr_factor", d.lr_factor);
+      d.max_recoveries = g.value("max_recoveries", d.max_recoveries);
+      d.recovery_window = g.value("recovery_window", d.recovery_window);
+    }
     c.dataset = j.at("dataset").get<std::string>();
     c.data_dir = j.at("data_dir").get<std::string>();
     c.density = j.at("density").get<std::string>();

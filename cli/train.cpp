@@ -128,8 +128,10 @@ int train_in_locked_folder(const TrainRequest& req) {
     truncate_metrics(layers_path, resumed.step);
   } else {
     write_config((fs::path(req.out_dir) / "config.json").string(), config);
-    std::ofstream(metrics_path) << (data.toy ? "step,wall_seconds,train_nll,lr,grad_norm,test_nll\n"
-                                             : "step,wall_seconds,train_bpd,lr,grad_norm,test_bpd\n");
+    // `event` is empty on normal rows; "recovered:<cause>" on a step that diverged and was rolled
+    // back (its loss and grad_norm are the offending values, lr the lowered rate that follows).
+    std::ofstream(metrics_path) << (data.toy ? "step,wall_seconds,train_nll,lr,grad_norm,test_nll,event\n"
+                                             : "step,wall_seconds,train_bpd,lr,grad_norm,test_bpd,event\n");
     fs::remove(layers_path);  // a fresh run starts a fresh per-layer log
   }
   std::ofstream metrics(metrics_path, std::ios::app);
@@ -189,12 +191,30 @@ int train_in_locked_folder(const TrainRequest& req) {
   double last_loss = 0.0;
   double last_checkpoint = 0.0;
   // Returns the reason the state may not be saved ("" when it was saved).
-  auto checkpoint = [&]() -> std::string {
+  auto state_problem = [&]() -> std::string {
     std::string bad = non_finite_state(trainer, last_loss);
     if (bad.empty() && trainer.steps_done() > 0) {
       Rng probe_rng(config.seed, /*stream=*/13);  // its own generator: the trainer's is untouched
       bad = non_finite_log_prob(trainer, data.toy ? last_toy_batch
                                                   : dequantize<float>(last_pixels, probe_rng, config.train.bits));
+    }
+    return bad;
+  };
+  auto checkpoint = [&]() -> std::string {
+    std::string bad = state_problem();
+    if (!bad.empty() && config.train.divergence.policy == DivergencePolicy::Recover) {
+      // The state went bad without a non-finite loss (e.g. Adam's second moment overflowed):
+      // roll back to the last good snapshot like a diverged step, log it, and check again.
+      StepStats r;
+      try {
+        r = trainer.recover_state(bad);
+      } catch (const NonFiniteError& e) {
+        return e.what();
+      }
+      if (!req.quiet) progress.message(r.message);
+      metrics << r.step << ',' << fmt(wall_before + elapsed(), 8) << ",," << fmt(r.lr) << ",,," << r.event << '\n';
+      metrics.flush();
+      bad = state_problem();
     }
     if (!bad.empty()) return "step " + std::to_string(trainer.steps_done()) + ": " + bad;
     save_checkpoint(ckpt_path, trainer, config, wall_before + elapsed());
@@ -230,7 +250,8 @@ int train_in_locked_folder(const TrainRequest& req) {
     } catch (const NonFiniteError& e) {
       return stop_diverged(e.what());
     }
-    last_loss = stats.loss;
+    if (stats.event.empty()) last_loss = stats.loss;  // a recovered step's loss was not accepted
+    if (!stats.event.empty() && !req.quiet) progress.message(stats.message);  // a divergence recovered
     std::string test_col;
     if (config.eval_every && stats.step % config.eval_every == 0) {
       // --log-layers evaluates term by term: the same number, plus a row of layers.csv.
@@ -242,7 +263,7 @@ int train_in_locked_folder(const TrainRequest& req) {
       }
     }
     metrics << stats.step << ',' << fmt(wall_before + elapsed(), 8) << ',' << fmt(stats.loss) << ','
-            << fmt(stats.lr) << ',' << fmt(stats.grad_norm) << ',' << test_col << '\n';
+            << fmt(stats.lr) << ',' << fmt(stats.grad_norm) << ',' << test_col << ',' << stats.event << '\n';
     metrics.flush();
     if (!req.quiet) progress.update(stats.step, stats.loss);
     if (config.sample_every && stats.step % config.sample_every == 0 && !interrupt_requested())

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
+#include <utility>
 
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_reduce.hpp"
@@ -27,6 +29,13 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, std::vecto
   throw std::invalid_argument("unknown optimizer '" + name + "' (adam, adamax, adamw, sgd)");
 }
 
+// Four significant digits, for messages.
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
 // Rows [begin, end) of a batch-first tensor.
 template <typename U>
 Tensor<U> rows(const Tensor<U>& x, std::size_t begin, std::size_t end) {
@@ -38,25 +47,62 @@ Tensor<U> rows(const Tensor<U>& x, std::size_t begin, std::size_t end) {
 template <typename T>
 Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& options,
                     std::uint64_t seed)
-    : model_(std::move(model)), options_(options), rng_(seed, /*stream=*/7) {
+    : model_(std::move(model)),
+      options_(options),
+      rng_(seed, /*stream=*/7),
+      spike_rule_(std::max<std::size_t>(options.divergence.spike_window, 1), options.divergence.spike_min_history,
+                  options.divergence.spike_mads, options.divergence.spike_floor),
+      budget_(options.divergence.max_recoveries, options.divergence.recovery_window) {
   if (!(options.lr > 0) || !std::isfinite(options.lr))
     throw std::invalid_argument("Trainer: learning rate must be a positive number");
   if (options.clip_grad_norm < 0) throw std::invalid_argument("Trainer: clip_grad_norm must be >= 0");
   if (options.polyak_decay < 0 || options.polyak_decay >= 1)
     throw std::invalid_argument("Trainer: polyak_decay must be in [0, 1)");
+  options.divergence.validate();
   optimizer_ = make_optimizer<T>(options.optimizer, model_->parameters(), options);
   schedule_ = constant_schedule(options.lr, options.warmup_steps);
   if (options.polyak_decay > 0) ema_ = std::make_unique<EMA<T>>(model_->parameters(), options.polyak_decay);
 }
 
 template <typename T>
+void Trainer<T>::begin_step() {
+  if (options_.divergence.policy != DivergencePolicy::Recover) return;
+  const std::size_t done = steps_done();
+  // Copied before the forward pass, which may change buffers (ActNorm's initialisation,
+  // batch-norm statistics) even when the step then diverges.
+  if (!good_.valid() || done % options_.divergence.snapshot_every == 0) {
+    candidate_.capture(*model_, *optimizer_, ema_.get(), done);
+    // A state that already holds NaN or inf is never promoted to the last good one; the check
+    // before the next checkpoint finds it and rolls back (recover_state).
+    if (!candidate_.all_finite()) candidate_.invalidate();
+  }
+}
+
+template <typename T>
+StepStats Trainer<T>::recover_state(const std::string& what) {
+  const std::size_t step = steps_done();
+  if (options_.divergence.policy != DivergencePolicy::Recover) throw NonFiniteError(step, what);
+  return diverged(step, "nonfinite_state", what, std::nan(""), std::nan(""));
+}
+
+template <typename T>
 StepStats Trainer<T>::finish_step(const Var<T>& loss) {
   const std::size_t step = optimizer_->step_count() + 1;
+  const bool recover = options_.divergence.policy == DivergencePolicy::Recover;
   const double value = static_cast<double>(loss.value().item());
   if (!std::isfinite(value)) {
     Tape<T>::current().clear();
-    throw NonFiniteError(step, "the loss is " + std::to_string(value) +
-                                   " (diverged? try a lower --lr or gradient clipping)");
+    const std::string what = "the loss is " + std::to_string(value);
+    if (!recover) throw NonFiniteError(step, what + " (diverged? try a lower --lr or gradient clipping)");
+    return diverged(step, "nonfinite_loss", what, value, std::nan(""));
+  }
+  if (recover && spike_rule_.is_spike(value)) {
+    Tape<T>::current().clear();
+    return diverged(step, "loss_spike",
+                    "loss spike: " + format_number(value) + " is above median " + format_number(spike_rule_.median()) +
+                        " + " + format_number(options_.divergence.spike_mads) + " x MAD " +
+                        format_number(spike_rule_.mad()) + " + " + format_number(options_.divergence.spike_floor),
+                    value, std::nan(""));
   }
   optimizer_->zero_grad();
   loss.backward();
@@ -64,18 +110,98 @@ StepStats Trainer<T>::finish_step(const Var<T>& loss) {
   const double norm = grad_norm(params);
   if (!std::isfinite(norm)) {
     optimizer_->zero_grad();
-    throw NonFiniteError(step, "the gradient norm is " + std::to_string(norm));
+    const std::string what = "the gradient norm is " + std::to_string(norm);
+    if (!recover) throw NonFiniteError(step, what);
+    return diverged(step, "nonfinite_grad", what, value, norm);
+  }
+  // A finite gradient can still break the state: Adam's second moment holds g^2, which
+  // overflows to inf in T once |g| passes sqrt(max T) (about 1.8e19 in float), and the loss
+  // stays finite afterwards (m / sqrt(inf) = 0), so nothing else would notice. Treated as a
+  // non-finite gradient when recovering; with `stop` the check before a checkpoint catches it.
+  const double overflow_norm = std::sqrt(static_cast<double>(std::numeric_limits<T>::max())) / 16;
+  if (recover && norm > overflow_norm) {
+    optimizer_->zero_grad();
+    return diverged(step, "nonfinite_grad",
+                    "the gradient norm " + format_number(norm) + " would overflow the optimiser's squared moments",
+                    value, norm);
+  }
+  if (recover) {
+    // This step's pre-forward copy (if one was taken) is now known good.
+    if (candidate_.valid()) {
+      std::swap(good_, candidate_);
+      candidate_.invalidate();
+    }
+    spike_rule_.accept(value);
   }
   if (options_.clip_grad_norm > 0) clip_grad_norm(params, options_.clip_grad_norm);
-  const double lr = schedule_.lr_at(step - 1);
+  const double lr = schedule_.lr_at(step - 1) * lr_scale_;
   optimizer_->set_lr(lr);
+  // The averages start from the parameters as the first forward left them (ActNorm
+  // initialised), not from the random initialisation.
+  if (ema_ && ema_->num_updates() == 0) ema_->restart();
   optimizer_->step();
   if (ema_) ema_->update();
-  return {step, value, norm, lr};
+  return {step, value, norm, lr, {}, {}};
+}
+
+template <typename T>
+StepStats Trainer<T>::diverged(std::size_t step, const std::string& cause, const std::string& what, double loss,
+                               double norm) {
+  optimizer_->zero_grad();
+  const DivergenceOptions& d = options_.divergence;
+  // A candidate is taken at every step while no good snapshot exists, so one of them is valid.
+  if (!good_.valid() && !candidate_.valid())
+    throw NonFiniteError(step, what + "; no finite state was kept to roll back to");
+  const TrainSnapshot<T>& back = good_.valid() ? good_ : candidate_;
+  back.restore(*model_, *optimizer_, ema_.get());
+  candidate_.invalidate();
+  if (!budget_.try_spend(step))
+    throw NonFiniteError(step, what + "; that is more than " + std::to_string(d.max_recoveries) +
+                                   " recoveries within " + std::to_string(d.recovery_window) +
+                                   " steps, so training stops (the trainer is back at the state after step " +
+                                   std::to_string(back.step()) + ")");
+  optimizer_->set_step_count(step);  // the batch is consumed: data and schedule move on
+  ++recoveries_;
+  lr_scale_ = std::pow(d.lr_factor, static_cast<double>(recoveries_));
+  const double next_lr = schedule_.lr_at(step) * lr_scale_;
+  StepStats stats{step, loss, norm, next_lr, "recovered:" + cause, {}};
+  stats.message = "step " + std::to_string(step) + ": " + what + "; rolled back to the state after step " +
+                  std::to_string(back.step()) + ", skipped the batch, learning rate x" + format_number(lr_scale_) +
+                  " -> " + format_number(next_lr) + " (recovery " + std::to_string(budget_.recent().size()) + " of " +
+                  std::to_string(d.max_recoveries) + " allowed within " + std::to_string(d.recovery_window) +
+                  " steps)";
+  return stats;
+}
+
+template <typename T>
+StateDict<T> Trainer<T>::state_dict() const {
+  StateDict<T> state;
+  state.insert("recoveries", Tensor<T>::scalar(static_cast<T>(recoveries_)));
+  Tensor<T> recent(Shape{options_.divergence.max_recoveries});
+  const std::vector<std::size_t>& steps = budget_.recent();
+  for (std::size_t i = 0; i < steps.size() && i < recent.numel(); ++i) recent[i] = static_cast<T>(steps[i]);
+  state.insert("recovery_steps", recent);
+  return state;
+}
+
+template <typename T>
+void Trainer<T>::load_state_dict(const StateDict<T>& state) {
+  if (state.empty()) return;  // a checkpoint from before divergence recovery existed
+  if (!state.contains("recoveries") || !state.contains("recovery_steps") || state.at("recoveries").numel() != 1)
+    throw std::invalid_argument("Trainer::load_state_dict: expected 'recoveries' and 'recovery_steps'");
+  const double n = static_cast<double>(state.at("recoveries")[0]);
+  if (!(n >= 0) || n > 1e9) throw std::invalid_argument("Trainer::load_state_dict: bad recovery count");
+  std::vector<std::size_t> steps;
+  for (T v : state.at("recovery_steps"))
+    if (v > T(0)) steps.push_back(static_cast<std::size_t>(std::llround(static_cast<double>(v))));
+  recoveries_ = static_cast<std::size_t>(std::llround(n));
+  lr_scale_ = std::pow(options_.divergence.lr_factor, static_cast<double>(recoveries_));
+  budget_.set_recent(std::move(steps));
 }
 
 template <typename T>
 StepStats Trainer<T>::step_images(const TensorU8& pixels) {
+  begin_step();
   model_->train();
   Var<T> x(dequantize<T>(pixels, rng_, options_.bits));
   Var<T> loss = bits_per_dim(model_->log_prob(x), model_->dims(), options_.bits);
@@ -84,6 +210,7 @@ StepStats Trainer<T>::step_images(const TensorU8& pixels) {
 
 template <typename T>
 StepStats Trainer<T>::step_continuous(const Tensor<T>& x) {
+  begin_step();
   model_->train();
   Var<T> loss = neg(mean(model_->log_prob(Var<T>(x))));
   return finish_step(loss);

@@ -2,9 +2,24 @@
 //
 // One step: (dequantize 8-bit images) -> loss = mean bits/dim (images) or mean negative
 // log-likelihood in nats (continuous data, e.g. the 2-D toys) -> backward -> gradient norm
-// (clipped if asked) -> learning rate from the schedule (linear warmup) -> optimiser step ->
-// Polyak/EMA average update. A non-finite loss or gradient throws NonFiniteError naming the
-// step, before any parameter is touched, so the last good state is what remains.
+// (clipped if asked) -> learning rate = schedule (linear warmup) x the recovery scale ->
+// optimiser step -> Polyak/EMA average update. The averages start from the parameters as the
+// first forward leaves them (after ActNorm's data-dependent initialisation), not from the
+// random initialisation.
+//
+// Divergence (flows/divergence_guard.hpp): a step whose loss or gradient norm is not finite,
+// or whose loss is a spike, never updates the parameters. With DivergencePolicy::Stop it throws
+// NonFiniteError naming the step. With Recover (the default) the trainer restores its last good
+// snapshot (flows/train_snapshot.hpp: parameters, buffers, optimiser state, averages), multiplies
+// the learning-rate scale by lr_factor, skips the batch and returns StepStats with `event` set;
+// when the recovery budget is spent it restores the snapshot and throws NonFiniteError.
+//
+// Snapshots: at every step s with (s - 1) % snapshot_every == 0, and at every step while no
+// good snapshot exists (the first step of a run or of a --resume), the state is copied before
+// the forward pass; the copy becomes "the last good snapshot" when that step's loss and gradient
+// pass the checks. Step counts: steps_done() counts every batch consumed, recovered ones
+// included (data order, schedule and metrics move on); the per-parameter counts behind Adam's
+// bias corrections are those of the restored moments.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +31,9 @@
 #include "autograd/optim/ema.hpp"
 #include "autograd/optim/optimizer.hpp"
 #include "autograd/optim/schedule.hpp"
+#include "flows/divergence_guard.hpp"
 #include "flows/flow_model.hpp"
+#include "flows/train_snapshot.hpp"
 #include "tensor/random.hpp"
 
 namespace fz {
@@ -39,13 +56,18 @@ struct TrainerOptions {
   double polyak_decay = 0.0;       // 0 = no parameter averaging; e.g. 0.999
   double weight_decay = 0.0;       // adamw only
   int bits = 8;                    // image bit depth for dequantization and bits/dim
+  DivergenceOptions divergence;    // what counts as diverged and how to recover
 };
 
 struct StepStats {
   std::size_t step = 0;    // 1-based count of completed steps
   double loss = 0.0;       // bits/dim (images) or nats per sample (continuous data)
   double grad_norm = 0.0;  // global L2 norm before clipping
-  double lr = 0.0;
+  double lr = 0.0;         // the rate used; after a recovery, the next step's (lowered) rate
+  // Set only when this step diverged and was recovered (no update was made):
+  std::string event;       // "recovered:<cause>", cause = nonfinite_loss | nonfinite_grad | loss_spike
+                           // (| nonfinite_state from recover_state)
+  std::string message;     // one line for the console
 };
 
 template <typename T>
@@ -74,9 +96,29 @@ class Trainer {
   std::size_t steps_done() const { return optimizer_->step_count(); }
   const TrainerOptions& options() const { return options_; }
   const LrSchedule& schedule() const { return schedule_; }
+  // The multiplier recoveries put on the schedule (1 until the first recovery).
+  double lr_scale() const { return lr_scale_; }
+  const LossSpikeRule& spike_rule() const { return spike_rule_; }
+  const TrainSnapshot<T>& last_good_snapshot() const { return good_; }
+
+  // A divergence found outside a step: the state check before a checkpoint (cli/train.cpp)
+  // found `what` non-finite. Under the recover policy, rolls back to the last good snapshot
+  // exactly as a diverged step does (counted against the budget, learning rate lowered; no
+  // batch consumed) and returns the row to log; throws NonFiniteError under the stop policy,
+  // when the budget is spent, or when no good snapshot exists.
+  StepStats recover_state(const std::string& what);
+
+  // What a checkpoint must carry besides model, optimiser and EMA for an exact --resume:
+  // "lr_scale" and "recovery_steps" (the recent recoveries; max_recoveries entries, 0 =
+  // none). load_state_dict accepts an empty state (checkpoints from before recoveries).
+  StateDict<T> state_dict() const;
+  void load_state_dict(const StateDict<T>& state);
 
  private:
+  void begin_step();
   StepStats finish_step(const Var<T>& loss);
+  StepStats diverged(std::size_t step, const std::string& cause, const std::string& what, double loss,
+                     double norm);
 
   std::shared_ptr<FlowModel<T>> model_;
   TrainerOptions options_;
@@ -84,6 +126,11 @@ class Trainer {
   std::unique_ptr<EMA<T>> ema_;
   LrSchedule schedule_;
   Rng rng_;
+  LossSpikeRule spike_rule_;
+  RecoveryBudget budget_;
+  std::size_t recoveries_ = 0;  // over the whole run
+  double lr_scale_ = 1.0;       // lr_factor ^ recoveries_
+  TrainSnapshot<T> good_, candidate_;  // the last good state; this step's pre-forward copy
 };
 
 extern template class Trainer<float>;

@@ -74,6 +74,13 @@ void EMA<T>::copy_to_params() {
 }
 
 template <typename T>
+void EMA<T>::restart() {
+  if (swapped_in_) throw std::logic_error("EMA::restart: call swap_out() first");
+  for (std::size_t i = 0; i < params_.size(); ++i) shadows_[i].copy_from(params_[i].value());
+  num_updates_ = 0;
+}
+
+template <typename T>
 StateDict<T> EMA<T>::state_dict() const {
   StateDict<T> state;
   state.insert("num_updates", Tensor<T>::scalar(static_cast<T>(num_updates_)));

@@ -6,7 +6,9 @@
 // d is `decay`, or with warmup = true min(decay, (1 + n) / (10 + n)) where n is the number
 // of earlier updates (TensorFlow's ExponentialMovingAverage with num_updates), so early
 // averages are not dominated by the random initialisation. Shadows start as copies of the
-// parameters.
+// parameters; restart() copies them again, for parameters that change before the first
+// update without being trained (ActNorm's data-dependent initialisation in the first forward:
+// flows/trainer.cpp restarts the averages there, so they start from the initialised values).
 //
 // For evaluation, swap_in() puts the averages into the parameters (keeping the trained
 // values aside) and swap_out() restores them; EmaScope does both around a scope:
@@ -41,6 +43,9 @@ class EMA {
   bool swapped_in() const { return swapped_in_; }
   // Parameters <- shadows, for good (e.g. before saving a final model).
   void copy_to_params();
+  // Shadows <- the current parameters and the update count back to 0, as if constructed now.
+  // Throws std::logic_error while swapped in.
+  void restart();
 
   const std::vector<Tensor<T>>& shadows() const { return shadows_; }
   const std::vector<Var<T>>& params() const { return params_; }

@@ -40,8 +40,13 @@ class Optimizer {
   double lr() const { return lr_; }
   // Schedules call this before step(): opt.set_lr(schedule.lr_at(opt.step_count())).
   void set_lr(double lr);
-  // Number of step() calls so far.
+  // Number of step() calls so far (plus any count set by set_step_count).
   std::size_t step_count() const { return step_count_; }
+  // Sets the run's step count without touching parameters or per-parameter state. A trainer
+  // that skips a step or rolls its state back to an earlier snapshot (flows/train_snapshot.hpp)
+  // keeps counting the batches it has consumed, so data order and schedule move on; the
+  // per-parameter counts (Adam's bias corrections) stay those of the restored moments.
+  void set_step_count(std::size_t n) { step_count_ = n; }
   const std::vector<Var<T>>& params() const { return params_; }
 
   StateDict<T> state_dict() const;

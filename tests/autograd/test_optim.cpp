@@ -374,3 +374,46 @@ TEST_CASE("ema: shadow averages, warmup decay, swap in and out", "[optim]") {
     REQUIRE_THROWS_AS(wrong.load_state_dict(state), std::invalid_argument);
   }
 }
+
+TEST_CASE("ema: restart starts the averages from the current parameters", "[optim]") {
+  // As after ActNorm's data-dependent initialisation: the parameters change before the first update.
+  Var64 p(Tensor64({2}, {0, 0}), true);
+  EMA<double> ema({p}, 0.9);
+  p.mutable_value()[0] = 5;
+  p.mutable_value()[1] = -2;
+  ema.restart();
+  REQUIRE(ema.shadows()[0].to_vector() == std::vector<double>{5, -2});
+  REQUIRE(ema.num_updates() == 0);
+  p.mutable_value()[0] = 6;
+  ema.update();  // 0.9 * 5 + 0.1 * 6, not 0.9 * 0 + 0.1 * 6
+  REQUIRE(ema.shadows()[0][0] == Approx(5.1));
+  REQUIRE(ema.shadows()[0][1] == Approx(-2.0));
+  ema.swap_in();
+  REQUIRE_THROWS_AS(ema.restart(), std::logic_error);
+  ema.swap_out();
+}
+
+TEST_CASE("optimizer: set_step_count moves the run's count, not the per-parameter counts", "[optim]") {
+  Var64 p(Tensor64({1}, {1}), true);
+  Adam<double> opt({p}, 0.1);
+  p.accumulate_grad(Tensor64({1}, {1}));
+  opt.step();
+  const double after_one = p.value()[0];
+  opt.set_step_count(10);
+  REQUIRE(opt.step_count() == 10);
+  REQUIRE(opt.state_dict().at("state.0.step")[0] == 1.0);
+  // The next update is the parameter's second: bias corrections for t = 2, not 11.
+  Var64 q(Tensor64({1}, {1}), true);
+  Adam<double> ref({q}, 0.1);
+  for (int i = 0; i < 2; ++i) {
+    q.zero_grad();
+    q.accumulate_grad(Tensor64({1}, {1}));
+    ref.step();
+  }
+  p.zero_grad();
+  p.accumulate_grad(Tensor64({1}, {1}));
+  opt.step();
+  REQUIRE(p.value()[0] == q.value()[0]);
+  REQUIRE(after_one != p.value()[0]);
+  REQUIRE(opt.step_count() == 11);
+}

@@ -210,9 +210,10 @@ TEST_CASE("run safety: non_finite_state names NaN or inf in parameters, optimise
 
 TEST_CASE("run safety: a diverging run keeps the last finite checkpoint and names its step", "[cli][safety]") {
   // SGD at lr 10 overflows the toy model within a few steps; a checkpoint after every step.
+  // --on-divergence stop: the first bad state ends the run (recovery has its own tests).
   const std::string out = temp_dir("diverge");
   const fz::test::ChildResult r =
-      run(toy_args(out, 50), {"--optimizer", "sgd", "--lr", "10", "--checkpoint-seconds", "1e-9"});
+      run(toy_args(out, 50), {"--optimizer", "sgd", "--lr", "10", "--checkpoint-seconds", "1e-9", "--on-divergence", "stop"});
   INFO(r.err);
   REQUIRE(r.exit_code == kExitDiverged);
   CHECK(count_lines(r.err) == 1);
@@ -229,7 +230,7 @@ TEST_CASE("run safety: a diverging run keeps the last finite checkpoint and name
   fs::remove_all(out);
 
   // Diverging before the first checkpoint: no file is named that does not exist.
-  const fz::test::ChildResult none = run(toy_args(out, 50), {"--optimizer", "sgd", "--lr", "10"});
+  const fz::test::ChildResult none = run(toy_args(out, 50), {"--optimizer", "sgd", "--lr", "10", "--on-divergence", "stop"});
   INFO(none.err);
   CHECK(none.exit_code == kExitDiverged);
   CHECK_FALSE(fs::exists(out + "/checkpoint.safetensors"));
