@@ -14,14 +14,19 @@
 // second step on; autograd/optim/adam.cpp now hands threads whole vectors.)
 //
 // Only the general (non-"same") convolution path splits its weight gradient per thread chunk
-// (tensor/conv2d.cpp) and is deterministic per thread count only; no preset uses it.
+// (tensor/conv2d.cpp: one partial sum per chunk of images, added in chunk order) and is
+// deterministic per thread count only; no preset uses it. Its test states the tolerance: each
+// result is within K eps sum|dy x| of the exact sum (tests/tensor/float_reference.hpp), so two
+// of them are within twice that of each other.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 
 #include "flows/presets.hpp"
 #include "flows/trainer.hpp"
+#include "tensor/conv2d.hpp"
 #include "tensor/parallel.hpp"
+#include "tests/tensor/float_reference.hpp"
 
 using namespace fz;
 
@@ -98,4 +103,34 @@ TEST_CASE("threads: 1 and 2 threads train to the same parameters", "[flows][thre
       CHECK(worst == 0.0);
     }
   }
+}
+
+TEST_CASE("threads: the general convolution path agrees across thread counts within rounding",
+          "[flows][threads]") {
+  // Stride 2 (im2col + GEMM per image), a batch split into one chunk of images per thread.
+  const testing::ConvGeom g{8, 16, 14, 14, 32, 3, 2, 1};
+  Rng rng(21);
+  const Tensor32 x = rng.uniform<float>(g.x_shape(), -1, 1), w = rng.uniform<float>(g.w_shape(), -1, 1);
+  const Tensor32 dy = rng.uniform<float>(g.y_shape(), -1, 1);
+  auto run = [&](int threads) {
+    set_num_threads(threads);
+    auto grads = conv2d_backward(dy, x, w, g.stride, g.pad, true, true);
+    Tensor32 y = conv2d(x, w, Tensor32(), g.stride, g.pad);
+    set_num_threads(0);
+    return std::make_tuple(y, grads.input, grads.weight);
+  };
+  const auto [y1, dx1, dw1] = run(1);
+  const auto [y2, dx2, dw2] = run(2);
+  const auto [y2b, dx2b, dw2b] = run(2);
+  // Forward and input gradient: one thread per output element, the same order: bit-identical.
+  CHECK(y1.to_vector() == y2.to_vector());
+  CHECK(dx1.to_vector() == dx2.to_vector());
+  // Deterministic for a fixed thread count.
+  CHECK(dw2.to_vector() == dw2b.to_vector());
+  // Across thread counts: within twice the float rounding bound of the weight gradient's sum.
+  const Tensor64 scale = testing::ref_conv_dw(testing::abs64(testing::to64(dy)),
+                                              testing::abs64(testing::to64(x)), g);
+  Tensor64 bound = scale.clone();
+  for (auto& v : bound) v *= 2 * (double(g.positions()) + 1) * testing::kEpsF32;
+  testing::require_within(dw2, testing::to64(dw1), bound, "weight gradient, 2 vs 1 threads");
 }

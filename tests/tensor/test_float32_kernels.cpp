@@ -430,7 +430,9 @@ TEST_CASE("float32 gemm: NICE's linear layers (392/1000 wide) against a float64 
     // The toy flows' MLP (batch 512, 64 wide) and its thin first/last layers.
     check_gemm({false, true, 512, 64, 64, 1.f, 0.f}, rng);
     check_gemm({true, false, 64, 64, 512, 1.f, 0.f}, rng);
-    check_gemm({false, true, 512, 2, 64, 1.f, 0.f}, rng);
+    check_gemm({false, true, 512, 2, 64, 1.f, 0.f}, rng);   // last layer: N = 2
+    check_gemm({false, true, 512, 64, 1, 1.f, 1.f}, rng);   // first layer: K = 1, bias as beta
+    check_gemm({true, false, 64, 1, 512, 1.f, 0.f}, rng);   // its weight gradient: N = 1
   });
 }
 
