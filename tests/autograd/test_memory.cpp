@@ -23,7 +23,7 @@
 #include "autograd/optim/clip.hpp"
 #include "autograd/optim/ema.hpp"
 #include "autograd/tape_inspector.hpp"
-#include "tensor/parallel.hpp"
+#include "tests/thread_count.hpp"
 
 using namespace fz;
 
@@ -41,7 +41,7 @@ long resident_kb() {
 }  // namespace
 
 TEST_CASE("memory: 1000 training steps keep the bytes in use flat and the tape empty", "[memory]") {
-  set_num_threads(1);
+  const testing::ThreadCount one_thread(1);
   Rng rng(2024);
   Sequential<float> net{std::make_shared<Linear<float>>(16, 64, rng),
                         std::make_shared<Tanh<float>>(),
@@ -83,7 +83,6 @@ TEST_CASE("memory: 1000 training steps keep the bytes in use flat and the tape e
       heap_1000 = heap_in_use_bytes();
     }
   }
-  set_num_threads(0);
   INFO("in use at step 200: " << heap_200 << " B, at step 1000: " << heap_1000 << " B; VmRSS "
                               << rss_200 << " kB, " << rss_1000 << " kB");
 #if defined(__SANITIZE_ADDRESS__)

@@ -24,6 +24,7 @@
 
 #include "tensor/simd.hpp"
 #include "tensor/tensor.hpp"
+#include "tests/thread_count.hpp"
 
 namespace fz::testing {
 

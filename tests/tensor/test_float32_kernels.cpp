@@ -407,11 +407,10 @@ void check_affine_chain(std::size_t n, std::size_t c, std::size_t h, std::size_t
 template <typename F>
 void at_thread_counts(F&& f) {
   for (int threads : {1, 2}) {
-    set_num_threads(threads);
+    const ThreadCount count(threads);
     INFO("threads " << threads);
     f();
   }
-  set_num_threads(0);
 }
 
 }  // namespace
@@ -474,7 +473,7 @@ TEST_CASE("float32 gemm_dots and gemm_skinny: ragged shapes against a float64 lo
 TEST_CASE("float32 conv2d: Glow's and RealNVP's convolutions, forward and both gradients, "
           "against a direct float64 convolution", "[tensor][conv2d][float32]") {
   Rng rng(104);
-  set_num_threads(2);
+  const ThreadCount two_threads(2);
   // (n, c, h, w, cout, k, stride, pad) from bench/bench_conv_shapes.cpp, a few batch items.
   const ConvGeom shapes[] = {
       {2, 2, 14, 14, 128, 3, 1, 1},   // glow level 1: coupling's first conv
@@ -513,7 +512,7 @@ TEST_CASE("float32 conv2d: ragged shapes around the vector width, and the genera
 TEST_CASE("float32 conv2d_affine: one fused layer against the float64 reference, with and "
           "without the input gradient", "[tensor][conv2d][float32]") {
   Rng rng(106);
-  set_num_threads(2);
+  const ThreadCount two_threads(2);
   // Glow's conv -> ActNorm -> ReLU (first layer, 2 -> 128) and RealNVP's relu -> conv (+ bias)
   // -> relu at its real sizes, then ragged widths, every relu combination.
   check_affine_chain(2, 2, 14, 14, false, {{128, 3, true}}, rng);
@@ -528,7 +527,7 @@ TEST_CASE("float32 conv2d_affine: one fused layer against the float64 reference,
 TEST_CASE("float32 conv2d_affine_chain: Glow's coupling network and RealNVP's residual branch "
           "against the float64 reference", "[tensor][conv2d][float32]") {
   Rng rng(107);
-  set_num_threads(2);
+  const ThreadCount two_threads(2);
   // Glow (hidden 128): 3x3 -> ActNorm -> ReLU -> 1x1 -> ActNorm -> ReLU -> zero conv, levels 1, 2.
   check_affine_chain(1, 2, 14, 14, false, {{128, 3, true}, {128, 1, true}, {4, 3, false}}, rng);
   check_affine_chain(2, 4, 7, 7, false, {{128, 3, true}, {128, 1, true}, {8, 3, false}}, rng);
