@@ -90,6 +90,7 @@ bool have_fashion_mnist() {
 TEST_CASE("threads: the binary trains Glow to the same checkpoint with 1 and 2 threads",
           "[cli][threads]") {
   // scripts/setup.sh installs Debian's dataset-fashion-mnist; without it this cannot run.
+  INFO("needs Fashion-MNIST in " << kFashionMnistDir << " (Debian's dataset-fashion-mnist)");
   REQUIRE(have_fashion_mnist());
   const std::string one = temp_dir("one"), two = temp_dir("two");
   REQUIRE(run_binary("train " + glow_flags(one, 3, 1)) == 0);
@@ -102,6 +103,7 @@ TEST_CASE("threads: the binary trains Glow to the same checkpoint with 1 and 2 t
 
 TEST_CASE("threads: at 2 threads, N steps straight equal N/2 steps plus a resumed N/2",
           "[cli][threads]") {
+  INFO("needs Fashion-MNIST in " << kFashionMnistDir << " (Debian's dataset-fashion-mnist)");
   REQUIRE(have_fashion_mnist());
   const std::string straight = temp_dir("straight"), resumed = temp_dir("resumed");
   REQUIRE(run_train(glow_request(straight, 4, 2)) == kExitOk);

@@ -420,8 +420,11 @@ TEST_CASE("float32 gemm: NICE's linear layers (392/1000 wide) against a float64 
   Rng rng(101);
   at_thread_counts([&] {
     // Linear(in, out) at batch B: y = x W^T (B x out, K = in), dx = G W (B x in, K = out),
-    // dW = G^T x (out x in, K = B). NICE: 392 -> 1000 -> ... -> 1000 -> 392, batch 64 for dW.
-    for (auto [in, out] : {std::pair<std::size_t, std::size_t>{392, 1000}, {1000, 1000}, {1000, 392}}) {
+    // dW = G^T x (out x in, K = B). NICE on 28x28: its couplings' MLPs are 392 -> 1000 -> ...
+    // -> 1000 -> 392 (half of the 784 pixels in, the other half out); 784 -> 1000 too (a
+    // whole image), batch 64 for dW.
+    for (auto [in, out] : {std::pair<std::size_t, std::size_t>{392, 1000}, {1000, 1000}, {1000, 392},
+                           {784, 1000}}) {
       check_gemm({false, true, 8, out, in, 1.f, 0.f}, rng);
       check_gemm({false, false, 8, in, out, 1.f, 0.f}, rng);
       check_gemm({true, false, out, in, 64, 1.f, 1.f}, rng);  // beta 1: gradient accumulation
