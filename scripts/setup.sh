@@ -20,8 +20,19 @@ fi
 
 build_dir="${1:-build}"
 shift || true
+# The meson arguments a build dir was last configured with through this script are kept in
+# it (setup-args.txt): an existing build dir is reconfigured when the arguments given now
+# differ (e.g. a sanitizer flag added), instead of silently building with the old options.
+# No arguments keep the build dir's current options.
+args_file="$build_dir/setup-args.txt"
+given_args=$(printf '%s\n' "$@")
 if [ ! -f "$build_dir/build.ninja" ]; then
   meson setup "$build_dir" "$@" >/dev/null
+  printf '%s' "$given_args" > "$args_file"
+elif [ $# -gt 0 ] && [ "$given_args" != "$(cat "$args_file" 2>/dev/null)" ]; then
+  echo "setup: reconfiguring $build_dir with $*"
+  meson setup --reconfigure "$build_dir" "$@" >/dev/null
+  printf '%s' "$given_args" > "$args_file"
 fi
 ninja -C "$build_dir" >/dev/null || ninja -C "$build_dir"
 echo "setup: built $build_dir"

@@ -4,6 +4,7 @@
 // xsimd batches and then on scalars for the tail, so the formula is written once.
 #include "autograd/optim/adam.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <xsimd/xsimd.hpp>
@@ -32,14 +33,20 @@ template <typename T, typename A>
 void put(T* p, const xsimd::batch<T, A>& v) { v.store_unaligned(p); }
 
 // body(k, V{}) processes elements [k, k + width of V); V is xsimd::batch<T> or T.
+// Threads get whole vectors, so every element but the last n % W takes the batch form
+// whatever the thread count: the scalar form can round differently (the compiler may fuse
+// its multiply-adds), and with chunk tails on the scalar form an update depended on where the
+// chunk boundaries fell, i.e. on the number of threads.
 template <typename T, typename Body>
 void simd_for(std::size_t n, const Body& body) {
-  parallel_for(n, kParallelGrain, [&](std::size_t begin, std::size_t end) {
-    using B = xsimd::batch<T>;
-    std::size_t k = begin;
-    for (; k + B::size <= end; k += B::size) body(k, B(T(0)));
-    for (; k < end; ++k) body(k, T(0));
-  });
+  using B = xsimd::batch<T>;
+  constexpr std::size_t W = B::size;
+  const std::size_t vectors = n / W;
+  parallel_for(vectors, std::max<std::size_t>(1, kParallelGrain / W),
+               [&](std::size_t begin, std::size_t end) {
+                 for (std::size_t v = begin; v < end; ++v) body(v * W, B(T(0)));
+               });
+  for (std::size_t k = vectors * W; k < n; ++k) body(k, T(0));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "autograd/ops.hpp"
 #include "autograd/tape_inspector.hpp"
+#include "tensor/parallel.hpp"
 #include "tests/autograd/known_graph.hpp"
 
 using namespace fz;
@@ -151,8 +152,12 @@ TEST_CASE("tape inspector: a reshaped parameter aliases the leaf and saves nothi
 TEST_CASE("tape inspector: heap growth of a large op is its output buffer plus bookkeeping", "[autograd]") {
   const Var64 x(Tensor64({1000, 1000}, 0.25), true);
   const ClearTapeAtExit clear_tape;
+  // One thread: the allocator count is process-wide, and a TBB worker joining the op (its
+  // first-time allocations) would be counted as the op's.
+  set_num_threads(1);
   Inspector inspector;
   const Var64 y = exp(x);  // one new 8,000,000-byte buffer
+  set_num_threads(0);
   REQUIRE(inspector.nodes().size() == 1);
   REQUIRE(inspector.nodes()[0].saved_bytes == 8000000);
 #if defined(__SANITIZE_ADDRESS__)

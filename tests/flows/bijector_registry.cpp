@@ -16,6 +16,11 @@
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "examples/leaky_relu_bijector.hpp"  // a bijector written outside flows/ (examples/)
 
+#include <cmath>
+
+#include "flows/distributions/distribution.hpp"
+#include "flows/split.hpp"
+
 namespace fz::testing {
 
 std::vector<BijectorCase> all_bijector_cases() {
@@ -79,9 +84,11 @@ std::vector<BijectorCase> all_bijector_cases() {
     cases.push_back({"BatchNormBijector(image)",
                      [](Rng&) -> B { return std::make_shared<BatchNormBijector<double>>(2, 0.5); },
                      {3, 2, 3, 3}});
+    cases.back().check_training_mode = true;
     cases.push_back({"BatchNormBijector(vector)",
                      [](Rng&) -> B { return std::make_shared<BatchNormBijector<double>>(6, 0.5); },
                      {3, 6}});
+    cases.back().check_training_mode = true;
     cases.push_back({"Squeeze", [](Rng&) -> B { return std::make_shared<Squeeze<double>>(); },
                      {2, 2, 4, 4}});
     cases.push_back({"Reverse(vector)", [](Rng&) -> B { return std::make_shared<Reverse<double>>(); },
@@ -133,6 +140,99 @@ std::vector<BijectorCase> all_bijector_cases() {
                    [](Rng&) -> B { return std::make_shared<LeakyReLUBijector<double>>(4, 0.5); },
                    {3, 4}});
 
+  return cases;
+}
+
+namespace {
+
+constexpr double kHalfLog2Pi = 0.91893853320467274178;  // log(2 pi) / 2
+
+// A module's parameter by its registered name.
+Tensor64 parameter(Module<double>& m, const std::string& name) {
+  for (auto& [n, p] : m.named_parameters())
+    if (n == name) return p.value();
+  throw std::invalid_argument("no parameter " + name);
+}
+
+// sum over everything but the batch axis of log N(z; mean, exp(log_sd)^2); mean and log_sd
+// are called per flat element index within a sample.
+template <typename Mean, typename LogSd>
+Tensor64 gaussian_log_prob(const Tensor64& z, std::size_t batch, Mean mean, LogSd log_sd) {
+  const std::size_t per = z.numel() / batch;
+  Tensor64 out({batch});
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t i = 0; i < per; ++i) {
+      const double m = mean(b, i), s = log_sd(b, i), d = (z[b * per + i] - m) * std::exp(-s);
+      out[b] += -0.5 * d * d - s - kHalfLog2Pi;
+    }
+  return out;
+}
+
+// Split's reference: kept = channels [0, C/2), z = [C/2, C); the learned prior's mean and
+// log-sd are the even and odd output channels of a 3x3, padding 1 convolution of kept (a
+// direct loop here).
+Tensor64 split_reference_log_prob(Module<double>& m, const Tensor64& x, bool learned) {
+  const std::size_t B = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const std::size_t half = C / 2, plane = H * W;
+  Tensor64 z({B, half, H, W});
+  for (std::size_t b = 0; b < B; ++b)
+    for (std::size_t i = 0; i < half * plane; ++i) z[b * half * plane + i] = x[(b * C + half) * plane + i];
+  if (!learned)
+    return gaussian_log_prob(z, B, [](std::size_t, std::size_t) { return 0.0; },
+                             [](std::size_t, std::size_t) { return 0.0; });
+  const Tensor64 w = parameter(m, "weight"), bias = parameter(m, "bias");  // (C, C/2, 3, 3), (C)
+  auto conv_out = [&](std::size_t b, std::size_t o, std::size_t p) {
+    const long r = long(p / W), c = long(p % W);
+    double s = bias[o];
+    for (std::size_t ci = 0; ci < half; ++ci)
+      for (long di = -1; di <= 1; ++di)
+        for (long dj = -1; dj <= 1; ++dj) {
+          const long rr = r + di, cc = c + dj;
+          if (rr < 0 || cc < 0 || rr >= long(H) || cc >= long(W)) continue;
+          s += w[((o * half + ci) * 3 + std::size_t(di + 1)) * 3 + std::size_t(dj + 1)] *
+               x[(b * C + ci) * plane + std::size_t(rr) * W + std::size_t(cc)];
+        }
+    return s;
+  };
+  return gaussian_log_prob(
+      z, B, [&](std::size_t b, std::size_t i) { return conv_out(b, 2 * (i / plane), i % plane); },
+      [&](std::size_t b, std::size_t i) { return conv_out(b, 2 * (i / plane) + 1, i % plane); });
+}
+
+}  // namespace
+
+std::vector<ModuleCase> all_module_cases() {
+  std::vector<ModuleCase> cases;
+  using M = std::shared_ptr<Module<double>>;
+  auto split_outputs = [](Module<double>& m, const Var64& x) -> std::vector<Var64> {
+    SplitOutput<double> out = dynamic_cast<Split<double>&>(m).forward(x);
+    return {out.kept, out.z, out.log_prob};
+  };
+  for (bool learned : {false, true})
+    cases.push_back({learned ? "Split(learned prior)" : "Split(standard normal)",
+                     [learned](Rng&) -> M { return std::make_shared<Split<double>>(4, learned); },
+                     split_outputs, {2, 4, 3, 4},
+                     [learned](Module<double>& m, const Tensor64& x) {
+                       return split_reference_log_prob(m, x, learned);
+                     }});
+  auto distribution_outputs = [](Module<double>& m, const Var64& z) -> std::vector<Var64> {
+    return {dynamic_cast<Distribution<double>&>(m).log_prob(z)};
+  };
+  cases.push_back({"DiagonalGaussian(image)",
+                   [](Rng&) -> M { return std::make_shared<DiagonalGaussian<double>>(Shape{2, 2, 3}); },
+                   distribution_outputs, {3, 2, 2, 3},
+                   [](Module<double>& m, const Tensor64& z) {
+                     const Tensor64 mean = parameter(m, "mean"), log_sd = parameter(m, "log_sd");
+                     return gaussian_log_prob(z, z.shape()[0],
+                                              [&](std::size_t, std::size_t i) { return mean[i]; },
+                                              [&](std::size_t, std::size_t i) { return log_sd[i]; });
+                   }});
+  cases.push_back({"StandardNormal", [](Rng&) -> M { return std::make_shared<StandardNormal<double>>(); },
+                   distribution_outputs, {3, 5},
+                   [](Module<double>&, const Tensor64& z) {
+                     return gaussian_log_prob(z, z.shape()[0], [](std::size_t, std::size_t) { return 0.0; },
+                                              [](std::size_t, std::size_t) { return 0.0; });
+                   }});
   return cases;
 }
 

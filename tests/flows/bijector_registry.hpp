@@ -25,8 +25,28 @@ struct BijectorCase {
   // are not the identity when checked (0 keeps the initial parameters).
   double param_noise = 0.1;
   double logdet_tolerance = 1e-6;
+  // Also check the gradients in training mode (batch norm: batch statistics, through which
+  // every sample's output depends on the whole batch).
+  bool check_training_mode = false;
 };
 
 std::vector<BijectorCase> all_bijector_cases();
+
+// The modules of a flow that are not bijectors but carry parameters of the likelihood: a
+// Split (kept half, factored-out half and log p(z | kept)) and the base distributions
+// (log p(z)). `outputs` evaluates the module on an input and returns every differentiable
+// result; the harness checks the gradients of a random weighted sum of them, and
+// `reference_log_prob`, when given, recomputes the log-density independently from the
+// module's parameters (by name) for comparison with the module's own.
+struct ModuleCase {
+  std::string name;
+  std::function<std::shared_ptr<Module<double>>(Rng&)> make;
+  std::function<std::vector<Var64>(Module<double>&, const Var64&)> outputs;
+  Shape input_shape;
+  std::function<Tensor64(Module<double>&, const Tensor64&)> reference_log_prob;
+  double param_noise = 0.1;
+};
+
+std::vector<ModuleCase> all_module_cases();
 
 }  // namespace fz::testing

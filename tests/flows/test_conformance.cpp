@@ -7,6 +7,10 @@
 //   4. gradients: d/d(parameters) and d/d(input) of a random scalar of (output, log-det) agree
 //      with central differences;
 //   5. edge inputs give finite outputs and log-dets.
+// Batch norm's gradients are checked in training mode too (batch statistics), and the
+// non-bijector modules of a flow (all_module_cases(): Split, the base distributions) get their
+// log-density checked against an independent computation and their input and parameter
+// gradients against central differences.
 // Layers with data-dependent state (ActNorm's init, batch-norm statistics) first see one
 // training batch; the checks then run in eval mode, where each sample is transformed alone.
 #include <catch2/catch.hpp>
@@ -18,6 +22,7 @@
 #include "autograd/ops_reduce.hpp"
 #include "tensor/elementwise.hpp"
 #include "tensor/linalg.hpp"
+#include "flows/split.hpp"
 #include "tests/flows/bijector_registry.hpp"
 
 using namespace fz;
@@ -113,12 +118,12 @@ TEST_CASE("conformance: every bijector round-trips and its log-det is exact", "[
   }
 }
 
-TEST_CASE("conformance: parameter and input gradients match central differences", "[flows][conformance]") {
-  for (const BijectorCase& c : all_bijector_cases()) {
-    SECTION(c.name) {
-      INFO("bijector: " << c.name);
-      Rng rng(99);
-      auto bij = prepare(c, rng);
+namespace {
+
+// Gradient check of one prepared bijector in its current mode (eval or training).
+void check_gradients(const BijectorCase& c, std::shared_ptr<Bijector<double>> bij, Rng& rng) {
+  {
+    {
       const Tensor64 x = rng.uniform<double>(c.input_shape, c.input_lo, c.input_hi);
       const Tensor64 w_out = rng.normal<double>(bij->forward_shape(c.input_shape));
       const Tensor64 w_ld = rng.normal<double>({c.input_shape[0]});
@@ -164,6 +169,117 @@ TEST_CASE("conformance: parameter and input gradients match central differences"
           check_entry(grad[j], (lp - lm) / (2 * eps), name + "[" + std::to_string(j) + "]");
         }
       }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conformance: parameter and input gradients match central differences", "[flows][conformance]") {
+  for (const BijectorCase& c : all_bijector_cases()) {
+    SECTION(c.name) {
+      INFO("bijector: " << c.name);
+      Rng rng(99);
+      check_gradients(c, prepare(c, rng), rng);
+    }
+  }
+}
+
+// Batch norm in training mode normalises with the batch's own statistics, so every output
+// depends on every sample of the batch: a different function from eval mode, with gradients
+// through the mean and variance. (The per-sample log-det check does not apply there: the
+// Jacobian of the batch transformation is not block-diagonal per sample.)
+TEST_CASE("conformance: training-mode gradients (batch statistics) match central differences",
+          "[flows][conformance]") {
+  std::size_t checked = 0;
+  for (const BijectorCase& c : all_bijector_cases()) {
+    if (!c.check_training_mode) continue;
+    SECTION(c.name) {
+      INFO("bijector (training mode): " << c.name);
+      Rng rng(98);
+      auto bij = prepare(c, rng);
+      bij->train();
+      check_gradients(c, bij, rng);
+    }
+    ++checked;
+  }
+  REQUIRE(checked >= 2);
+}
+
+// Split (the kept half, the factored-out half and its prior's log-density) and the base
+// distributions: log-density against an independent computation from the parameters, the
+// split's halves merging back to the input, and the gradients of a random weighted sum of
+// every output with respect to the input and every parameter.
+TEST_CASE("conformance: Split and the base distributions — log-density and gradients",
+          "[flows][conformance]") {
+  for (const ModuleCase& c : all_module_cases()) {
+    SECTION(c.name) {
+      INFO("module: " << c.name);
+      Rng rng(97);
+      auto module = c.make(rng);
+      for (Var64 p : module->parameters()) {
+        Tensor64 noise = rng.normal<double>(p.shape(), 0.0, c.param_noise);
+        add_inplace(p.mutable_value(), noise);
+      }
+      const Tensor64 x = rng.uniform<double>(c.input_shape, -2.0, 2.0);
+      std::vector<Var64> outs;
+      {
+        NoGradGuard no_grad;
+        outs = c.outputs(*module, Var64(x));
+      }
+      const Tensor64 log_prob = outs.back().value();
+      REQUIRE(log_prob.shape() == Shape{c.input_shape[0]});
+      if (c.reference_log_prob) CHECK(max_abs_diff(log_prob, c.reference_log_prob(*module, x)) < 1e-10);
+      if (auto* split = dynamic_cast<Split<double>*>(module.get())) {
+        NoGradGuard no_grad;
+        CHECK(max_abs_diff(split->inverse(outs[0], outs[1]).value(), x) == 0.0);
+      }
+      std::vector<Tensor64> weights;
+      for (const Var64& o : outs) weights.push_back(rng.normal<double>(o.shape()));
+      auto loss = [&](const Var64& in) {
+        const std::vector<Var64> o = c.outputs(*module, in);
+        Var64 total = sum(o[0] * Var64(weights[0]));
+        for (std::size_t i = 1; i < o.size(); ++i) total = total + sum(o[i] * Var64(weights[i]));
+        return total;
+      };
+      auto loss_value = [&](const Tensor64& in) {
+        NoGradGuard no_grad;
+        return loss(Var64(in)).value().item();
+      };
+      module->zero_grad();
+      Var64 xin(x.clone(), true);
+      loss(xin).backward();
+      const double eps = 1e-6;
+      auto check_entry = [&](double analytic, double numeric, const std::string& where) {
+        INFO(where << ": analytic " << analytic << " numeric " << numeric);
+        CHECK(std::abs(analytic - numeric) <= 1e-6 + 1e-5 * std::abs(numeric));
+      };
+      for (std::size_t j = 0; j < x.numel(); ++j) {
+        Tensor64 xp = x.clone(), xm = x.clone();
+        xp[j] += eps;
+        xm[j] -= eps;
+        check_entry(xin.grad()[j], (loss_value(xp) - loss_value(xm)) / (2 * eps),
+                    "d/dx[" + std::to_string(j) + "]");
+      }
+      std::size_t params_checked = 0;
+      for (auto& [name, p] : module->named_parameters()) {
+        REQUIRE(p.grad().defined());
+        const Tensor64 grad = p.grad().clone();
+        const std::size_t step = std::max<std::size_t>(1, p.numel() / 12);
+        for (std::size_t j = 0; j < p.numel(); j += step) {
+          Var64 handle = p;
+          const double orig = handle.value()[j];
+          handle.mutable_value()[j] = orig + eps;
+          const double lp = loss_value(x);
+          handle.mutable_value()[j] = orig - eps;
+          const double lm = loss_value(x);
+          handle.mutable_value()[j] = orig;
+          check_entry(grad[j], (lp - lm) / (2 * eps), name + "[" + std::to_string(j) + "]");
+          ++params_checked;
+        }
+      }
+      // The learned prior and the diagonal Gaussian have parameters, and they were checked.
+      if (!module->parameters().empty()) CHECK(params_checked > 0);
     }
   }
 }

@@ -10,12 +10,19 @@
 
 #include "tensor/broadcast.hpp"
 #include "tensor/elementwise.hpp"
+#include "tensor/simd.hpp"
 
 using namespace fz;
 
 namespace {
 
-const std::vector<std::size_t> kSizes = {0, 1, 15, 17, 1000, 100003};
+// Around one and four SIMD batches of this build's width for float and for double (16 and 8
+// lanes with AVX-512, 8 and 4 with AVX2; sums run four accumulators), so every build hits its
+// own tails, plus the sizes first chosen for AVX-512 and the threaded path.
+constexpr std::size_t kWf = simd::width<float>, kWd = simd::width<double>;
+const std::vector<std::size_t> kSizes = {0,       1,           kWd - 1,     kWd + 1, kWf - 1,
+                                         kWf + 1, 4 * kWd + 1, 4 * kWf - 1, 15,      17,
+                                         1000,    100003};
 
 // Values spread over [lo, hi] in a scrambled order (so SIMD lanes see mixed signs).
 template <typename T>

@@ -12,6 +12,7 @@
 #include "tensor/gemm.hpp"
 #include "tensor/gemm_skinny.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/simd.hpp"
 
 using namespace fz;
 
@@ -49,10 +50,15 @@ TEMPLATE_TEST_CASE("gemm_skinny: matches the reference for 1..8 rows and ragged 
                    float, double) {
   std::mt19937 rng(11);
   const double tol = std::is_same<TestType, float>::value ? 1e-6 : 1e-14;
+  constexpr std::size_t W = simd::width<TestType>;
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (std::size_t M = 1; M <= kSkinnyMaxRows; ++M)
-      for (std::size_t N : {1, 7, 16, 17, 95, 96, 129, 200, 2049})
+      // The sizes first chosen for AVX-512 floats, and the same edges in units of this
+      // build's vector width W (blocks are NV * W wide, NV <= 8).
+      for (std::size_t N : {std::size_t(1), std::size_t(7), std::size_t(16), std::size_t(17),
+                            std::size_t(95), std::size_t(96), std::size_t(129), std::size_t(200),
+                            std::size_t(2049), W - 1, W + 1, 3 * W - 1, 8 * W - 1, 8 * W + 1})
         for (std::size_t K : {0, 1, 5, 36, 300}) {
           INFO("threads " << threads << " M " << M << " N " << N << " K " << K);
           CHECK(skinny_error<TestType>(M, N, K, rng) < tol);
