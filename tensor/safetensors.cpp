@@ -192,6 +192,10 @@ NamedTensors parse(const std::string& path, const ByteSource& src) {
     // e.what() quotes the bytes around the error: give only the position.
     fail(path, "header is not valid JSON (syntax error at byte " + std::to_string(e.byte) +
                    " of the header): corrupt or not a safetensors file");
+  } catch (const nlohmann::json::exception&) {
+    // Valid syntax the parser still refuses: a number too large for any C++ type (found by
+    // fuzz_safetensors: nlohmann throws out_of_range, not parse_error, for these).
+    fail(path, "header is not valid JSON (a number out of range): corrupt or not a safetensors file");
   }
   if (!header.is_object()) fail(path, "header is not a JSON object");
 

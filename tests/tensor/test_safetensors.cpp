@@ -198,3 +198,13 @@ TEST_CASE("safetensors: bytes from the file never reach a message raw", "[tensor
   CHECK(m2.find("pwned") == std::string::npos);
   CHECK(m2.find("not valid JSON (syntax error at byte") != std::string::npos);
 }
+
+TEST_CASE("safetensors: inputs found by fuzzing give a SafetensorsError", "[tensor][safetensors][fuzz]") {
+  // A shape dimension of 1002450E9000: valid JSON syntax, but nlohmann threw out_of_range
+  // (not parse_error) and the exception escaped the reader.
+  const std::string bytes = read_file(std::string(FZ_FUZZ_REGRESSIONS) + "/safetensors_number_overflow.bin");
+  REQUIRE(bytes.size() > 8);
+  REQUIRE_THROWS_MATCHES(parse_safetensors(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), "fuzzed"),
+                         SafetensorsError, Catch::Message("safetensors file 'fuzzed': header is not valid JSON (a number "
+                                                          "out of range): corrupt or not a safetensors file"));
+}
