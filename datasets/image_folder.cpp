@@ -119,6 +119,8 @@ std::string png_structure_problem(const std::uint8_t* b, std::size_t n) {
     const std::uint8_t* type = b + at + 4;
     if (len > n - at - 8) return "a chunk claims " + std::to_string(len) + " bytes, past the end of the file";
     const std::uint8_t* data = b + at + 8;
+    // Apple's CgBI variant stores raw deflate data, which the check below cannot measure.
+    if (std::memcmp(type, "CgBI", 4) == 0) return "an Apple CgBI (iPhone-optimised) PNG, which is not read";
     if (std::memcmp(type, "IHDR", 4) == 0 && len >= 13 && expected == 0) {
       static const int kChannels[7] = {1, 0, 3, 1, 2, 0, 4};  // by colour type 0..6
       // Capped so the arithmetic cannot overflow (the pixel budget has been checked already).

@@ -279,4 +279,10 @@ TEST_CASE("image_folder: an image whose data inflates far beyond its size is ref
   png.insert(png.end(), {0, 0, 0, 0, 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0, 0, 0, 0});
   write_file(dir / "bomb.png", png);
   require_dataset_error([&] { fz::read_image(dir / "bomb.png", 1); }, {dir / "bomb.png", "zlib bomb"});
+  // Apple's CgBI PNGs hold raw deflate data that cannot be measured the same way: refused.
+  Bytes cgbi = png_header_only(4, 4);
+  const Bytes chunk = {0, 0, 0, 4, 'C', 'g', 'B', 'I', 0x50, 0, 0x20, 0x06, 0, 0, 0, 0};
+  cgbi.insert(cgbi.begin() + 8, chunk.begin(), chunk.end());
+  write_file(dir / "cgbi.png", cgbi);
+  require_dataset_error([&] { fz::read_image(dir / "cgbi.png", 1); }, {dir / "cgbi.png", "CgBI"});
 }
