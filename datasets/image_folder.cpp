@@ -79,9 +79,10 @@ bool jpeg_huffman_tables_fit(const std::uint8_t* b, std::size_t n) {
     if (p + 2 > n) break;
     long left = (long(b[p]) << 8 | b[p + 1]) - 2;
     p += 2;
-    while (left > 0 && p + 17 <= n) {
+    // stb reads bytes past the end of the buffer as 0: a table cut off by the end still counts.
+    while (left > 0 && p < n) {
       long codes = 0;
-      for (int i = 1; i <= 16; ++i) codes += b[p + static_cast<std::size_t>(i)];
+      for (std::size_t i = 1; i <= 16 && p + i < n; ++i) codes += b[p + i];
       if (codes > 256) return false;
       p += 17 + static_cast<std::size_t>(codes);
       left -= 17 + codes;

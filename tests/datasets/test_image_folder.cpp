@@ -250,6 +250,8 @@ TEST_CASE("image_folder: inputs found by fuzzing give a DatasetError, not a cras
   const Case cases[] = {
       // stb 2.27 wrote past its Huffman arrays (a DHT table of more than 256 codes; UBSan).
       {"image_jpeg_dht_overflow.bin", "a Huffman table lists more than 256 codes"},
+      // The same with the table's counts cut off by the end of the file (stb reads them as 0).
+      {"image_jpeg_dht_at_end.bin", "a Huffman table lists more than 256 codes"},
       // An IDAT chunk claiming 1 GB in a 60-byte file: stb allocated the claimed size.
       {"image_png_chunk_length.bin", "past the end of the file"},
   };
