@@ -91,6 +91,35 @@ bool jpeg_huffman_tables_fit(const std::uint8_t* b, std::size_t n) {
   return true;
 }
 
+// stb_image 2.27 reads a PNM header's width, height and maximum value into an int without
+// an overflow check (undefined behaviour past 2^31). This walks the header exactly as stb
+// does (its whitespace and '#' comment skipping, bytes past the end read as 0) and says
+// whether every number fits.
+bool pnm_header_numbers_fit(const std::uint8_t* b, std::size_t n) {
+  std::size_t pos = 2;  // after "P5" / "P6"
+  auto at_eof = [&] { return pos >= n; };
+  auto get8 = [&] { return pos < n ? static_cast<char>(b[pos++]) : '\0'; };
+  auto is_space = [](char ch) { return ch == ' ' || (ch >= '\t' && ch <= '\r'); };
+  char c = get8();
+  auto skip_whitespace = [&] {
+    for (;;) {
+      while (!at_eof() && is_space(c)) c = get8();
+      if (at_eof() || c != '#') break;
+      while (!at_eof() && c != '\n' && c != '\r') c = get8();
+    }
+  };
+  for (int number = 0; number < 3; ++number) {  // width, height, maximum value
+    skip_whitespace();
+    long long value = 0;
+    while (!at_eof() && c >= '0' && c <= '9') {
+      value = value * 10 + (c - '0');
+      if (value > std::numeric_limits<int>::max()) return false;
+      c = get8();
+    }
+  }
+  return true;
+}
+
 std::uint32_t be32(const std::uint8_t* p) {
   return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
 }
@@ -221,6 +250,8 @@ TensorU8 decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
   if (!image_format_from_magic(bytes, size))
     throw DatasetError(name, "unreadable image: not a PNG, JPEG, BMP, GIF or binary PNM file (unrecognised first "
                              "bytes; TGA is not read since it has no magic number to recognise it by)");
+  if (std::strcmp(image_format_from_magic(bytes, size), "PNM") == 0 && !pnm_header_numbers_fit(bytes, size))
+    throw DatasetError(name, "unreadable image (corrupt PNM: a number in its header is larger than 2^31)");
   if (std::strcmp(image_format_from_magic(bytes, size), "JPEG") == 0 && !jpeg_huffman_tables_fit(bytes, size))
     throw DatasetError(name, "unreadable image (corrupt JPEG: a Huffman table lists more than 256 codes)");
   int w = 0, h = 0, n = 0;

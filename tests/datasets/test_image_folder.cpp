@@ -186,6 +186,13 @@ TEST_CASE("image_folder: the format comes from the magic bytes, not the file nam
   // Arbitrary bytes with an image name, as the issue's 29864x3034 "PNG".
   write_file(dir / "noise.png", pattern(4096, 11));
   require_dataset_error([&] { fz::load_image_folder(dir.path()); }, {"not a PNG, JPEG, BMP, GIF or binary PNM"});
+  // A damaged BMP (its header size field zeroed) is refused; stb is built with only the five
+  // readers (datasets/stb_impl.cpp), so no other reader gets to guess at it.
+  REQUIRE(stbi_write_bmp((dir / "damaged.bmp").c_str(), 4, 3, 3, px.data()) != 0);
+  Bytes bmp = read_bytes(dir / "damaged.bmp");
+  for (int i = 14; i < 18; ++i) bmp[static_cast<std::size_t>(i)] = 0;
+  write_file(dir / "damaged.bmp", bmp);
+  require_dataset_error([&] { fz::read_image(dir / "damaged.bmp", 3); }, {dir / "damaged.bmp", "unreadable image"});
   // A real BMP named .jpg is read: the content decides.
   TempDir ok;
   REQUIRE(stbi_write_bmp((ok / "actually_bmp.jpg").c_str(), 4, 3, 3, px.data()) != 0);
@@ -252,6 +259,8 @@ TEST_CASE("image_folder: inputs found by fuzzing give a DatasetError, not a cras
       {"image_jpeg_dht_overflow.bin", "a Huffman table lists more than 256 codes"},
       // The same with the table's counts cut off by the end of the file (stb reads them as 0).
       {"image_jpeg_dht_at_end.bin", "a Huffman table lists more than 256 codes"},
+      // A PNM width of 60 digits: stb overflowed an int while reading it (UBSan).
+      {"image_pnm_width_overflow.bin", "a number in its header is larger than 2^31"},
       // An IDAT chunk claiming 1 GB in a 60-byte file: stb allocated the claimed size.
       {"image_png_chunk_length.bin", "past the end of the file"},
   };
