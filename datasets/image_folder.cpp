@@ -92,10 +92,11 @@ bool jpeg_huffman_tables_fit(const std::uint8_t* b, std::size_t n) {
 }
 
 // stb_image 2.27 reads a PNM header's width, height and maximum value into an int without
-// an overflow check (undefined behaviour past 2^31). This walks the header exactly as stb
-// does (its whitespace and '#' comment skipping, bytes past the end read as 0) and says
-// whether every number fits.
-bool pnm_header_numbers_fit(const std::uint8_t* b, std::size_t n) {
+// an overflow check (undefined behaviour past 2^31), and its 16-bit PNM path (maximum value
+// above 255) reads past the buffer it allocated. This walks the header exactly as stb does
+// (its whitespace and '#' comment skipping, bytes past the end read as 0) and returns what is
+// wrong, or an empty string.
+std::string pnm_header_problem(const std::uint8_t* b, std::size_t n) {
   std::size_t pos = 2;  // after "P5" / "P6"
   auto at_eof = [&] { return pos >= n; };
   auto get8 = [&] { return pos < n ? static_cast<char>(b[pos++]) : '\0'; };
@@ -108,16 +109,18 @@ bool pnm_header_numbers_fit(const std::uint8_t* b, std::size_t n) {
       while (!at_eof() && c != '\n' && c != '\r') c = get8();
     }
   };
+  long long value = 0;
   for (int number = 0; number < 3; ++number) {  // width, height, maximum value
     skip_whitespace();
-    long long value = 0;
+    value = 0;
     while (!at_eof() && c >= '0' && c <= '9') {
       value = value * 10 + (c - '0');
-      if (value > std::numeric_limits<int>::max()) return false;
+      if (value > std::numeric_limits<int>::max()) return "a number in its header is larger than 2^31";
       c = get8();
     }
   }
-  return true;
+  if (value > 255) return "16-bit samples (maximum value " + std::to_string(value) + "), which are not read";
+  return "";
 }
 
 std::uint32_t be32(const std::uint8_t* p) {
@@ -250,8 +253,10 @@ TensorU8 decode_image(const std::uint8_t* bytes, std::size_t size, const std::st
   if (!image_format_from_magic(bytes, size))
     throw DatasetError(name, "unreadable image: not a PNG, JPEG, BMP, GIF or binary PNM file (unrecognised first "
                              "bytes; TGA is not read since it has no magic number to recognise it by)");
-  if (std::strcmp(image_format_from_magic(bytes, size), "PNM") == 0 && !pnm_header_numbers_fit(bytes, size))
-    throw DatasetError(name, "unreadable image (corrupt PNM: a number in its header is larger than 2^31)");
+  if (std::strcmp(image_format_from_magic(bytes, size), "PNM") == 0) {
+    const std::string problem = pnm_header_problem(bytes, size);
+    if (!problem.empty()) throw DatasetError(name, "unreadable image (PNM with " + problem + ")");
+  }
   if (std::strcmp(image_format_from_magic(bytes, size), "JPEG") == 0 && !jpeg_huffman_tables_fit(bytes, size))
     throw DatasetError(name, "unreadable image (corrupt JPEG: a Huffman table lists more than 256 codes)");
   int w = 0, h = 0, n = 0;

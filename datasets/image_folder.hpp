@@ -9,7 +9,8 @@
 //
 // Hostile files are refused before they cost memory: the format is recognised from the
 // file's first bytes (its magic number), not from its name, so only formats that have one are
-// read (PNG, JPEG, BMP, GIF, binary PNM); TGA, which has none, is refused rather than guessed.
+// read (PNG, JPEG, BMP, GIF, 8-bit binary PNM); TGA, which has none, is refused rather than
+// guessed.
 // The header's width and height are read first (stbi_info) and an image above the pixel
 // budget (default kDefaultMaxImagePixels, 50 megapixels) is refused before it is decoded.
 #pragma once

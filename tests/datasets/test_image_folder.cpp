@@ -261,6 +261,8 @@ TEST_CASE("image_folder: inputs found by fuzzing give a DatasetError, not a cras
       {"image_jpeg_dht_at_end.bin", "a Huffman table lists more than 256 codes"},
       // A PNM width of 60 digits: stb overflowed an int while reading it (UBSan).
       {"image_pnm_width_overflow.bin", "a number in its header is larger than 2^31"},
+      // A 16-bit PGM (maximum value 5225): stb read past its buffer converting it (ASan).
+      {"image_pnm_16bit.bin", "16-bit samples (maximum value 5225)"},
       // An IDAT chunk claiming 1 GB in a 60-byte file: stb allocated the claimed size.
       {"image_png_chunk_length.bin", "past the end of the file"},
   };
