@@ -24,6 +24,14 @@
 #define STBI_ONLY_BMP
 #define STBI_ONLY_GIF
 #define STBI_ONLY_PNM
+// stb_image 2.27 can read memory it allocated but never wrote: a JPEG scan that uses a
+// Huffman table no DHT segment defined indexes arrays with whatever the heap held (found by
+// fuzz_image; UBSan reported an index of -1330537826). Zeroed allocations make such tables
+// read as empty, which its decoder reports as a bad code instead of reading out of bounds.
+#include <cstdlib>
+#define STBI_MALLOC(size) std::calloc(1, size)
+#define STBI_REALLOC(p, size) std::realloc(p, size)
+#define STBI_FREE(p) std::free(p)
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_FAILURE_USERMSG
 #include <stb_image.h>

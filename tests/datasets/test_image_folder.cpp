@@ -263,6 +263,10 @@ TEST_CASE("image_folder: inputs found by fuzzing give a DatasetError, not a cras
       {"image_pnm_width_overflow.bin", "a number in its header is larger than 2^31"},
       // A 16-bit PGM (maximum value 5225): stb read past its buffer converting it (ASan).
       {"image_pnm_16bit.bin", "16-bit samples (maximum value 5225)"},
+      // A JPEG scan using a Huffman table no DHT defined: stb indexed with uninitialised heap
+      // memory (UBSan); its allocations are now zeroed (datasets/stb_impl.cpp), the table reads
+      // as empty and the image decodes (to garbage) without undefined behaviour.
+      {"image_jpeg_undefined_huffman.bin", nullptr},
       // An IDAT chunk claiming 1 GB in a 60-byte file: stb allocated the claimed size.
       {"image_png_chunk_length.bin", "past the end of the file"},
   };
@@ -270,6 +274,11 @@ TEST_CASE("image_folder: inputs found by fuzzing give a DatasetError, not a cras
     const Bytes in = read_bytes(std::string(FZ_FUZZ_REGRESSIONS) + "/" + c.file);
     REQUIRE(in.size() > 1);
     const int channels = in[0] % 4 + 1, side = (in[0] & 0x10) ? 8 : 0;
+    if (!c.fragment) {  // decodes: the finding was undefined behaviour (seen under UBSan), not an error
+      const fz::TensorU8 img = fz::decode_image(in.data() + 1, in.size() - 1, c.file, channels, side, side, 1'000'000);
+      REQUIRE(img.size(0) == static_cast<std::size_t>(channels));
+      continue;
+    }
     require_dataset_error([&] { fz::decode_image(in.data() + 1, in.size() - 1, c.file, channels, side, side, 1'000'000); },
                           {c.file, c.fragment});
   }
