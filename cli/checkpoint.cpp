@@ -1,16 +1,12 @@
 // cli/checkpoint.cpp — checkpoint layout on top of safetensors.
 #include "cli/checkpoint.hpp"
 
+#include "tensor/printable.hpp"
 #include "tensor/safetensors.hpp"
 
 namespace fz::cli {
 
 namespace {
-
-const char* kConfigKey = "flowzoo.config";
-const char* kStepKey = "flowzoo.step";
-const char* kRngKey = "flowzoo.rng";
-const char* kWallKey = "flowzoo.wall_seconds";
 
 void append(NamedTensors& out, const std::string& prefix, const StateDict<float>& state) {
   for (const auto& [name, t] : state) out.f32.emplace_back(prefix + name, t);
@@ -21,26 +17,6 @@ StateDict<float> with_prefix(const NamedTensors& in, const std::string& prefix) 
   for (const auto& [name, t] : in.f32)
     if (name.compare(0, prefix.size(), prefix) == 0) state.insert(name.substr(prefix.size()), t);
   return state;
-}
-
-CheckpointInfo info_from(const NamedTensors& file, const std::string& path) {
-  CheckpointInfo info;
-  auto meta = [&](const char* key) -> const std::string& {
-    auto it = file.metadata.find(key);
-    if (it == file.metadata.end())
-      throw std::runtime_error("checkpoint '" + path + "' is not a flowzoo checkpoint (no " + key + " metadata)");
-    return it->second;
-  };
-  try {
-    info.config = run_config_from_json(nlohmann::json::parse(meta(kConfigKey)));
-    info.step = std::stoull(meta(kStepKey));
-    info.wall_seconds = std::stod(meta(kWallKey));
-  } catch (const std::runtime_error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw std::runtime_error("checkpoint '" + path + "' has corrupt metadata: " + e.what());
-  }
-  return info;
 }
 
 }  // namespace
@@ -63,22 +39,24 @@ void save_checkpoint(const std::string& path, Trainer<float>& trainer, const Run
 }
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
-  return info_from(load_safetensors(path), path);
+  return checkpoint_info_from_metadata(load_safetensors(path).metadata, path);
 }
 
 CheckpointInfo load_checkpoint(const std::string& path, FlowModel<float>& model, Trainer<float>* trainer) {
   const NamedTensors file = load_safetensors(path);
-  CheckpointInfo info = info_from(file, path);
+  CheckpointInfo info = checkpoint_info_from_metadata(file.metadata, path);
   try {
     model.load_state_dict(with_prefix(file, "model."));
     if (trainer) {
       trainer->optimizer().load_state_dict(with_prefix(file, "optim."));
       if (trainer->ema()) trainer->ema()->load_state_dict(with_prefix(file, "ema."));
       trainer->load_state_dict(with_prefix(file, "trainer."));  // empty in older checkpoints
-      trainer->rng().set_state_string(file.metadata.at(kRngKey));
+      trainer->rng().set_state_string(info.rng_state);
     }
   } catch (const std::exception& e) {
-    throw std::runtime_error("checkpoint '" + path + "' does not match this model: " + e.what());
+    // The message may quote tensor names from the file: escaped before it reaches a terminal.
+    throw std::runtime_error("checkpoint '" + printable(path, 200) + "' does not match this model: " +
+                             printable(e.what(), 400));
   }
   return info;
 }

@@ -8,21 +8,18 @@
 
 #include <string>
 
+#include "cli/checkpoint_metadata.hpp"
 #include "cli/run_config.hpp"
 #include "flows/trainer.hpp"
 
 namespace fz::cli {
 
-struct CheckpointInfo {
-  RunConfig config;
-  std::size_t step = 0;
-  double wall_seconds = 0.0;
-};
-
 void save_checkpoint(const std::string& path, Trainer<float>& trainer, const RunConfig& config,
                      double wall_seconds);
 
 // Reads only the configuration and counters (to rebuild the model before loading weights).
+// The file is read whole and its checksum verified; the metadata is validated
+// (cli/checkpoint_metadata.hpp). Errors name the file and what is wrong.
 CheckpointInfo read_checkpoint_info(const std::string& path);
 
 // Loads the model's parameters and buffers (and, with a trainer, optimiser, EMA and RNG

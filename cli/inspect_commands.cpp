@@ -41,6 +41,16 @@ int run_eval(const EvalRequest& req) {
     if (!req.json) std::printf("%s bits/dim: %.5f over %zu images (step %zu)\n", req.split.c_str(), bpd, n, run.info.step);
   }
   if (req.json) std::printf("%s\n", result.dump().c_str());
+  // A NaN or infinite result is printed (above) but is not a successful evaluation.
+  const double value = data.toy ? result["nll_nats"].get<double>() : result["bpd"].get<double>();
+  if (!std::isfinite(value)) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "flowzoo: eval: the %s %s is %s, not a finite number: the model in '%s' gives non-finite "
+                         "densities on these %s\n",
+                 req.split.c_str(), data.toy ? "NLL" : "bits/dim", std::isnan(value) ? "nan" : "infinite",
+                 req.checkpoint.c_str(), data.toy ? "samples" : "images");
+    return kExitError;
+  }
   return kExitOk;
 }
 

@@ -176,6 +176,9 @@ int main(int argc, char** argv) {
   t->add_option("--image-size", c.image_size, "Folder datasets: resize/crop to this size (default 32)")
       ->transform(whole(1, RunLimits::kMaxImageSize));
   t->add_option("--channels", c.channels, "Folder datasets: 1 (grey) or 3 (RGB)")->check(CLI::IsMember({1, 3}));
+  t->add_option("--max-megapixels", c.max_megapixels,
+                "Folder datasets: refuse images larger than this (width x height, from the header, before decoding)")
+      ->capture_default_str()->check(real(0, 10000, true));
   t->add_option("--eval-every", c.eval_every, "Steps between test evaluations (0 = off)")->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--eval-limit", c.eval_limit, "Test images in periodic evaluations")->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--final-eval-limit", c.final_eval_limit, "Test images in the final evaluation (0 = all)")

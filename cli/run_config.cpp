@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 #include <type_traits>
 
@@ -31,6 +32,59 @@ void real_in(double value, double lo, double hi, bool open_lo, bool open_hi, con
                 open_hi ? ")" : "]", value);
   bad(buf);
 }
+
+// One field of a configuration read from a file (a checkpoint's metadata, config.json). at()
+// reports a missing key and get<T>() a wrong type as a sentence naming the field by its dotted
+// path ("model.hidden"); nlohmann's exception text and the file's raw bytes never reach the
+// user. The JSON it points into must outlive it.
+class ConfigField {
+ public:
+  ConfigField(const nlohmann::json& value, std::string path) : value_(value), path_(std::move(path)) {}
+
+  bool has(const char* key) const { return value_.is_object() && value_.contains(key); }
+
+  ConfigField at(const char* key) const {
+    const std::string child = path_.empty() ? key : path_ + "." + key;
+    if (!value_.is_object()) throw std::invalid_argument("the run configuration's '" + path_ + "' is not an object");
+    auto it = value_.find(key);
+    if (it == value_.end()) throw std::invalid_argument("the run configuration has no field '" + child + "'");
+    return ConfigField(*it, child);
+  }
+
+  template <typename T>
+  T get() const {
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!value_.is_boolean()) wrong("true or false");
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!value_.is_string()) wrong("a string");
+    } else if constexpr (std::is_integral_v<T> && std::is_unsigned_v<T>) {
+      if (!value_.is_number_unsigned()) wrong("a whole number >= 0");
+      if (value_.get<std::uint64_t>() > std::numeric_limits<T>::max()) wrong("a smaller whole number");
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!value_.is_number_integer()) wrong("a whole number");
+      constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+      const std::int64_t v = value_.is_number_unsigned() && value_.get<std::uint64_t>() > std::uint64_t(kMax)
+                                 ? kMax : value_.get<std::int64_t>();
+      if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) wrong("a smaller whole number");
+    } else if constexpr (std::is_floating_point_v<T>) {
+      if (!value_.is_number()) wrong("a number");
+    } else {  // Shape
+      if (!value_.is_array()) wrong("a list of sizes");
+      for (const auto& d : value_)
+        if (!d.is_number_unsigned()) wrong("a list of whole numbers >= 0");
+    }
+    return value_.get<T>();
+  }
+
+ private:
+  [[noreturn]] void wrong(const char* expected) const {
+    throw std::invalid_argument("the run configuration's field '" + path_ + "' is " + std::string(value_.type_name()) +
+                                " where " + expected + " is expected");
+  }
+
+  const nlohmann::json& value_;
+  std::string path_;
+};
 
 }  // namespace
 
@@ -77,6 +131,7 @@ void RunConfig::validate() const {
   real_in(train.polyak_decay, 0, 1, false, true, "--polyak");
   real_in(train.weight_decay, 0, RunLimits::kMaxLr, false, false, "weight decay");
   whole_in(train.bits, 1, 8, "--bits");
+  real_in(max_megapixels, 0, 10000, true, false, "--max-megapixels");
   train.divergence.validate();
 }
 
@@ -124,6 +179,7 @@ nlohmann::json to_json(const RunConfig& c) {
           {"density", c.density},
           {"image_size", c.image_size},
           {"channels", c.channels},
+          {"max_megapixels", c.max_megapixels},
           {"batch", c.batch},
           {"steps", c.steps},
           {"epochs", c.epochs},
@@ -137,8 +193,14 @@ nlohmann::json to_json(const RunConfig& c) {
           {"checkpoint_seconds", c.checkpoint_seconds}};
 }
 
-RunConfig run_config_from_json(const nlohmann::json& j) {
+RunConfig run_config_from_json(const nlohmann::json& root) {
   RunConfig c;
+  const ConfigField j(root, "");
+  if (!root.is_object()) throw std::invalid_argument("the run configuration is not a JSON object");
+  const int version = j.at("flowzoo_config_version").get<int>();
+  if (version != 1)
+    throw std::invalid_argument("the run configuration has format version " + std::to_string(version) +
+                                "; this flowzoo reads version 1 (written by a different flowzoo?)");
   try {
     const auto& m = j.at("model");
     c.model.model = m.at("model").get<std::string>();
@@ -162,23 +224,28 @@ RunConfig run_config_from_json(const nlohmann::json& j) {
     c.train.bits = t.at("bits").get<int>();
     // Optional (added with divergence recovery): absent in older runs' config.json.
     DivergenceOptions& d = c.train.divergence;
-    if (t.contains("on_divergence")) d.policy = divergence_policy_from(t.at("on_divergence").get<std::string>());
-    if (t.contains("divergence")) {
-      const auto& g = t.at("divergence");
-      d.spike_window = g.value("spike_window", d.spike_window);
-      d.spike_min_history = g.value("spike_min_history", d.spike_min_history);
-      d.spike_mads = g.value("spike_mads", d.spike_mads);
-      d.spike_floor = g.value("spike_floor", d.spike_floor);
-      d.snapshot_every = g.value("snapshot_every", d.snapshot_every);
-      d.lr_factor = g.value("lr_factor", d.lr_factor);
-      d.max_recoveries = g.value("max_recoveries", d.max_recoveries);
-      d.recovery_window = g.value("recovery_window", d.recovery_window);
+    if (t.has("on_divergence")) d.policy = divergence_policy_from(t.at("on_divergence").get<std::string>());
+    if (t.has("divergence")) {
+      const ConfigField g = t.at("divergence");
+      // Each entry optional, checked for its type like every other field.
+      auto read = [&g](const char* key, auto& field) {
+        if (g.has(key)) field = g.at(key).get<std::decay_t<decltype(field)>>();
+      };
+      read("spike_window", d.spike_window);
+      read("spike_min_history", d.spike_min_history);
+      read("spike_mads", d.spike_mads);
+      read("spike_floor", d.spike_floor);
+      read("snapshot_every", d.snapshot_every);
+      read("lr_factor", d.lr_factor);
+      read("max_recoveries", d.max_recoveries);
+      read("recovery_window", d.recovery_window);
     }
     c.dataset = j.at("dataset").get<std::string>();
     c.data_dir = j.at("data_dir").get<std::string>();
     c.density = j.at("density").get<std::string>();
     c.image_size = j.at("image_size").get<std::size_t>();
     c.channels = j.at("channels").get<std::size_t>();
+    if (j.has("max_megapixels")) c.max_megapixels = j.at("max_megapixels").get<double>();  // absent before it existed
     c.batch = j.at("batch").get<std::size_t>();
     c.steps = j.at("steps").get<std::size_t>();
     c.epochs = j.at("epochs").get<double>();

@@ -33,6 +33,7 @@ struct RunConfig {
   std::string density = "moons";     // toy data only
   std::size_t image_size = 0;        // folder datasets: resize/crop to this (0 = 32)
   std::size_t channels = 0;          // folder datasets: 1 or 3 (0 = 3)
+  double max_megapixels = 50;        // folder datasets: larger images are refused before decoding
   std::size_t batch = 64;
   std::size_t steps = 0;             // stop after this many steps (0 = not by steps)
   double epochs = 0;                 // ... or epochs

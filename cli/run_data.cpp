@@ -44,6 +44,7 @@ RunData load_run_data(const RunConfig& c, bool need_train) {
     ImageFolderOptions o;
     o.channels = static_cast<int>(c.channels ? c.channels : 3);
     o.height = o.width = static_cast<int>(c.image_size ? c.image_size : 32);
+    o.max_pixels = static_cast<std::size_t>(c.max_megapixels * 1e6);
     return load_image_folder(c.data_dir, o);
   };
   d.test = load(false);

@@ -90,26 +90,37 @@ ImageDataset parse_cifar(const std::uint8_t* bytes, std::size_t size, CifarKind 
   return out;
 }
 
-ImageDataset read_cifar_file(const std::string& path, CifarKind kind, bool fine_labels) {
+ImageDataset read_cifar_file(const std::string& path, CifarKind kind, bool fine_labels, std::size_t expected_records) {
   std::vector<std::uint8_t> bytes = read_file_bytes(path);
+  const std::size_t record = (kind == CifarKind::Cifar10 ? 1 : 2) + kCifarPixels;
+  // A whole number of records is not enough: a copy cut exactly at a record boundary (or
+  // with records appended) parses, so the count is checked against the published one.
+  if (expected_records && !bytes.empty() && bytes.size() % record == 0 && bytes.size() / record != expected_records)
+    throw DatasetError(path, std::string(kind == CifarKind::Cifar10 ? "CIFAR-10" : "CIFAR-100") + " file holds " +
+                                 std::to_string(bytes.size() / record) + " records where " +
+                                 std::to_string(expected_records) + " are expected (" +
+                                 (bytes.size() / record < expected_records ? "truncated" : "extra data appended") +
+                                 "; download it again)");
   return parse_cifar(bytes.data(), bytes.size(), kind, path, fine_labels);
 }
 
-ImageDataset load_cifar10(const std::string& dir, bool train) {
+ImageDataset load_cifar10(const std::string& dir, bool train, std::size_t records_per_batch) {
   std::vector<ImageDataset> parts;
   if (train) {
     for (int b = 1; b <= 5; ++b)
       parts.push_back(read_cifar_file(locate(dir, "cifar-10-batches-bin", "data_batch_" + std::to_string(b) + ".bin"),
-                                      CifarKind::Cifar10));
+                                      CifarKind::Cifar10, true, records_per_batch));
   } else {
-    parts.push_back(read_cifar_file(locate(dir, "cifar-10-batches-bin", "test_batch.bin"), CifarKind::Cifar10));
+    parts.push_back(read_cifar_file(locate(dir, "cifar-10-batches-bin", "test_batch.bin"), CifarKind::Cifar10, true,
+                                    records_per_batch));
   }
   return parts.size() == 1 ? parts[0] : concat(parts);
 }
 
-ImageDataset load_cifar100(const std::string& dir, bool train, bool fine_labels) {
+ImageDataset load_cifar100(const std::string& dir, bool train, bool fine_labels, std::size_t records) {
+  if (records == 0) records = train ? kCifar100TrainRecords : kCifar100TestRecords;
   return read_cifar_file(locate(dir, "cifar-100-binary", train ? "train.bin" : "test.bin"), CifarKind::Cifar100,
-                         fine_labels);
+                         fine_labels, records);
 }
 
 }  // namespace fz

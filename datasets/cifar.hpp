@@ -23,13 +23,23 @@ enum class CifarKind { Cifar10, Cifar100 };
 ImageDataset parse_cifar(const std::uint8_t* bytes, std::size_t size, CifarKind kind, const std::string& name,
                          bool fine_labels = true);
 
-// One batch file (raw or gzip).
-ImageDataset read_cifar_file(const std::string& path, CifarKind kind, bool fine_labels = true);
+// Records in the files of the published datasets: every CIFAR-10 batch holds 10,000 images;
+// CIFAR-100's train.bin 50,000 and test.bin 10,000.
+constexpr std::size_t kCifar10BatchRecords = 10000;
+constexpr std::size_t kCifar100TrainRecords = 50000;
+constexpr std::size_t kCifar100TestRecords = 10000;
+
+// One batch file (raw or gzip). With expected_records > 0, a file holding any other number
+// of whole records (cut at a record boundary, or with records appended) is refused.
+ImageDataset read_cifar_file(const std::string& path, CifarKind kind, bool fine_labels = true,
+                             std::size_t expected_records = 0);
 
 // The standard split from a directory: CIFAR-10 train = data_batch_1..5.bin, test =
 // test_batch.bin; CIFAR-100 train = train.bin, test = test.bin. The directory may also be
-// the parent of the archive's folder (cifar-10-batches-bin / cifar-100-binary).
-ImageDataset load_cifar10(const std::string& dir, bool train);
-ImageDataset load_cifar100(const std::string& dir, bool train, bool fine_labels = true);
+// the parent of the archive's folder (cifar-10-batches-bin / cifar-100-binary). Each file must
+// hold the published record count (above) unless the caller gives another (tests do).
+ImageDataset load_cifar10(const std::string& dir, bool train, std::size_t records_per_batch = kCifar10BatchRecords);
+ImageDataset load_cifar100(const std::string& dir, bool train, bool fine_labels = true,
+                           std::size_t records = 0 /* 0: kCifar100TrainRecords / kCifar100TestRecords */);
 
 }  // namespace fz

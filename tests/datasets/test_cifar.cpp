@@ -25,7 +25,7 @@ TEST_CASE("cifar: CIFAR-10 batches read back every pixel and label", "[datasets]
   TempDir dir;
   for (int b = 1; b <= 5; ++b) write_file(dir / ("data_batch_" + std::to_string(b) + ".bin"), cifar10_records(3, b));
   write_file(dir / "test_batch.bin", gzip_bytes(cifar10_records(2, 99)));  // gzip works too
-  fz::ImageDataset train = fz::load_cifar10(dir.path(), true);
+  fz::ImageDataset train = fz::load_cifar10(dir.path(), true, 3);
   REQUIRE(train.images.shape() == fz::Shape{15, 3, 32, 32});
   REQUIRE(train.class_names.size() == 10);
   for (int b = 1; b <= 5; ++b) {
@@ -36,7 +36,7 @@ TEST_CASE("cifar: CIFAR-10 batches read back every pixel and label", "[datasets]
       for (std::size_t p = 0; p < 3072; ++p) REQUIRE(train.images[k * 3072 + p] == px[i * 3072 + p]);
     }
   }
-  fz::ImageDataset test = fz::load_cifar10(dir.path(), false);
+  fz::ImageDataset test = fz::load_cifar10(dir.path(), false, 2);
   REQUIRE(test.size() == 2);
   REQUIRE(test.labels == std::vector<std::int32_t>{99 % 10, 100 % 10});
   // Channel layout: the record's first 1024 bytes are red = channel 0, row-major 32x32.
@@ -55,8 +55,8 @@ TEST_CASE("cifar: CIFAR-100 fine and coarse labels; archive sub-folder", "[datas
     recs.insert(recs.end(), px.begin() + static_cast<long>(i * 3072), px.begin() + static_cast<long>((i + 1) * 3072));
   }
   write_file(sub + "/train.bin", recs);
-  fz::ImageDataset fine = fz::load_cifar100(dir.path(), true);
-  fz::ImageDataset coarse = fz::load_cifar100(dir.path(), true, /*fine_labels=*/false);
+  fz::ImageDataset fine = fz::load_cifar100(dir.path(), true, true, 4);
+  fz::ImageDataset coarse = fz::load_cifar100(dir.path(), true, /*fine_labels=*/false, 4);
   REQUIRE(fine.labels == std::vector<std::int32_t>{99, 98, 97, 96});
   REQUIRE(coarse.labels == std::vector<std::int32_t>{19, 18, 17, 16});
   for (std::size_t i = 0; i < px.size(); ++i) REQUIRE(fine.images[i] == px[i]);
@@ -88,6 +88,19 @@ TEST_CASE("cifar: bad input gives a DatasetError naming the file and the problem
   SECTION("CIFAR-10 data read as CIFAR-100 does not fit the record size") {
     write_file(dir / "train.bin", cifar10_records(2, 0));
     require_dataset_error([&] { fz::load_cifar100(dir.path(), true); }, {dir / "train.bin", "3074-byte records"});
+  }
+  SECTION("a batch cut exactly at a record boundary, or with a record appended") {
+    // The published count by default: 9,999 whole records parse but are one short.
+    write_file(dir / "test_batch.bin", cifar10_records(fz::kCifar10BatchRecords - 1, 0));
+    require_dataset_error([&] { fz::load_cifar10(dir.path(), false); },
+                          {dir / "test_batch.bin", "holds 9999 records where 10000 are expected", "truncated"});
+    write_file(dir / "test_batch.bin", cifar10_records(4, 0));
+    require_dataset_error([&] { fz::load_cifar10(dir.path(), false, 3); },
+                          {dir / "test_batch.bin", "holds 4 records where 3 are expected", "extra data"});
+    REQUIRE(fz::load_cifar10(dir.path(), false, 4).size() == 4);
+    write_file(dir / "train.bin", Bytes(2 * 3074, 0));
+    require_dataset_error([&] { fz::load_cifar100(dir.path(), true); },
+                          {dir / "train.bin", "holds 2 records where 50000 are expected"});
   }
   SECTION("corrupt gzip") {
     Bytes z = gzip_bytes(cifar10_records(1, 0));

@@ -2,7 +2,10 @@
 // and read back through stb_image (channel conversion, crop/resize, labels from subfolders).
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstdlib>
+
+#include <unistd.h>
 
 #include <stb_image_write.h>
 
@@ -146,4 +149,162 @@ TEST_CASE("image_folder: bad input gives a DatasetError naming the path and the 
   SECTION("missing image file") {
     require_dataset_error([&] { fz::read_image(dir / "x.png", 3); }, {dir / "x.png", "cannot open"});
   }
+}
+
+namespace {
+
+// A PNG that is only a signature, an IHDR claiming w x h (8-bit RGB) and IEND: enough for the
+// header to be read, nothing to decode. stb_image does not check chunk CRCs, so they are 0.
+Bytes png_header_only(std::uint32_t w, std::uint32_t h) {
+  Bytes b = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto be32 = [&](std::uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(v >> s));
+  };
+  be32(13);
+  b.insert(b.end(), {'I', 'H', 'D', 'R'});
+  be32(w);
+  be32(h);
+  b.insert(b.end(), {8, 2, 0, 0, 0});
+  be32(0);
+  be32(0);
+  b.insert(b.end(), {'I', 'E', 'N', 'D'});
+  be32(0);
+  return b;
+}
+
+Bytes read_bytes(const std::string& path) { return fz::read_file_raw(path); }
+
+}  // namespace
+
+TEST_CASE("image_folder: the format comes from the magic bytes, not the file name", "[datasets][image_folder][bad]") {
+  TempDir dir;
+  const Bytes px = hwc_pattern(4, 3, 3, 5);
+  // A TGA (no magic number) named .png: stb would read it through its TGA fallback.
+  REQUIRE(stbi_write_tga((dir / "disguised.png").c_str(), 4, 3, 3, px.data()) != 0);
+  require_dataset_error([&] { fz::read_image(dir / "disguised.png", 3); },
+                        {dir / "disguised.png", "not a PNG, JPEG, BMP, GIF or binary PNM", "TGA"});
+  // Arbitrary bytes with an image name, as the issue's 29864x3034 "PNG".
+  write_file(dir / "noise.png", pattern(4096, 11));
+  require_dataset_error([&] { fz::load_image_folder(dir.path()); }, {"not a PNG, JPEG, BMP, GIF or binary PNM"});
+  // A damaged BMP (its header size field zeroed) is refused; stb is built with only the five
+  // readers (datasets/stb_impl.cpp), so no other reader gets to guess at it.
+  REQUIRE(stbi_write_bmp((dir / "damaged.bmp").c_str(), 4, 3, 3, px.data()) != 0);
+  Bytes bmp = read_bytes(dir / "damaged.bmp");
+  for (int i = 14; i < 18; ++i) bmp[static_cast<std::size_t>(i)] = 0;
+  write_file(dir / "damaged.bmp", bmp);
+  require_dataset_error([&] { fz::read_image(dir / "damaged.bmp", 3); }, {dir / "damaged.bmp", "unreadable image"});
+  // A real BMP named .jpg is read: the content decides.
+  TempDir ok;
+  REQUIRE(stbi_write_bmp((ok / "actually_bmp.jpg").c_str(), 4, 3, 3, px.data()) != 0);
+  fz::ImageDataset d = fz::load_image_folder(ok.path());
+  REQUIRE(d.images.shape() == fz::Shape{1, 3, 3, 4});
+  require_same(d.images, 0, px, 4, 3, 3);
+  REQUIRE(std::string(fz::image_format_from_magic(read_bytes(ok / "actually_bmp.jpg").data(), 54)) == "BMP");
+}
+
+TEST_CASE("image_folder: images over the pixel budget are refused from their header", "[datasets][image_folder][bad]") {
+  TempDir dir;
+  // 10000 x 6000 = 60 megapixels claimed by a 45-byte file: refused by the default budget
+  // before stb allocates anything (it would need 180 MB for the pixels).
+  write_file(dir / "huge.png", png_header_only(10000, 6000));
+  require_dataset_error([&] { fz::read_image(dir / "huge.png", 3); },
+                        {dir / "huge.png", "10000x6000 pixels", "60.0 megapixels, above the budget of 50.0",
+                         "--max-megapixels"});
+  // A real image just over a lowered budget, through the folder options; at the budget it loads.
+  write_png(dir / "small.png", 300, 200, 1, hwc_pattern(300, 200, 1, 1));
+  std::remove((dir / "huge.png").c_str());
+  fz::ImageFolderOptions opt;
+  opt.channels = 1;
+  opt.max_pixels = 59'999;
+  require_dataset_error([&] { fz::load_image_folder(dir.path(), opt); }, {dir / "small.png", "300x200 pixels"});
+  opt.max_pixels = 60'000;
+  REQUIRE(fz::load_image_folder(dir.path(), opt).size() == 1);
+}
+
+TEST_CASE("image_folder: folders nested in a class folder are read recursively into that class",
+          "[datasets][image_folder]") {
+  TempDir dir;
+  const std::string cats = dir.mkdir("cats");
+  dir.mkdir("cats/kittens");
+  dir.mkdir("cats/kittens/tiny");
+  dir.mkdir("dogs");
+  const Bytes a = hwc_pattern(2, 2, 1, 1), b = hwc_pattern(2, 2, 1, 2), c = hwc_pattern(2, 2, 1, 3), d = hwc_pattern(2, 2, 1, 4);
+  write_png(cats + "/z.png", 2, 2, 1, a);
+  write_png(cats + "/kittens/b.png", 2, 2, 1, b);
+  write_png(cats + "/kittens/tiny/c.png", 2, 2, 1, c);
+  write_png(dir / "dogs/d.png", 2, 2, 1, d);
+  fz::ImageDataset set = fz::load_image_folder(dir.path(), {1, 0, 0});
+  // Sorted at each level: cats/kittens/b, cats/kittens/tiny/c, cats/z, dogs/d.
+  REQUIRE(set.size() == 4);
+  REQUIRE(set.class_names == std::vector<std::string>{"cats", "dogs"});
+  REQUIRE(set.labels == std::vector<std::int32_t>{0, 0, 0, 1});
+  require_same(set.images, 0, b, 2, 2, 1);
+  require_same(set.images, 1, c, 2, 2, 1);
+  require_same(set.images, 2, a, 2, 2, 1);
+  require_same(set.images, 3, d, 2, 2, 1);
+  // A symbolic link loop is reported, not followed forever.
+  REQUIRE(::symlink(cats.c_str(), (cats + "/kittens/loop").c_str()) == 0);
+  require_dataset_error([&] { fz::load_image_folder(dir.path(), {1, 0, 0}); }, {"nested more than 8 levels"});
+}
+
+TEST_CASE("image_folder: inputs found by fuzzing give a DatasetError, not a crash or a huge allocation",
+          "[datasets][image_folder][bad][fuzz]") {
+  // Each file is a fuzz_image input: a mode byte, then the image (see fuzz/fuzz_image.cpp).
+  struct Case {
+    const char* file;
+    const char* fragment;
+  };
+  const Case cases[] = {
+      // stb 2.27 wrote past its Huffman arrays (a DHT table of more than 256 codes; UBSan).
+      {"image_jpeg_dht_overflow.bin", "a Huffman table lists more than 256 codes"},
+      // The same with the table's counts cut off by the end of the file (stb reads them as 0).
+      {"image_jpeg_dht_at_end.bin", "a Huffman table lists more than 256 codes"},
+      // A PNM width of 60 digits: stb overflowed an int while reading it (UBSan).
+      {"image_pnm_width_overflow.bin", "a number in its header is larger than 2^31"},
+      // A 16-bit PGM (maximum value 5225): stb read past its buffer converting it (ASan).
+      {"image_pnm_16bit.bin", "16-bit samples (maximum value 5225)"},
+      // A JPEG scan using a Huffman table no DHT defined: stb indexed with uninitialised heap
+      // memory (UBSan); its allocations are now zeroed (datasets/stb_impl.cpp), the table reads
+      // as empty and the image decodes (to garbage) without undefined behaviour.
+      {"image_jpeg_undefined_huffman.bin", nullptr},
+      // An IDAT chunk claiming 1 GB in a 60-byte file: stb allocated the claimed size.
+      {"image_png_chunk_length.bin", "past the end of the file"},
+  };
+  for (const Case& c : cases) {
+    const Bytes in = read_bytes(std::string(FZ_FUZZ_REGRESSIONS) + "/" + c.file);
+    REQUIRE(in.size() > 1);
+    const int channels = in[0] % 4 + 1, side = (in[0] & 0x10) ? 8 : 0;
+    if (!c.fragment) {  // decodes: the finding was undefined behaviour (seen under UBSan), not an error
+      const fz::TensorU8 img = fz::decode_image(in.data() + 1, in.size() - 1, c.file, channels, side, side, 1'000'000);
+      REQUIRE(img.size(0) == static_cast<std::size_t>(channels));
+      continue;
+    }
+    require_dataset_error([&] { fz::decode_image(in.data() + 1, in.size() - 1, c.file, channels, side, side, 1'000'000); },
+                          {c.file, c.fragment});
+  }
+}
+
+TEST_CASE("image_folder: an image whose data inflates far beyond its size is refused", "[datasets][image_folder][bad]") {
+  // A 4x4 grey PNG needs 4 * (1 + 4) = 20 bytes of image data; this one's IDAT inflates to 1 MB.
+  TempDir dir;
+  Bytes png = png_header_only(4, 4);
+  png[8 + 8 + 9] = 0;  // colour type 0 (grey)
+  png.resize(png.size() - 12);  // drop IEND
+  const Bytes bomb = Bytes(1 << 20, 0);
+  uLongf zlen = compressBound(static_cast<uLong>(bomb.size()));
+  Bytes z(zlen);
+  REQUIRE(compress(z.data(), &zlen, bomb.data(), static_cast<uLong>(bomb.size())) == Z_OK);
+  z.resize(zlen);
+  for (int s = 24; s >= 0; s -= 8) png.push_back(static_cast<std::uint8_t>(zlen >> s));
+  png.insert(png.end(), {'I', 'D', 'A', 'T'});
+  png.insert(png.end(), z.begin(), z.end());
+  png.insert(png.end(), {0, 0, 0, 0, 0, 0, 0, 0, 'I', 'E', 'N', 'D', 0, 0, 0, 0});
+  write_file(dir / "bomb.png", png);
+  require_dataset_error([&] { fz::read_image(dir / "bomb.png", 1); }, {dir / "bomb.png", "zlib bomb"});
+  // Apple's CgBI PNGs hold raw deflate data that cannot be measured the same way: refused.
+  Bytes cgbi = png_header_only(4, 4);
+  const Bytes chunk = {0, 0, 0, 4, 'C', 'g', 'B', 'I', 0x50, 0, 0x20, 0x06, 0, 0, 0, 0};
+  cgbi.insert(cgbi.begin() + 8, chunk.begin(), chunk.end());
+  write_file(dir / "cgbi.png", cgbi);
+  require_dataset_error([&] { fz::read_image(dir / "cgbi.png", 1); }, {dir / "cgbi.png", "CgBI"});
 }

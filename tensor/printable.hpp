@@ -1,0 +1,16 @@
+// tensor/printable.hpp — making untrusted text safe to put in an error message. Names and
+// values read from files (tensor names, metadata, header bytes) may hold control characters
+// or terminal escape sequences; printable() shows every byte outside printable ASCII as \xNN
+// and shortens long text, so a hostile file can never write raw bytes to the user's terminal.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace fz {
+
+// `text` with bytes outside 0x20..0x7e (and the backslash) written as \xNN, cut to about
+// `max_chars` characters with "..." appended when it was longer.
+std::string printable(const std::string& text, std::size_t max_chars = 80);
+
+}  // namespace fz
