@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_helpers.hpp"
+
 namespace fz::test {
 
 struct FlowzooChild {
@@ -91,10 +93,7 @@ inline ChildResult finish_flowzoo(FlowzooChild& c) {
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.term_signal = WTERMSIG(status);
   r.out = c.out;
-  std::ifstream in(c.err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  r.err = ss.str();
+  r.err = slurp(c.err_file);
   std::filesystem::remove(c.err_file);
   return r;
 }

@@ -20,6 +20,7 @@
 #include <stb_image_write.h>
 
 #include "cli/commands.hpp"
+#include "cli_helpers.hpp"
 #include "tensor/safetensors.hpp"
 
 using namespace fz;
@@ -28,41 +29,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("fz_badfiles_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return fz::test::fresh_temp_path("badfiles", name); }
 
-struct Run {
-  int status;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
+using Run = fz::test::BinaryRun;
 // Runs the binary under timeout(1): a command that hangs (a FIFO) fails with 124 instead of
 // hanging the test suite.
-Run run_binary(const std::string& args) {
-  const std::string base = temp_dir("io");
-  const std::string cmd = "timeout 60 " + std::string(FLOWZOO_BIN) + " " + args + " >" + base + ".out 2>" + base + ".err";
-  const int raw = std::system(cmd.c_str());
-  Run r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(base + ".out"), slurp(base + ".err")};
-  fs::remove(base + ".out");
-  fs::remove(base + ".err");
-  return r;
-}
+Run run_binary(const std::string& args) { return fz::test::run_flowzoo(args, temp_dir("io"), "timeout 60"); }
 
-std::size_t count_lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using fz::test::count_lines;
+using fz::test::slurp;
 
 // Exit 1, one "flowzoo: " line containing every fragment, no library text, no raw control bytes.
 void require_clear_error(const Run& r, const std::vector<std::string>& fragments) {
@@ -85,20 +60,7 @@ void require_clear_error(const Run& r, const std::vector<std::string>& fragments
 const std::string& toy_checkpoint() {
   static const std::string path = [] {
     const std::string out = temp_dir("toy");
-    TrainRequest r;
-    r.config.model.model = "realnvp";
-    r.config.dataset = "toy";
-    r.config.model.couplings = 2;
-    r.config.model.hidden = 8;
-    r.config.batch = 32;
-    r.config.steps = 3;
-    r.config.seed = 5;
-    r.config.threads = 1;
-    r.config.eval_every = 0;
-    r.config.sample_every = 0;
-    r.out_dir = out;
-    r.quiet = true;
-    REQUIRE(run_train(r) == kExitOk);
+    REQUIRE(run_train(fz::test::toy_request(out, 3, 5)) == kExitOk);
     return out + "/checkpoint.safetensors";
   }();
   return path;

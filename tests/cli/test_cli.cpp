@@ -16,6 +16,7 @@
 
 #include "cli/checkpoint.hpp"
 #include "cli/commands.hpp"
+#include "cli_helpers.hpp"
 #include "cli_process.hpp"
 #include "tensor/safetensors.hpp"
 
@@ -25,51 +26,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("fz_cli_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return fz::test::fresh_temp_path("cli", name); }
 
-TrainRequest toy_request(const std::string& out, std::size_t steps) {
-  TrainRequest r;
-  r.config.model.model = "realnvp";
-  r.config.dataset = "toy";
-  r.config.density = "moons";
-  r.config.model.couplings = 2;
-  r.config.model.hidden = 8;
-  r.config.batch = 32;
-  r.config.steps = steps;
-  r.config.seed = 3;
-  r.config.threads = 1;
-  r.config.eval_every = 0;
-  r.config.sample_every = 0;
-  r.out_dir = out;
-  r.quiet = true;
-  return r;
-}
+TrainRequest toy_request(const std::string& out, std::size_t steps) { return fz::test::toy_request(out, steps, 3); }
 
-struct Run {
-  int status;
-  std::string err;
-};
+using Run = fz::test::BinaryRun;
+Run run_binary(const std::string& args) { return fz::test::run_flowzoo(args, temp_dir("io")); }
 
-Run run_binary(const std::string& args) {
-  const std::string err_file = temp_dir("stderr.txt");
-  const std::string cmd = std::string(FLOWZOO_BIN) + " " + args + " >/dev/null 2>" + err_file;
-  const int raw = std::system(cmd.c_str());
-  std::ifstream in(err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  fs::remove(err_file);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, ss.str()};
-}
-
-std::size_t count_lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using fz::test::count_lines;
 
 }  // namespace
 

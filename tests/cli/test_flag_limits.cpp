@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli_helpers.hpp"
 #include "cli/memory_guard.hpp"
 #include "tensor/safetensors.hpp"
 
@@ -35,34 +36,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_path(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("fz_limits_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p.string();
-}
+std::string temp_path(const std::string& name) { return fz::test::fresh_temp_path("limits", name); }
 
-struct Run {
-  int status;
-  std::string err;
-};
-
+using Run = fz::test::BinaryRun;
 // `env` goes before the binary ("FZ_MEMORY_LIMIT_BYTES=1000"), `shell` before that (ulimit).
 Run run_binary(const std::string& args, const std::string& env = "", const std::string& shell = "") {
-  const std::string err_file = temp_path("stderr.txt");
-  const std::string cmd = "(" + shell + " " + env + " " + FLOWZOO_BIN + " " + args + ") >/dev/null 2>" + err_file;
-  const int raw = std::system(cmd.c_str());
-  std::ifstream in(err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  fs::remove(err_file);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, ss.str()};
+  return fz::test::run_flowzoo(args, temp_path("io"), shell + " " + env);
 }
 
-std::size_t count_lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using fz::test::count_lines;
 
 // The longest run of digits in s (a range printed as a 309-digit number is not readable).
 std::size_t longest_digit_run(const std::string& s) {
@@ -90,19 +72,7 @@ double needed_bytes(const std::string& message) {
 
 // A small trained toy run (2 steps) to hand to eval, sample, density and --resume.
 std::string toy_checkpoint(const std::string& dir) {
-  TrainRequest r;
-  r.config.model.model = "realnvp";
-  r.config.dataset = "toy";
-  r.config.model.couplings = 2;
-  r.config.model.hidden = 8;
-  r.config.batch = 32;
-  r.config.steps = 2;
-  r.config.threads = 1;
-  r.config.eval_every = 0;
-  r.config.sample_every = 0;
-  r.out_dir = dir;
-  r.quiet = true;
-  REQUIRE(run_train(r) == kExitOk);
+  REQUIRE(run_train(fz::test::toy_request(dir, 2, 0)) == kExitOk);
   return dir + "/checkpoint.safetensors";
 }
 

@@ -15,6 +15,7 @@
 #include "cli/commands.hpp"
 #include "cli/finite_state.hpp"
 #include "cli/run_folder.hpp"
+#include "cli_helpers.hpp"
 #include "cli_process.hpp"
 #include "datasets/toy2d.hpp"
 #include "flows/presets.hpp"
@@ -25,18 +26,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("fz_safety_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return fz::test::fresh_temp_path("safety", name); }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using fz::test::count_lines;
+using fz::test::slurp;
 
 // The toy realnvp of the other CLI tests: couplings 2, hidden 8, batch 32, one thread.
 std::vector<std::string> toy_args(const std::string& out, std::size_t steps) {
@@ -50,8 +43,6 @@ fz::test::ChildResult run(std::vector<std::string> args, const std::vector<std::
   fz::test::FlowzooChild c = fz::test::spawn_flowzoo(args, temp_dir("stderr.txt"));
   return fz::test::finish_flowzoo(c);
 }
-
-std::size_t count_lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 }  // namespace
 

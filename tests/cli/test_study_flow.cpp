@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli_helpers.hpp"
 
 using namespace fz;
 using namespace fz::cli;
@@ -26,44 +27,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("fz_study_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return fz::test::fresh_temp_path("study", name); }
 
 // Runs the real binary; stdout is returned, stderr kept apart.
-struct Output {
-  int status;
-  std::string out, err;
-};
+using Output = fz::test::BinaryRun;
+Output run_binary(const std::string& args) { return fz::test::run_flowzoo(args, temp_dir("io")); }
 
-Output run_binary(const std::string& args) {
-  const std::string err_file = temp_dir("stderr.txt");
-  const std::string cmd = std::string(FLOWZOO_BIN) + " " + args + " 2>" + err_file;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
-  std::string out;
-  char buf[4096];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, pipe.get())) > 0) out.append(buf, got);
-  const int raw = ::pclose(pipe.release());
-  std::ifstream in(err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  fs::remove(err_file);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out, ss.str()};
-}
+using fz::test::count_lines;
 
 nlohmann::json last_line_json(const std::string& text) {
   std::string t = text;
   while (!t.empty() && t.back() == '\n') t.pop_back();
   return nlohmann::json::parse(t.substr(t.rfind('\n') == std::string::npos ? 0 : t.rfind('\n') + 1));
-}
-
-std::size_t count_lines(const std::string& s) {
-  std::size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
 }
 
 // A grey PNG read back: width, height and pixels (first channel).

@@ -15,34 +15,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_helpers.hpp"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Output {
-  int status;
-  std::string out, err;
-};
+std::string temp_path(const std::string& name) { return fz::test::fresh_temp_path("tape", name); }
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("fz_tape_" + std::to_string(::getpid()) + "_" + name)).string();
-}
+using Output = fz::test::BinaryRun;
+Output flowzoo(const std::string& args) { return fz::test::run_flowzoo(args, temp_path("io")); }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-Output flowzoo(const std::string& args) {
-  const std::string out = temp_path("stdout.txt"), err = temp_path("stderr.txt");
-  const int raw = std::system((std::string(FLOWZOO_BIN) + " " + args + " >" + out + " 2>" + err).c_str());
-  Output o{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(out), slurp(err)};
-  fs::remove(out);
-  fs::remove(err);
-  return o;
-}
+using fz::test::slurp;
 
 // The number after `label` in "total  <fwd n> ..." style rows: the first integer field.
 std::size_t first_count(const std::string& text, const std::string& row_start) {

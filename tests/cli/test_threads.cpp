@@ -17,6 +17,7 @@
 
 #include "cli/checkpoint.hpp"
 #include "cli/commands.hpp"
+#include "cli_helpers.hpp"
 #include "datasets/fashion_mnist.hpp"
 #include "tensor/safetensors.hpp"
 
@@ -26,11 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("fz_threads_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return fz::test::fresh_temp_path("threads", name); }
+
+// Only the exit status matters here.
+int run_binary(const std::string& args) { return fz::test::run_flowzoo(args, temp_dir("io")).status; }
 
 // The flags of a short Glow run on Fashion-MNIST (no periodic evaluation or samples, a
 // 16-image final evaluation).
@@ -57,12 +57,6 @@ TrainRequest glow_request(const std::string& out, std::size_t steps, int threads
   r.out_dir = out;
   r.quiet = true;
   return r;
-}
-
-int run_binary(const std::string& args) {
-  const std::string cmd = std::string(FLOWZOO_BIN) + " " + args + " >/dev/null 2>&1";
-  const int raw = std::system(cmd.c_str());
-  return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
 }
 
 // Every float tensor of two checkpoints (model, optimiser state) equal to the bit; returns

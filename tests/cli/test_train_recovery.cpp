@@ -13,6 +13,7 @@
 
 #include "cli/checkpoint.hpp"
 #include "cli/commands.hpp"
+#include "cli_helpers.hpp"
 #include "tensor/safetensors.hpp"
 
 using namespace fz;
@@ -21,48 +22,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("fz_recovery_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p.string();
-}
+std::string temp_dir(const std::string& name) { return fz::test::fresh_temp_path("recovery", name); }
 
-struct Run {
-  int status;
-  std::string err;
-};
+using Run = fz::test::BinaryRun;
+Run run_binary(const std::string& args) { return fz::test::run_flowzoo(args, temp_dir("io")); }
 
-Run run_binary(const std::string& args) {
-  const std::string err_file = temp_dir("stderr.txt");
-  const std::string cmd = std::string(FLOWZOO_BIN) + " " + args + " >/dev/null 2>" + err_file;
-  const int raw = std::system(cmd.c_str());
-  std::ifstream in(err_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  fs::remove(err_file);
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, ss.str()};
-}
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) out.push_back(line);
-  return out;
-}
-
-std::size_t count_containing(const std::vector<std::string>& lines, const std::string& what) {
-  std::size_t n = 0;
-  for (const std::string& l : lines) n += l.find(what) != std::string::npos;
-  return n;
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  nlohmann::json j;
-  in >> j;
-  return j;
-}
+using fz::test::count_containing;
+using fz::test::lines_of;
+using fz::test::read_json;
 
 // A toy RealNVP at lr 10: Adam moves every parameter by ~10 a step, so the loss overflows.
 const std::string kWildToy = "train --model realnvp --dataset toy --lr 10 --steps 40 --threads 1 --quiet";
