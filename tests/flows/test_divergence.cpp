@@ -14,6 +14,7 @@
 #include "flows/presets.hpp"
 #include "flows/train_snapshot.hpp"
 #include "flows/trainer.hpp"
+#include "tests/flows/tiny_presets.hpp"
 
 using namespace fz;
 
@@ -33,25 +34,11 @@ std::shared_ptr<FlowModel<float>> toy_model(std::uint64_t seed) {
 // "initialised" buffer), LU 1x1 convolutions, affine couplings.
 std::shared_ptr<FlowModel<float>> tiny_glow(std::uint64_t seed) {
   Rng rng(seed);
-  PresetConfig glow;
-  glow.model = "glow";
-  glow.event_shape = {1, 4, 4};
-  glow.levels = 2;
-  glow.steps_per_level = 2;
-  glow.hidden = 8;
-  return make_flow<float>(glow, rng);
+  return make_flow<float>(fz::testing::tiny_glow_config(), rng);
 }
 
 // A correlated Gaussian: x2 = 0.9 x1 + 0.3 eps.
-Tensor<float> gaussian_batch(Rng& rng, std::size_t n) {
-  Tensor<float> x({n, 2});
-  for (std::size_t i = 0; i < n; ++i) {
-    const double a = rng.normal(), b = rng.normal();
-    x[2 * i] = static_cast<float>(a);
-    x[2 * i + 1] = static_cast<float>(0.9 * a + 0.3 * b);
-  }
-  return x;
-}
+Tensor<float> gaussian_batch(Rng& rng, std::size_t n) { return fz::testing::correlated_gaussian_batch(rng, n); }
 
 TensorU8 random_pixels(Rng& rng, std::size_t n) {
   TensorU8 px({n, 1, 4, 4});

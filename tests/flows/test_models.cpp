@@ -150,15 +150,7 @@ TEST_CASE("trainer: a 2-D RealNVP learns and a diverging run stops with the step
   opt.lr = 3e-3;
   Trainer<float> trainer(model, opt, 1);
   // Data: a correlated Gaussian, x2 = 0.9 x1 + 0.3 eps; its entropy is known exactly.
-  auto data = [&](std::size_t n) {
-    Tensor<float> x({n, 2});
-    for (std::size_t i = 0; i < n; ++i) {
-      const double a = rng.normal(), b = rng.normal();
-      x[2 * i] = static_cast<float>(a);
-      x[2 * i + 1] = static_cast<float>(0.9 * a + 0.3 * b);
-    }
-    return x;
-  };
+  auto data = [&](std::size_t n) { return fz::testing::correlated_gaussian_batch(rng, n); };
   const Tensor<float> test = data(2000);
   const double before = trainer.evaluate_continuous(test, 500);
   for (int s = 0; s < 300; ++s) trainer.step_continuous(data(128));

@@ -1,5 +1,6 @@
 // tests/flows/tiny_presets.hpp — every preset at a tiny size, shared by the model tests and
-// the log-det breakdown tests (one list, so a new preset variant is tested everywhere).
+// the log-det breakdown tests (one list, so a new preset variant is tested everywhere), and the
+// correlated 2-D Gaussian the trainer and divergence tests learn.
 #pragma once
 
 #include <string>
@@ -14,6 +15,17 @@ struct TinyPreset {
   PresetConfig config;
   double lo, hi;  // range of the test data (inside the preprocessing's domain)
 };
+
+// Glow on 1x4x4 images: two levels of two steps (ActNorm, LU 1x1 convolution, affine coupling).
+inline PresetConfig tiny_glow_config() {
+  PresetConfig glow;
+  glow.model = "glow";
+  glow.event_shape = {1, 4, 4};
+  glow.levels = 2;
+  glow.steps_per_level = 2;
+  glow.hidden = 8;
+  return glow;
+}
 
 // The image forms: NICE, RealNVP, Glow (affine + LU) and Glow (additive, plain 1x1, learned top).
 inline std::vector<TinyPreset> tiny_image_presets() {
@@ -31,12 +43,7 @@ inline std::vector<TinyPreset> tiny_image_presets() {
   realnvp.hidden = 4;
   realnvp.blocks = 1;
   out.push_back({"realnvp images", realnvp, 0.02, 0.98});
-  PresetConfig glow;
-  glow.model = "glow";
-  glow.event_shape = {1, 4, 4};
-  glow.levels = 2;
-  glow.steps_per_level = 2;
-  glow.hidden = 8;
+  const PresetConfig glow = tiny_glow_config();
   out.push_back({"glow images", glow, 0.0, 1.0});
   PresetConfig glow_add = glow;
   glow_add.affine = false;
@@ -66,6 +73,18 @@ inline Shape batch_shape(std::size_t n, const Shape& event) {
   Shape s = {n};
   s.insert(s.end(), event.begin(), event.end());
   return s;
+}
+
+// n draws of a correlated Gaussian: x2 = 0.9 x1 + 0.3 eps (x1, eps standard normal), whose
+// differential entropy is log(2 pi e) + 1/2 log 0.09.
+inline Tensor<float> correlated_gaussian_batch(Rng& rng, std::size_t n) {
+  Tensor<float> x({n, 2});
+  for (std::size_t i = 0; i < n; ++i) {
+    const double a = rng.normal(), b = rng.normal();
+    x[2 * i] = static_cast<float>(a);
+    x[2 * i + 1] = static_cast<float>(0.9 * a + 0.3 * b);
+  }
+  return x;
 }
 
 }  // namespace fz::testing
