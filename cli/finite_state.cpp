@@ -5,24 +5,9 @@
 #include <cstdio>
 #include <memory>
 
+#include "autograd/nn/non_finite_scan.hpp"
+
 namespace fz::cli {
-
-namespace {
-
-// Names the first tensor of `state` holding a non-finite value, with `kind` and `prefix`
-// as in the checkpoint ("parameter model.<name>").
-std::string first_non_finite(const StateDict<float>& state, const std::string& kind, const std::string& prefix) {
-  for (const auto& [name, t] : state)
-    for (std::size_t i = 0; i < t.numel(); ++i)
-      if (!std::isfinite(t[i])) {
-        char value[32];
-        std::snprintf(value, sizeof value, "%g", static_cast<double>(t[i]));
-        return kind + " " + prefix + name + " holds " + value + " (element " + std::to_string(i) + ")";
-      }
-  return {};
-}
-
-}  // namespace
 
 std::string non_finite_state(Trainer<float>& trainer, double last_loss) {
   if (!std::isfinite(last_loss)) {
@@ -30,9 +15,9 @@ std::string non_finite_state(Trainer<float>& trainer, double last_loss) {
     std::snprintf(value, sizeof value, "%g", last_loss);
     return std::string("the last loss is ") + value;
   }
-  std::string bad = first_non_finite(trainer.model().state_dict(), "model tensor", "model.");
-  if (bad.empty()) bad = first_non_finite(trainer.optimizer().state_dict(), "optimiser state", "optim.");
-  if (bad.empty() && trainer.ema()) bad = first_non_finite(trainer.ema()->state_dict(), "Polyak average", "ema.");
+  std::string bad = first_non_finite(trainer.model().state_dict(), "model tensor model.");
+  if (bad.empty()) bad = first_non_finite(trainer.optimizer().state_dict(), "optimiser state optim.");
+  if (bad.empty() && trainer.ema()) bad = first_non_finite(trainer.ema()->state_dict(), "Polyak average ema.");
   return bad;
 }
 

@@ -2,8 +2,9 @@
 #include "flows/train_snapshot.hpp"
 
 #include <cmath>
-
 #include <stdexcept>
+
+#include "autograd/nn/non_finite_scan.hpp"
 
 namespace fz {
 
@@ -53,11 +54,8 @@ void TrainSnapshot<T>::restore(Module<T>& model, Optimizer<T>& optimizer, EMA<T>
 
 template <typename T>
 bool TrainSnapshot<T>::all_finite() const {
-  for (const StateDict<T>* part : {&model_, &optimizer_, &ema_})
-    for (const auto& entry : *part)
-      for (T v : entry.second)
-        if (!std::isfinite(v)) return false;
-  return true;
+  return first_non_finite(model_).empty() && first_non_finite(optimizer_).empty() &&
+         first_non_finite(ema_).empty();
 }
 
 template class TrainSnapshot<float>;
