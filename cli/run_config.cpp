@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "tensor/atomic_file.hpp"
+
 namespace fz::cli {
 
 namespace {
@@ -264,14 +266,7 @@ RunConfig run_config_from_json(const nlohmann::json& root) {
 }
 
 void write_config(const std::string& path, const RunConfig& c) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) throw std::runtime_error("cannot write '" + tmp + "'");
-    out << to_json(c).dump(2) << "\n";
-    if (!out) throw std::runtime_error("write to '" + tmp + "' failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
+  replace_file_atomically(path, to_json(c).dump(2) + "\n");
 }
 
 RunConfig read_config(const std::string& path) {

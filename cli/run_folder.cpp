@@ -21,8 +21,8 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Temporary files of an atomic write (tensor/safetensors.cpp, cli/run_config.cpp, the metrics
-// rewrite of --resume in cli/train.cpp), whatever suffix (".tmp", ".tmp.<pid>") the writer used.
+// Temporary files of an atomic write (tensor/atomic_file.hpp: checkpoint, config, the metrics
+// rewrite of --resume), whatever suffix the writer used (".tmp.<pid>"; ".tmp" from older versions).
 bool is_temporary(const std::string& name) {
   for (const char* file : {"checkpoint.safetensors", "config.json", "metrics.csv", "layers.csv"})
     if (starts_with(name, std::string(file) + ".tmp")) return true;

@@ -27,6 +27,7 @@
 #include "cli/run_folder.hpp"
 #include "datasets/loader.hpp"
 #include "flows/image_likelihood.hpp"
+#include "tensor/atomic_file.hpp"
 #include "tensor/parallel.hpp"
 
 namespace fz::cli {
@@ -43,8 +44,7 @@ std::string fmt(double v, int precision = 6) {
 
 // Drops metric rows past `last_step` (written after the checkpoint a resumed run starts from)
 // and rows that are not whole (no step number, or fewer cells than the header: cut by a kill).
-// Rewritten through a temporary file and a rename, so a kill during the rewrite keeps the old
-// file whole.
+// Rewritten with replace_file_atomically, so a kill during the rewrite keeps the old file whole.
 void truncate_metrics(const std::string& path, std::size_t last_step) {
   std::ifstream in(path);
   if (!in) return;
@@ -62,13 +62,7 @@ void truncate_metrics(const std::string& path, std::size_t last_step) {
     }
   }
   in.close();
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << kept;
-    if (!out) throw std::runtime_error("cannot rewrite '" + path + "' (via '" + tmp + "')");
-  }
-  fs::rename(tmp, path);
+  replace_file_atomically(path, kept);
 }
 
 // The whole of `train` once the signal handler is installed (run_train below).
@@ -190,6 +184,14 @@ int train_in_locked_folder(const TrainRequest& req) {
   TensorU8 last_pixels;
   double last_loss = 0.0;
   double last_checkpoint = 0.0;
+  // One row of metrics.csv, flushed so a kill loses nothing; a recovery row (written when the
+  // state is rolled back) leaves the loss, gradient norm and test columns empty.
+  auto write_metrics_row = [&](std::size_t step, const std::string& loss, double lr,
+                               const std::string& grad_norm, const std::string& test, const std::string& event) {
+    metrics << step << ',' << fmt(wall_before + elapsed(), 8) << ',' << loss << ',' << fmt(lr) << ','
+            << grad_norm << ',' << test << ',' << event << '\n';
+    metrics.flush();
+  };
   // Returns the reason the state may not be saved ("" when it was saved).
   auto state_problem = [&]() -> std::string {
     std::string bad = non_finite_state(trainer, last_loss);
@@ -212,8 +214,7 @@ int train_in_locked_folder(const TrainRequest& req) {
         return e.what();
       }
       if (!req.quiet) progress.message(r.message);
-      metrics << r.step << ',' << fmt(wall_before + elapsed(), 8) << ",," << fmt(r.lr) << ",,," << r.event << '\n';
-      metrics.flush();
+      write_metrics_row(r.step, "", r.lr, "", "", r.event);
       bad = state_problem();
     }
     if (!bad.empty()) return "step " + std::to_string(trainer.steps_done()) + ": " + bad;
@@ -262,9 +263,7 @@ int train_in_locked_folder(const TrainRequest& req) {
         progress.message("step " + std::to_string(stats.step) + ": test " + unit + " " + fmt(t, 5));
       }
     }
-    metrics << stats.step << ',' << fmt(wall_before + elapsed(), 8) << ',' << fmt(stats.loss) << ','
-            << fmt(stats.lr) << ',' << fmt(stats.grad_norm) << ',' << test_col << ',' << stats.event << '\n';
-    metrics.flush();
+    write_metrics_row(stats.step, fmt(stats.loss), stats.lr, fmt(stats.grad_norm), test_col, stats.event);
     if (!req.quiet) progress.update(stats.step, stats.loss);
     if (config.sample_every && stats.step % config.sample_every == 0 && !interrupt_requested())
       write_samples(*model, trainer, data, req.out_dir, "step" + std::to_string(stats.step), {0.7, 1.0}, config.seed);

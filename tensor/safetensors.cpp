@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include "tensor/atomic_file.hpp"
 #include "tensor/printable.hpp"
 
 namespace fz {
@@ -78,19 +79,6 @@ bool parse_crc_hex(const std::string& text, std::uint32_t& out) {
   }
   out = v;
   return true;
-}
-
-void write_all(int fd, const void* data, std::size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail(path, std::string("write failed: ") + std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
 }
 
 // Where the reader gets its bytes: `read(offset, dst, n)` fills dst or throws.
@@ -265,10 +253,6 @@ bool NamedTensors::has_f32(const std::string& name) const {
   return std::any_of(f32.begin(), f32.end(), [&](const auto& e) { return e.first == name; });
 }
 
-std::string safetensors_temp_path(const std::string& path) {
-  return path + ".tmp." + std::to_string(::getpid());
-}
-
 void save_safetensors(const std::string& path, const NamedTensors& tensors) {
   static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE floats expected");
   std::uint32_t crc = static_cast<std::uint32_t>(::crc32(0L, Z_NULL, 0));
@@ -286,27 +270,17 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors) {
   while (text.size() % 8 != 0) text.push_back(' ');  // keep the data section 8-byte aligned
   const std::uint64_t header_len = text.size();
 
-  const std::string tmp = safetensors_temp_path(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(path, std::string("cannot create '") + tmp + "': " + std::strerror(errno));
   try {
-    unsigned char len_le[8];
-    for (int i = 0; i < 8; ++i) len_le[i] = static_cast<unsigned char>(header_len >> (8 * i));
-    write_all(fd, len_le, 8, path);
-    write_all(fd, text.data(), text.size(), path);
-    for (const auto& e : tensors.f32) write_all(fd, e.second.data(), e.second.nbytes(), path);
-    for (const auto& e : tensors.f64) write_all(fd, e.second.data(), e.second.nbytes(), path);
-    if (::fsync(fd) != 0) fail(path, std::string("fsync failed: ") + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    std::remove(tmp.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    fail(path, std::string("rename failed: ") + std::strerror(err));
+    replace_file_atomically(path, [&](FileSink& out) {
+      unsigned char len_le[8];
+      for (int i = 0; i < 8; ++i) len_le[i] = static_cast<unsigned char>(header_len >> (8 * i));
+      out.write(len_le, 8);
+      out.write(text);
+      for (const auto& e : tensors.f32) out.write(e.second.data(), e.second.nbytes());
+      for (const auto& e : tensors.f64) out.write(e.second.data(), e.second.nbytes());
+    });
+  } catch (const FileWriteError& e) {
+    fail(path, e.what());
   }
 }
 

@@ -52,7 +52,4 @@ NamedTensors load_safetensors(const std::string& path);
 // The same reader on a buffer holding a whole file; `name` stands for the path in messages.
 NamedTensors parse_safetensors(const std::uint8_t* bytes, std::size_t size, const std::string& name);
 
-// "checkpoint.safetensors.tmp.<pid>": the temporary save_safetensors writes before renaming.
-std::string safetensors_temp_path(const std::string& path);
-
 }  // namespace fz

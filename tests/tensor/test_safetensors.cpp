@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
+#include "tensor/atomic_file.hpp"
 #include "tensor/safetensors.hpp"
 
 using namespace fz;
@@ -60,8 +61,8 @@ TEST_CASE("safetensors: round trip keeps names, order, shapes, values and metada
   const std::string path = temp_path("rt.safetensors");
   save_safetensors(path, sample_tensors());
   // The temporary is per process ("<path>.tmp.<pid>") and was renamed away.
-  REQUIRE(safetensors_temp_path(path) == path + ".tmp." + std::to_string(::getpid()));
-  REQUIRE(!std::ifstream(safetensors_temp_path(path)).good());
+  REQUIRE(atomic_temp_path(path) == path + ".tmp." + std::to_string(::getpid()));
+  REQUIRE(!std::ifstream(atomic_temp_path(path)).good());
   NamedTensors back = load_safetensors(path);
   REQUIRE(back.f32.size() == 2);
   REQUIRE(back.f32[0].first == "layer.weight");  // writer order, not alphabetical
