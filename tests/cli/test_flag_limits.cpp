@@ -22,13 +22,7 @@
 #include "cli/memory_guard.hpp"
 #include "tensor/safetensors.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define FZ_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FZ_TEST_ASAN 1
-#endif
-#endif
+#include "tests/sanitizer.hpp"
 
 using namespace fz;
 using namespace fz::cli;

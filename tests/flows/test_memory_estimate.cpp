@@ -14,13 +14,7 @@
 #include "tensor/parallel.hpp"
 #include "tests/flows/tiny_presets.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define FZ_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define FZ_TEST_ASAN 1
-#endif
-#endif
+#include "tests/sanitizer.hpp"
 #ifdef FZ_TEST_ASAN
 // The ASan runtime's count of live heap bytes (declared here: GCC ships no sanitizer headers).
 extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
