@@ -114,15 +114,13 @@ StepStats Trainer<T>::finish_step(const Var<T>& loss) {
     if (!recover) throw NonFiniteError(step, what);
     return diverged(step, "nonfinite_grad", what, value, norm);
   }
-  // A finite gradient can still break the state: Adam's second moment holds g^2, which
-  // overflows to inf in T once |g| passes sqrt(max T) (about 1.8e19 in float), and the loss
-  // stays finite afterwards (m / sqrt(inf) = 0), so nothing else would notice. Treated as a
-  // non-finite gradient when recovering; with `stop` the check before a checkpoint catches it.
-  const double overflow_norm = std::sqrt(static_cast<double>(std::numeric_limits<T>::max())) / 16;
-  if (recover && norm > overflow_norm) {
+  // A finite gradient can still break the optimiser's state (Adam's squared moments overflow),
+  // and nothing downstream would notice. Treated as a non-finite gradient when recovering;
+  // with `stop` the check before a checkpoint catches it.
+  if (recover && norm > optimizer_->largest_safe_gradient_norm()) {
     optimizer_->zero_grad();
     return diverged(step, "nonfinite_grad",
-                    "the gradient norm " + format_number(norm) + " would overflow the optimiser's squared moments",
+                    "the gradient norm " + format_number(norm) + " would overflow the optimiser's state",
                     value, norm);
   }
   if (recover) {

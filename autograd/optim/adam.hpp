@@ -12,6 +12,9 @@
 // Glow trains with Adamax and a linear warmup (see schedule.hpp).
 #pragma once
 
+#include <cmath>
+#include <limits>
+
 #include <string>
 #include <vector>
 
@@ -35,6 +38,11 @@ class Adam : public Optimizer<T> {
 
   std::string type_name() const override { return "Adam"; }
   const AdamOptions& options() const { return options_; }
+  // g^2 overflows T once |g| passes sqrt(max T) (about 1.8e19 in float); /16 leaves room for
+  // the moment's running sum. The loss would stay finite afterwards (m / sqrt(inf) = 0).
+  double largest_safe_gradient_norm() const override {
+    return std::sqrt(static_cast<double>(std::numeric_limits<T>::max())) / 16;
+  }
 
  protected:
   static AdamOptions with_lr(double lr, double weight_decay = 0.0) {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ class Optimizer {
   // per-parameter counts (Adam's bias corrections) stay those of the restored moments.
   void set_step_count(std::size_t n) { step_count_ = n; }
   const std::vector<Var<T>>& params() const { return params_; }
+  // Gradient norms above this would break the optimiser's state although they are finite
+  // (Adam's second moment holds g^2, which overflows T). A trainer that recovers from
+  // divergence treats such a step like a non-finite gradient (flows/trainer.cpp). Default: no
+  // limit.
+  virtual double largest_safe_gradient_norm() const { return std::numeric_limits<double>::infinity(); }
 
   StateDict<T> state_dict() const;
   // Throws std::invalid_argument for a missing entry or a shape mismatch; the optimiser is

@@ -417,3 +417,18 @@ TEST_CASE("optimizer: set_step_count moves the run's count, not the per-paramete
   REQUIRE(after_one != p.value()[0]);
   REQUIRE(opt.step_count() == 11);
 }
+
+TEST_CASE("optim: Adam names the gradient norm its squared moments survive; SGD has no limit", "[optim]") {
+  Var<float> p(Tensor<float>({3}, 1.0f), true);
+  Adam<float> adam({p}, 1e-3);
+  const double limit = adam.largest_safe_gradient_norm();
+  // One step at a gradient of that norm (all in one element) keeps the second moment finite...
+  p.accumulate_grad(Tensor<float>({3}, {static_cast<float>(limit), 0.0f, 0.0f}));
+  adam.step();
+  for (const auto& [name, t] : adam.state_dict())
+    for (std::size_t i = 0; i < t.numel(); ++i) CHECK(std::isfinite(t[i]));
+  // ...while 32 times more (twice sqrt(max float)) overflows float when squared.
+  CHECK(!std::isfinite(static_cast<float>(32 * limit) * static_cast<float>(32 * limit)));
+  SGD<float> sgd({p}, 0.1);
+  CHECK(std::isinf(sgd.largest_safe_gradient_norm()));
+}
