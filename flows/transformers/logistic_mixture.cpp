@@ -1,6 +1,7 @@
 // flows/transformers/logistic_mixture.cpp — LogisticMixtureTransformer: forward composed from
 // differentiable ops (so autograd differentiates it w.r.t. x and params), inverse by a
-// per-element bisection in double followed by one op-level Newton step (see the header).
+// per-element bracketed Newton / bisection solve in double followed by one op-level Newton
+// step (see the header).
 #include "flows/transformers/logistic_mixture.hpp"
 
 #include <algorithm>
@@ -58,27 +59,35 @@ struct LogSumExp {
   double value() const { return s > 0.0 ? m + std::log(s) : m; }
 };
 
-// One element's mixture in double: component log-weights, means and scales.
+// One element's mixture in double: component log-weights, means and inverse scales.
 struct ElementMixture {
   std::vector<double> log_pi, mu, inv_scale;
   double max_scale = 0.0;
 
-  // logit(F(x)) = log F - log(1 - F), both by logsumexp (the same formula as forward).
-  double logit_cdf(double x) const {
-    LogSumExp cdf, sf;
+  // logit(F(x)) = log F - log(1 - F) and its slope pdf / (F (1 - F)), by logsumexp as forward.
+  struct Point {
+    double logit, slope;
+  };
+  Point at(double x) const {
+    LogSumExp cdf, sf, pdf;
     for (std::size_t i = 0; i < mu.size(); ++i) {
       const double z = (x - mu[i]) * inv_scale[i];
-      cdf.add(log_pi[i] + log_sigmoid(z));
-      sf.add(log_pi[i] + log_sigmoid(-z));
+      const double lp = log_sigmoid(z), ln = log_sigmoid(-z);
+      cdf.add(log_pi[i] + lp);
+      sf.add(log_pi[i] + ln);
+      pdf.add(log_pi[i] + lp + ln + std::log(inv_scale[i]));
     }
-    return cdf.value() - sf.value();
+    return {cdf.value() - sf.value(), std::exp(pdf.value() - cdf.value() - sf.value())};
   }
+  double logit_cdf(double x) const { return at(x).logit; }
 };
 
-// Solves logit(F(x)) = u by bracketing and bisection; NaN when u or the mixture is not finite
-// or the root is out of reach of the bracket (see the header).
+// Solves logit(F(x)) = u: bracket, then Newton steps while they stay strictly inside the
+// bracket and a bisection whenever one would leave it (or the slope underflows on a plateau).
+// The bracket shrinks at every step and always encloses the root. NaN when u or the mixture is not finite or the root is out of the bracket's reach.
 template <typename T>
 double solve_element(const ElementMixture& mix, double u) {
+  using Self = LogisticMixtureTransformer<T>;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   if (!std::isfinite(u)) return nan;
   double lo = *std::min_element(mix.mu.begin(), mix.mu.end());
@@ -86,25 +95,32 @@ double solve_element(const ElementMixture& mix, double u) {
   if (!std::isfinite(lo) || !std::isfinite(hi) || !std::isfinite(mix.max_scale)) return nan;
   // Push each end out by doubling steps until logit F(lo) <= u <= logit F(hi).
   double step = mix.max_scale;
-  for (int i = 0; i < LogisticMixtureTransformer<T>::kMaxBracketSteps && mix.logit_cdf(lo) > u; ++i) {
+  for (int i = 0; i < Self::kMaxBracketSteps && mix.logit_cdf(lo) > u; ++i) {
     lo -= step;
     step *= 2.0;
   }
   step = mix.max_scale;
-  for (int i = 0; i < LogisticMixtureTransformer<T>::kMaxBracketSteps && mix.logit_cdf(hi) < u; ++i) {
+  for (int i = 0; i < Self::kMaxBracketSteps && mix.logit_cdf(hi) < u; ++i) {
     hi += step;
     step *= 2.0;
   }
   // Negated comparisons so a NaN logit also counts as "not bracketed".
   if (!(mix.logit_cdf(lo) <= u) || !(mix.logit_cdf(hi) >= u)) return nan;
-  const double tol = LogisticMixtureTransformer<T>::tolerance();
-  for (int i = 0; i < LogisticMixtureTransformer<T>::kMaxBisections; ++i) {
-    if (hi - lo <= tol * (1.0 + std::max(std::abs(lo), std::abs(hi)))) break;
-    const double mid = lo + 0.5 * (hi - lo);
-    if (mid <= lo || mid >= hi) break;  // no double left between them
-    (mix.logit_cdf(mid) < u ? lo : hi) = mid;
+  const double tol = Self::tolerance();
+  double x = lo + 0.5 * (hi - lo);
+  for (int i = 0; i < Self::kMaxSolverSteps; ++i) {
+    const ElementMixture::Point p = mix.at(x);
+    const double r = p.logit - u;
+    if (r == 0.0) return x;
+    (r < 0.0 ? lo : hi) = x;
+    double next = x - r / p.slope;                      // Newton
+    if (!(next > lo && next < hi)) next = lo + 0.5 * (hi - lo);  // leaves the bracket: bisect
+    const double moved = std::abs(next - x);
+    x = next;
+    if (moved <= tol * (1.0 + std::abs(x)) || hi - lo <= tol * (1.0 + std::max(std::abs(lo), std::abs(hi))))
+      break;
   }
-  return lo + 0.5 * (hi - lo);
+  return x;
 }
 
 // x* with logit(F(x*)) = (y - b) e^{-a} for every element, from plain tensors (no graph).

@@ -16,12 +16,14 @@
 // p in [0, K) logits, [K, 2K) means, [2K, 3K) raw log-scales, 3K the tail log-scale a, 3K + 1
 // the tail shift b. So for x of shape (B, k, rest...), params is (B, (3K + 2) k, rest...).
 //
-// inverse: u = (y - b) e^{-a}, then logit(F(x)) = u is solved per element by bisection (in
-// double, whatever T): the bracket starts at [min mu, max mu] and each end is pushed out by a
-// doubling step (first step: the largest component scale) until it encloses the root (at most
-// kMaxBracketSteps pushes), then it is halved until its width is at most
-// tolerance * (1 + |x|) (1e-12 for double, 1e-7 for float) or kMaxBisections halvings — so it
-// always ends. A non-finite u (or one whose root lies beyond the reachable bracket) gives NaN.
+// inverse: u = (y - b) e^{-a}, then logit(F(x)) = u is solved per element in double (whatever
+// T), by bisection sped up with Newton steps: the bracket starts at [min mu, max mu] and each end
+// is pushed out by a doubling step (first step: the largest component scale) until it encloses
+// the root (at most kMaxBracketSteps pushes); then each step takes Newton's point if it lies
+// strictly inside the bracket and the midpoint otherwise, and the bracket shrinks to the side
+// holding the root. It stops when a step moves x by at most tolerance() * (1 + |x|) (1e-12 for
+// double, 1e-7 for float), when the bracket is that narrow, or after kMaxSolverSteps steps — so
+// it always ends. A non-finite u (or a root beyond the reachable bracket) gives NaN.
 // The solution x* is then refined by one Newton step written with ops,
 //   x = x* + (y - tau(x*; theta)) / tau'(x*),     with tau'(x*) a constant,
 // whose value is x* to within the solver tolerance and whose first derivatives are exactly the
@@ -42,7 +44,7 @@ class LogisticMixtureTransformer : public Transformer<T> {
  public:
   static constexpr double kMinLogScale = -7.0;
   static constexpr int kMaxBracketSteps = 200;
-  static constexpr int kMaxBisections = 400;
+  static constexpr int kMaxSolverSteps = 400;
 
   // components: K >= 1 (throws std::invalid_argument otherwise).
   explicit LogisticMixtureTransformer(std::size_t components);
@@ -56,7 +58,7 @@ class LogisticMixtureTransformer : public Transformer<T> {
   Elementwise<T> forward(const Var<T>& x, const Var<T>& params) override;
   Elementwise<T> inverse(const Var<T>& y, const Var<T>& params) override;
 
-  // The bisection's stopping width relative to 1 + |x| (1e-12 for double, 1e-7 for float).
+  // The solver's stopping step / width relative to 1 + |x| (1e-12 for double, 1e-7 for float).
   static double tolerance();
 
  private:
