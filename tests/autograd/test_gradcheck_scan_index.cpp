@@ -12,6 +12,7 @@
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_index.hpp"
+#include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "autograd/ops_scan.hpp"
 
@@ -151,4 +152,22 @@ TEST_CASE("where: selection, one-sided gradients, broadcasting, gradcheck", "[au
   // float instantiation.
   const Var32 f = where(Tensor32({2}, {0, 1}), Var32(Tensor32({2}, {1, 2})), Var32(Tensor32({2}, {3, 4})));
   REQUIRE(f.value().to_vector() == std::vector<float>{3, 2});
+}
+
+TEST_CASE("searchsorted + gather + cumsum: a spline's bin lookup is differentiable in the widths",
+          "[autograd][index]") {
+  // Knots from unnormalised widths: edges = cumsum(w) with a 0 in front; each value looks up
+  // its bin and the bin's left edge and width. The bin index is constant under a small
+  // perturbation (values are kept away from the edges), so the gradient flows through gather.
+  const Tensor64 w({2, 3}, {1.0, 2.0, 1.0, 0.5, 0.5, 3.0});
+  const Tensor64 v({2, 1}, {2.5, 0.7});
+  auto left_edge_and_width = [v](const std::vector<Var64>& in) {
+    const Var64 edges = concat({Var64(Tensor64({2, 1}, 0.0)), cumsum(in[0], 1)}, 1);  // (2, 4)
+    const IndexTensor bin = searchsorted(edges.value(), v);
+    return concat({gather(edges, 1, bin), gather(in[0], 1, bin)}, 1);
+  };
+  const Var64 out = left_edge_and_width({Var64(w)});
+  // Row 0: edges 0, 1, 3, 4 -> 2.5 in bin 1 (left edge 1, width 2); row 1: 0, .5, 1, 4 -> bin 1.
+  REQUIRE(out.value().to_vector() == std::vector<double>{1.0, 2.0, 0.5, 0.5});
+  check(left_edge_and_width, {w});
 }
