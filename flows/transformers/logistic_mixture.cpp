@@ -84,7 +84,8 @@ struct ElementMixture {
 
 // Solves logit(F(x)) = u: bracket, then Newton steps while they stay strictly inside the
 // bracket and a bisection whenever one would leave it (or the slope underflows on a plateau).
-// The bracket shrinks at every step and always encloses the root. NaN when u or the mixture is not finite or the root is out of the bracket's reach.
+// The bracket shrinks at every step and always encloses the root. NaN when u or the mixture
+// is not finite, or the root is out of the bracket's reach.
 template <typename T>
 double solve_element(const ElementMixture& mix, double u) {
   using Self = LogisticMixtureTransformer<T>;
@@ -113,12 +114,14 @@ double solve_element(const ElementMixture& mix, double u) {
     const double r = p.logit - u;
     if (r == 0.0) return x;
     (r < 0.0 ? lo : hi) = x;
-    double next = x - r / p.slope;                      // Newton
-    if (!(next > lo && next < hi)) next = lo + 0.5 * (hi - lo);  // leaves the bracket: bisect
+    double next = x - r / p.slope;  // Newton
+    // Outside the bracket (or NaN / inf from a slope that underflowed): bisect instead.
+    if (!(next > lo && next < hi)) next = lo + 0.5 * (hi - lo);
     const double moved = std::abs(next - x);
     x = next;
-    if (moved <= tol * (1.0 + std::abs(x)) || hi - lo <= tol * (1.0 + std::max(std::abs(lo), std::abs(hi))))
-      break;
+    const bool small_step = moved <= tol * (1.0 + std::abs(x));
+    const bool narrow = hi - lo <= tol * (1.0 + std::max(std::abs(lo), std::abs(hi)));
+    if (small_step || narrow) break;
   }
   return x;
 }
