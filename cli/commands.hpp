@@ -2,6 +2,7 @@
 // structs; tests call the functions directly). Each returns the process exit code.
 #pragma once
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -54,6 +55,20 @@ struct DensityRequest {
   std::size_t grid = 200;
 };
 int run_density(const DensityRequest& request);
+
+// cli/zoo.cpp: every 2-D family trained on every toy density (zoo.csv, zoo.png).
+struct ZooRequest {
+  std::string out_dir;
+  std::size_t steps = 2000;                 // per (family, density) run
+  std::vector<std::string> densities;       // empty or {"all"} = every toy density
+  std::vector<std::string> families;        // empty = every family (labels or model names)
+  std::uint64_t seed = 0;
+  int threads = 0;                          // 0 = all cores
+  bool quiet = false;
+};
+int run_zoo(const ZooRequest& request);
+// The gallery's row labels, in order (for --help and tests).
+std::vector<std::string> zoo_family_labels();
 
 // cli/study_flow_commands.cpp: looking inside a trained flow.
 struct InspectRequest {

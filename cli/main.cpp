@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flag_checks.hpp"
+#include "cli/interrupt.hpp"
 
 using namespace fz::cli;
 
@@ -273,6 +274,21 @@ int main(int argc, char** argv) {
   pr->add_option("--rows", profile.rows, "Op types shown (0 = all)")->capture_default_str()->transform(whole(0, kMaxCount));
   pr->add_flag("--by-shape", profile.by_shape, "One row per op and shapes (inputs -> output), e.g. to tell convolutions apart");
 
+  // ---- zoo ----
+  ZooRequest zoo;
+  std::string zoo_densities = "all", zoo_families;
+  auto* zo = app.add_subcommand("zoo", "The gallery: every 2-D flow family trained on every toy density with one step "
+                                       "budget; writes zoo.csv (family, density, test_nll, seconds) and zoo.png");
+  zo->add_option("--out", zoo.out_dir, "Output directory")->required();
+  zo->add_option("--steps", zoo.steps, "Training steps per family and density (batch 512)")
+      ->capture_default_str()->transform(whole(1, 1000000));
+  zo->add_option("--densities", zoo_densities,
+                 "Comma-separated toy densities, or all: moons,circles,8gaussians,checkerboard,pinwheel,spirals,swissroll")
+      ->capture_default_str();
+  zo->add_option("--families", zoo_families, "Comma-separated families (model names or labels); default: all");
+  zo->add_option("--seed", zoo.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
+  zo->add_option("--threads", zoo.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, 1024));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& h) {
@@ -323,6 +339,19 @@ int main(int argc, char** argv) {
       return run_density(density);
     }
     if (in->parsed()) return run_inspect(inspect);
+    if (zo->parsed()) {
+      auto split_names = [](const std::string& text) {
+        std::vector<std::string> out;
+        std::stringstream in(text);
+        for (std::string item; std::getline(in, item, ',');)
+          if (!item.empty()) out.push_back(item);
+        return out;
+      };
+      zoo.densities = split_names(zoo_densities);
+      zoo.families = split_names(zoo_families);
+      install_interrupt_handler();
+      return run_zoo(zoo);
+    }
     if (lt->parsed()) {
       latents.temperatures.clear();
       if (latent_temperatures != "none") latents.temperatures = parse_list(latent_temperatures, "--temperatures");
