@@ -12,8 +12,7 @@
 // kSplineGrain elements. Tail elements cost one comparison. The arithmetic is scalar and in
 // double for float tensors too (see Acc).
 //
-// A reference form composed of primitive ops (softmax, cumsum, searchsorted + gather) to test
-// this op against is still to do: those ops are being added separately.
+// rational_quadratic_spline_reference, at the end, builds the same map from primitive ops.
 #include "autograd/ops_rational_quadratic_spline.hpp"
 
 #include <algorithm>
@@ -23,6 +22,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include "autograd/ops_elementwise.hpp"
+#include "autograd/ops_index.hpp"
+#include "autograd/ops_layout.hpp"
+#include "autograd/ops_scan.hpp"
+#include "autograd/ops_softmax.hpp"
 #include "tensor/parallel.hpp"
 
 namespace fz {
@@ -410,6 +414,21 @@ std::string number(double v) {
   return s.str();
 }
 
+// x must be (B, k, rest...) and params (B, (3K - 1) k, rest...).
+void check_shapes(const Shape& xs, const Shape& ps, std::size_t bins) {
+  const std::size_t P = 3 * bins - 1;
+  if (xs.size() < 2)
+    throw std::invalid_argument("rational_quadratic_spline: input must be (B, k, ...), got " +
+                                shape_str(xs));
+  Shape expected = xs;
+  expected[1] = P * xs[1];
+  if (ps != expected)
+    throw std::invalid_argument(
+        "rational_quadratic_spline: params must be " + shape_str(expected) + " ((3K - 1) * k = " +
+        std::to_string(P) + " * " + std::to_string(xs[1]) + " channels for K = " +
+        std::to_string(bins) + " bins) for input " + shape_str(xs) + ", got " + shape_str(ps));
+}
+
 }  // namespace
 
 void check_rational_quadratic_spline_options(const RationalQuadraticSplineOptions& o) {
@@ -436,21 +455,9 @@ template <typename T>
 RationalQuadraticSplineOutput<T> rational_quadratic_spline(
     const Var<T>& x, const Var<T>& params, const RationalQuadraticSplineOptions& options) {
   check_rational_quadratic_spline_options(options);
+  check_shapes(x.shape(), params.shape(), options.bins);
   const Shape& xs = x.shape();
-  const Shape& ps = params.shape();
   const std::size_t P = 3 * options.bins - 1;
-  if (xs.size() < 2)
-    throw std::invalid_argument("rational_quadratic_spline: input must be (B, k, ...), got " +
-                                shape_str(xs));
-  Shape expected = xs;
-  expected[1] = P * xs[1];
-  if (ps != expected)
-    throw std::invalid_argument(
-        "rational_quadratic_spline: params must be " + shape_str(expected) + " ((3K - 1) * k = " +
-        std::to_string(P) + " * " + std::to_string(xs[1]) + " channels for K = " +
-        std::to_string(options.bins) + " bins) for input " + shape_str(xs) + ", got " +
-        shape_str(ps));
-
   const SplineConstants<Acc> c = constants_of<Acc>(options);
   const bool inverse = options.inverse;
   const Geometry geo = geometry_of(xs, P);
@@ -479,9 +486,95 @@ RationalQuadraticSplineOutput<T> rational_quadratic_spline(
   return {value, log_derivative};
 }
 
+
+// The plain form. Every element's parameters become one row of a (N, 3K - 1) matrix, so the
+// softmaxes, cumulative sums and bin searches run along the last axis. Tail elements are
+// replaced by 0 before the spline (and their results discarded by `where`), so the unused
+// branch never sees a point outside [-B, B] whose arithmetic could overflow and turn the
+// zero gradient `where` sends it into NaN.
+template <typename T>
+RationalQuadraticSplineOutput<T> rational_quadratic_spline_reference(
+    const Var<T>& x, const Var<T>& params, const RationalQuadraticSplineOptions& options) {
+  check_rational_quadratic_spline_options(options);
+  check_shapes(x.shape(), params.shape(), options.bins);
+  const Shape& xs = x.shape();
+  const std::size_t K = options.bins, P = 3 * K - 1, n = xs[0], k = xs[1];
+  const std::size_t N = shape_numel(xs), inner = N == 0 ? 1 : N / (n * k);
+  const T B = T(options.tail_bound);
+
+  // (n, P k, inner) -> (n, P, k, inner) -> (n, k, inner, P) -> (N, P): row e = element e.
+  const Var<T> theta = reshape(permute(reshape(params, {n, P, k, inner}), {0, 2, 3, 1}), {N, P});
+  const Var<T> v = reshape(x, {N, 1});
+
+  Tensor<T> last_knot({1, K + 1});
+  last_knot[K] = T(1);
+  const Var<T> bound_knot(Tensor<T>({1, 1}, B));
+  // Knots from unnormalised sizes: -B + 2B * [0, cumsum(min + (1 - K min) softmax(u))], the
+  // last set to B exactly (the first is -B exactly already).
+  const auto knots = [&](const Var<T>& u, double min_size) {
+    const Var<T> fractions = softmax(u, -1) * T(1 - double(K) * min_size) + T(min_size);
+    const Var<T> knots = pad(cumsum(fractions, -1), {{1, 0}}, T(0)) * (T(2) * B) - B;
+    return where(last_knot, bound_knot, knots);
+  };
+  const Var<T> xknots = knots(slice(theta, 1, 0, long(K)), options.min_bin_width);
+  const Var<T> yknots = knots(slice(theta, 1, long(K), long(2 * K)), options.min_bin_height);
+  const Var<T> widths = slice(xknots, 1, 1, long(K + 1)) - slice(xknots, 1, 0, long(K));
+  const Var<T> heights = slice(yknots, 1, 1, long(K + 1)) - slice(yknots, 1, 0, long(K));
+  // Derivatives at the K + 1 knots: 1, min + softplus(u), ..., 1.
+  const Var<T> derivatives =
+      pad(softplus(slice(theta, 1, long(2 * K), long(P))) + T(options.min_derivative), {{1, 1}},
+          T(1));
+
+  Tensor<T> inside({N, 1});
+  for (std::size_t e = 0; e < N; ++e) {
+    const T value = x.value()[e];
+    inside[e] = (value >= -B && value <= B) ? T(1) : T(0);
+  }
+  const Var<T> zero(Tensor<T>({1, 1}, T(0)));
+  const Var<T> v_in = where(inside, v, zero);
+
+  const IndexTensor bin = searchsorted(options.inverse ? yknots : xknots, v_in);
+  IndexTensor next_bin = bin;
+  for (std::size_t& i : next_bin.values) ++i;
+  const Var<T> xk = gather(xknots, 1, bin), w = gather(widths, 1, bin);
+  const Var<T> yk = gather(yknots, 1, bin), h = gather(heights, 1, bin);
+  const Var<T> d0 = gather(derivatives, 1, bin), d1 = gather(derivatives, 1, next_bin);
+  const Var<T> s = h / w;
+  const Var<T> delta = d0 + d1 - s * T(2);
+
+  Var<T> xi;
+  if (!options.inverse) {
+    xi = (v_in - xk) / w;
+  } else {  // the root of a xi^2 + b xi + c = 0 in its stable form
+    const Var<T> dy = v_in - yk;
+    const Var<T> qa = h * (s - d0) + dy * delta;
+    const Var<T> qb = h * d0 - dy * delta;
+    const Var<T> qc = -(s * dy);
+    xi = (qc * T(2)) / (-qb - sqrt(qb * qb - qa * qc * T(4)));
+  }
+  const Var<T> t = xi * (T(1) - xi);
+  const Var<T> den = s + delta * t;
+  const Var<T> n2 = d1 * square(xi) + s * t * T(2) + d0 * square(T(1) - xi);
+  const Var<T> log_slope = log(n2) + log(s / den) * T(2);  // log dy/dx at xi
+
+  Var<T> value, log_derivative;
+  if (!options.inverse) {
+    value = yk + h * (s * square(xi) + d0 * t) / den;
+    log_derivative = log_slope;
+  } else {
+    value = xk + xi * w;
+    log_derivative = -log_slope;
+  }
+  return {reshape(where(inside, value, v), xs), reshape(where(inside, log_derivative, zero), xs)};
+}
+
 template RationalQuadraticSplineOutput<float> rational_quadratic_spline<float>(
     const Var<float>&, const Var<float>&, const RationalQuadraticSplineOptions&);
 template RationalQuadraticSplineOutput<double> rational_quadratic_spline<double>(
+    const Var<double>&, const Var<double>&, const RationalQuadraticSplineOptions&);
+template RationalQuadraticSplineOutput<float> rational_quadratic_spline_reference<float>(
+    const Var<float>&, const Var<float>&, const RationalQuadraticSplineOptions&);
+template RationalQuadraticSplineOutput<double> rational_quadratic_spline_reference<double>(
     const Var<double>&, const Var<double>&, const RationalQuadraticSplineOptions&);
 
 }  // namespace fz

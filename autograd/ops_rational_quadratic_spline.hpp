@@ -25,7 +25,9 @@
 // Both directions return {value, per-element log-derivative}, each shaped like x, and both
 // are differentiable with respect to the input and to params (the inverse through the
 // implicit function theorem: dx/dy = 1 / (dy/dx), dx/dtheta = -(dy/dtheta) / (dy/dx)).
-// A reference form built from primitive ops is still to do (see the .cpp header).
+// rational_quadratic_spline_reference computes the same from primitive ops (softmax, cumsum,
+// pad, where, searchsorted, gather, elementwise arithmetic), about 50 of them on the tape: the
+// plain form to check the fused op against, and to read the construction off step by step.
 #pragma once
 
 #include <cstddef>
@@ -61,6 +63,13 @@ struct RationalQuadraticSplineOutput {
 // one output is used, its node does the work alone.
 template <typename T>
 RationalQuadraticSplineOutput<T> rational_quadratic_spline(
+    const Var<T>& x, const Var<T>& params, const RationalQuadraticSplineOptions& options = {});
+
+// The same spline composed only of primitive differentiable ops; equal to
+// rational_quadratic_spline in values and gradients (to rounding), far slower. For tests and
+// for reading. Same arguments, same errors.
+template <typename T>
+RationalQuadraticSplineOutput<T> rational_quadratic_spline_reference(
     const Var<T>& x, const Var<T>& params, const RationalQuadraticSplineOptions& options = {});
 
 // Throws std::invalid_argument naming the first option out of range ("rational_quadratic_spline:

@@ -4,7 +4,8 @@
 // and inverse, at points inside bins, in the tails, near knots and near +-B; the values against
 // a plain scalar transcription of the paper's formulas; log-derivative against central
 // differences; round trips in double and float; monotonicity; continuity at the knots and at
-// +-B; finiteness for extreme parameters; and the errors for bad shapes and options.
+// +-B; finiteness for extreme parameters; the errors for bad shapes and options; and equality
+// with rational_quadratic_spline_reference, the same spline built from primitive ops.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -408,4 +409,83 @@ TEST_CASE("rational_quadratic_spline: clear errors for bad shapes and options",
   o.min_derivative = 0.0;
   CHECK_THROWS_WITH(rational_quadratic_spline(x, good, o),
                     Catch::Contains("min_derivative must be positive"));
+}
+
+namespace {
+
+template <typename T>
+double max_abs_diff(const Tensor<T>& a, const Tensor<T>& b) {
+  REQUIRE(a.shape() == b.shape());
+  double m = 0;
+  for (std::size_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, std::abs(double(a[i]) - double(b[i])));
+  return m;
+}
+
+template <typename T>
+double max_abs(const Tensor<T>& a) {
+  double m = 0;
+  for (T v : a) m = std::max(m, std::abs(double(v)));
+  return m;
+}
+
+// Fused and plain forms on the same inputs: values, and the gradients of x and params for a
+// random weighted sum of both outputs.
+template <typename T>
+void check_fused_equals_reference(const Shape& xs, std::size_t K, bool inverse, double tol,
+                                  Rng& rng) {
+  const Options o = make_options(K, 2.5, inverse);
+  const Tensor<T> params = random_params(xs, K, 1.0, rng).template cast<T>();
+  Tensor<T> x(xs), r1(xs), r2(xs);
+  for (auto& v : x) v = T(rng.uniform(-3.2, 3.2));
+  for (auto& v : r1) v = T(rng.normal());
+  for (auto& v : r2) v = T(rng.normal());
+  Var<T> fx(x, true), fp(params, true), rx(x, true), rp(params, true);
+  const auto fused = rational_quadratic_spline(fx, fp, o);
+  sum(fused.value * Var<T>(r1) + fused.log_derivative * Var<T>(r2)).backward();
+  const auto plain = rational_quadratic_spline_reference(rx, rp, o);
+  sum(plain.value * Var<T>(r1) + plain.log_derivative * Var<T>(r2)).backward();
+  INFO("K " << K << (inverse ? " inverse" : " forward") << " shape " << shape_str(xs));
+  CHECK(max_abs_diff(fused.value.value(), plain.value.value()) < tol);
+  CHECK(max_abs_diff(fused.log_derivative.value(), plain.log_derivative.value()) < tol);
+  // Gradients relative to their largest entry (1 / slope can reach the thousands).
+  CHECK(max_abs_diff(fx.grad(), rx.grad()) < 10 * tol * std::max(1.0, max_abs(rx.grad())));
+  CHECK(max_abs_diff(fp.grad(), rp.grad()) < 10 * tol * std::max(1.0, max_abs(rp.grad())));
+}
+
+}  // namespace
+
+TEST_CASE("rational_quadratic_spline: the fused op equals the plain form in values and gradients",
+          "[autograd][spline]") {
+  Rng rng(61);
+  for (std::size_t K : {2, 5, 8})
+    for (bool inverse : {false, true}) {
+      check_fused_equals_reference<double>({6, 2}, K, inverse, 1e-10, rng);
+      check_fused_equals_reference<double>({2, 3, 2, 2}, K, inverse, 1e-10, rng);
+      check_fused_equals_reference<float>({6, 2}, K, inverse, 2e-4, rng);
+    }
+}
+
+TEST_CASE("rational_quadratic_spline_reference: gradcheck, and the same errors as the fused op",
+          "[autograd][spline]") {
+  Rng rng(67);
+  for (bool inverse : {false, true}) {
+    const Options o = make_options(4, 2.0, inverse);
+    const Shape xs{3, 2};
+    const Tensor64 params = random_params(xs, 4, 0.7, rng);
+    Tensor64 x(xs);
+    for (auto& v : x) v = rng.uniform(-2.5, 2.5);
+    require_gradcheck(
+        [&](const std::vector<Var64>& v) {
+          const auto out = rational_quadratic_spline_reference(v[0], v[1], o);
+          return out.value * 0.7 + out.log_derivative * 1.3;
+        },
+        {x, params});
+  }
+  CHECK_THROWS_WITH(rational_quadratic_spline_reference(Var64(Tensor64({2, 3})),
+                                                        Var64(Tensor64({2, 20})), make_options(8, 3.0)),
+                    Catch::Contains("params must be (2, 69)"));
+  CHECK_THROWS_WITH(rational_quadratic_spline_reference(Var64(Tensor64({2, 3})),
+                                                        Var64(Tensor64({2, 69})), make_options(1, 3.0)),
+                    Catch::Contains("at least 2 bins"));
 }
