@@ -5,7 +5,8 @@
 // a plain scalar transcription of the paper's formulas; log-derivative against central
 // differences; round trips in double and float; monotonicity; continuity at the knots and at
 // +-B; finiteness for extreme parameters; the errors for bad shapes and options; and equality
-// with rational_quadratic_spline_reference, the same spline built from primitive ops.
+// with rational_quadratic_spline_reference, the same spline built from primitive ops; the same
+// bits on 1 and 2 threads.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "autograd/ops_rational_quadratic_spline.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "tensor/random.hpp"
+#include "tests/thread_count.hpp"
 
 using namespace fz;
 
@@ -488,4 +490,36 @@ TEST_CASE("rational_quadratic_spline_reference: gradcheck, and the same errors a
   CHECK_THROWS_WITH(rational_quadratic_spline_reference(Var64(Tensor64({2, 3})),
                                                         Var64(Tensor64({2, 69})), make_options(1, 3.0)),
                     Catch::Contains("at least 2 bins"));
+}
+
+TEST_CASE("rational_quadratic_spline: the same bits on 1 and 2 threads, and nothing recorded "
+          "without gradients", "[autograd][spline]") {
+  Rng rng(71);
+  const std::size_t K = 8;
+  const Shape xs{40, 2, 50};  // 4000 elements: split into several thread chunks
+  const Tensor32 params = random_params(xs, K, 1.0, rng).cast<float>();
+  Tensor32 x(xs);
+  for (auto& v : x) v = float(rng.uniform(-3.5, 3.5));
+  for (bool inverse : {false, true}) {
+    const Options o = make_options(K, 3.0, inverse);
+    std::vector<Tensor32> results[2];
+    for (int threads : {1, 2}) {
+      testing::ThreadCount count(threads);
+      Var32 xv(x, true), pv(params, true);
+      const auto out = rational_quadratic_spline(xv, pv, o);
+      sum(out.value + out.log_derivative * 0.5f).backward();
+      results[threads - 1] = {out.value.value(), out.log_derivative.value(), xv.grad(), pv.grad()};
+    }
+    for (std::size_t r = 0; r < 4; ++r) {
+      INFO("result " << r << (inverse ? " inverse" : " forward"));
+      REQUIRE(results[0][r].numel() == results[1][r].numel());
+      CHECK(std::equal(results[0][r].begin(), results[0][r].end(), results[1][r].begin()));
+    }
+    NoGradGuard no_grad;
+    const std::size_t tape_before = Tape<float>::current().size();
+    const auto plain = rational_quadratic_spline(Var32(x, true), Var32(params, true), o);
+    CHECK(Tape<float>::current().size() == tape_before);
+    CHECK(std::equal(plain.value.value().begin(), plain.value.value().end(),
+                     results[0][0].begin()));
+  }
 }
