@@ -7,6 +7,7 @@
 #include "autograd/ops_layout.hpp"
 #include "autograd/ops_linalg.hpp"
 #include "autograd/ops_matmul.hpp"
+#include "autograd/ops_rational_quadratic_spline.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "autograd/ops_scan.hpp"
 #include "autograd/ops_softmax.hpp"

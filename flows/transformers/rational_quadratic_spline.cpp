@@ -1,0 +1,34 @@
+// flows/transformers/rational_quadratic_spline.cpp — RationalQuadraticSplineTransformer: the
+// fused spline op in each direction.
+#include "flows/transformers/rational_quadratic_spline.hpp"
+
+namespace fz {
+
+template <typename T>
+RationalQuadraticSplineTransformer<T>::RationalQuadraticSplineTransformer(
+    const RationalQuadraticSplineOptions& options)
+    : options_(options) {
+  options_.inverse = false;
+  check_rational_quadratic_spline_options(options_);
+}
+
+template <typename T>
+Elementwise<T> RationalQuadraticSplineTransformer<T>::forward(const Var<T>& x,
+                                                              const Var<T>& params) {
+  const RationalQuadraticSplineOutput<T> out = rational_quadratic_spline(x, params, options_);
+  return {out.value, out.log_derivative};
+}
+
+template <typename T>
+Elementwise<T> RationalQuadraticSplineTransformer<T>::inverse(const Var<T>& y,
+                                                              const Var<T>& params) {
+  RationalQuadraticSplineOptions backwards = options_;
+  backwards.inverse = true;
+  const RationalQuadraticSplineOutput<T> out = rational_quadratic_spline(y, params, backwards);
+  return {out.value, out.log_derivative};
+}
+
+template class RationalQuadraticSplineTransformer<float>;
+template class RationalQuadraticSplineTransformer<double>;
+
+}  // namespace fz
