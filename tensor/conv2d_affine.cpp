@@ -7,6 +7,7 @@
 
 #include "tensor/conv2d.hpp"
 #include "tensor/conv2d_same.hpp"
+#include "tensor/elementwise.hpp"
 
 namespace fz {
 
@@ -22,13 +23,6 @@ void check_affine(const Tensor<T>& weight, const Tensor<T>& scale, const Tensor<
     throw std::invalid_argument("conv2d_affine: scale and shift must both be (" +
                                 std::to_string(want[0]) + "), got " + shape_str(scale.shape()) +
                                 " and " + shape_str(shift.shape()));
-}
-
-template <typename T>
-Tensor<T> rectified(const Tensor<T>& x) {
-  Tensor<T> r = Tensor<T>::empty(x.shape());
-  for (std::size_t i = 0; i < x.numel(); ++i) r[i] = x[i] > T(0) ? x[i] : T(0);
-  return r;
 }
 
 }  // namespace
@@ -47,7 +41,7 @@ Tensor<T> conv2d_affine(const Tensor<T>& x, const Tensor<T>& weight, const Tenso
     return detail::conv2d_same_affine(x, weight, scale.data(), shift.data(), relu, &s.z,
                                       keep_x_layout ? &s.x_layout : nullptr, relu_input);
   }
-  s.z = conv2d(relu_input ? rectified(x) : x, weight, Tensor<T>(), stride, padding,
+  s.z = conv2d(relu_input ? fz::relu(x) : x, weight, Tensor<T>(), stride, padding,
                keep_x_layout ? &s.x_layout : nullptr);
   const std::size_t N = s.z.shape()[0], Cout = s.z.shape()[1];
   const std::size_t hw = s.z.shape()[2] * s.z.shape()[3];
@@ -99,7 +93,7 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
       dz[i] = gm * scale[o];
     }
   }
-  Conv2dGrads<T> conv = conv2d_backward(dz, relu_input ? rectified(x) : x, weight, stride,
+  Conv2dGrads<T> conv = conv2d_backward(dz, relu_input ? fz::relu(x) : x, weight, stride,
                                         padding, need_input, need_weight, &saved.x_layout);
   grads.input = std::move(conv.input);
   if (relu_input && grads.input.defined())  // the ReLU in front passes gradient where x > 0

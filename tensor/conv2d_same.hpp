@@ -19,6 +19,7 @@
 // machinery runs the fused forms of tensor/conv2d_affine.hpp: a per-channel affine map and
 // ReLUs applied on the copies into and out of the planes, and chains of convolutions whose
 // activations go from one GEMM's output straight into the next one's planes.
+// The implementation is split by concern; conv2d_same.cpp's header says which file has what.
 #pragma once
 
 #include <cstddef>
