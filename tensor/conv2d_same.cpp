@@ -53,9 +53,12 @@ Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<
 
 // Both gradients from one plane layout of dY (see backward_from_dy_planes).
 template <typename T>
-void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const Tensor<T>* weight,
-                          const Shape& xs, const Shape& ws, Tensor<T>* dx, Tensor<T>* dw,
-                          const Tensor<T>* x_planes) {
+void conv2d_same_backward(const Tensor<T>& grad_out, const SameConvBackward<T>& b) {
+  const Shape& xs = b.x_shape;
+  const Shape& ws = b.weight_shape;
+  const Tensor<T>* weight = b.weight;
+  Tensor<T>* dx = b.dx;
+  Tensor<T>* dw = b.dw;
   const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3];
   const std::size_t Cout = ws[0], k = ws[2];
   if (k == 1 && dx && !dw) {  // 1x1, input gradient only: straight from grad_out, no plane
@@ -68,15 +71,13 @@ void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const T
   const Plane pl(N, H, W, k);
   T* dy = plane_scratch<T>(0, Cout * pl.len);
   to_plane(grad_out.data(), Cout, pl, dy);
-  backward_from_dy_planes(static_cast<const T*>(dy), pl, x, weight, xs, ws, dx, dw, x_planes);
+  backward_from_dy_planes(static_cast<const T*>(dy), pl, b);
 }
 
 #define FZ_INSTANTIATE_CONV_SAME(T)                                                         \
   template Tensor<T> conv2d_same(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,      \
                                  Tensor<T>*);                                                \
-  template void conv2d_same_backward(const Tensor<T>&, const Tensor<T>*, const Tensor<T>*,  \
-                                     const Shape&, const Shape&, Tensor<T>*, Tensor<T>*,    \
-                                     const Tensor<T>*);
+  template void conv2d_same_backward(const Tensor<T>&, const SameConvBackward<T>&);
 FZ_INSTANTIATE_CONV_SAME(float)
 FZ_INSTANTIATE_CONV_SAME(double)
 #undef FZ_INSTANTIATE_CONV_SAME

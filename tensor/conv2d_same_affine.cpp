@@ -19,12 +19,16 @@ namespace fz::detail {
 
 using namespace same_conv;
 
-// z = conv(x, W) and y = act(s_o * z + t_o) in one go; z kept in *z_saved for the backward
+// z = conv(x, W) and y = act(s_o * z + t_o) in one go; z kept in saved.z for the backward
 // pass (the GEMM's output positions for k > 1, NCHW for 1x1).
 template <typename T>
-Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const T* scale,
-                             const T* shift, bool relu, Tensor<T>* z_saved,
-                             Tensor<T>* keep_planes, bool relu_input) {
+Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight,
+                             const SameAffine<T>& affine, ConvAffineSaved<T>& saved,
+                             bool keep_x_layout) {
+  const T* scale = affine.scale;
+  const T* shift = affine.shift;
+  const bool relu = affine.relu, relu_input = affine.relu_input;
+  Tensor<T>* z_saved = &saved.z;
   const Shape& xs = x.shape();
   const std::size_t N = xs[0], C = xs[1], Cout = weight.shape()[0];
   const Plane pl(N, xs[2], xs[3], weight.shape()[2]);
@@ -41,7 +45,7 @@ Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const 
                nchw_rows(y.data(), Cout, pl), Cout, pl, scale, shift, relu);
     return y;
   }
-  T* planes = input_planes(keep_planes, C, pl);
+  T* planes = input_planes(keep_x_layout ? &saved.x_layout : nullptr, C, pl);
   to_plane(x.data(), C, pl, planes, relu_input);
   // One spare vector at the end: affine_out reads whole vectors past the last row.
   *z_saved = Tensor<T>::empty({Cout * pl.Q + xsimd::batch<T>::size});
@@ -54,10 +58,10 @@ Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const 
 
 template <typename T>
 void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_saved,
-                                 const T* scale, const T* shift, bool relu, const Tensor<T>* x,
-                                 const Tensor<T>* weight, const Shape& xs, const Shape& ws,
-                                 Tensor<T>* dx, Tensor<T>* dw, T* dscale, T* dshift,
-                                 const Tensor<T>* x_planes, bool relu_input) {
+                                 const SameAffine<T>& affine, const SameConvBackward<T>& conv,
+                                 T* dscale, T* dshift) {
+  const Shape& xs = conv.x_shape;
+  const Shape& ws = conv.weight_shape;
   const std::size_t N = xs[0], H = xs[2], W = xs[3], Cout = ws[0], k = ws[2];
   const Plane pl(N, H, W, k);
   const std::size_t expected = k == 1 ? N * Cout * H * W : Cout * pl.Q + xsimd::batch<T>::size;
@@ -69,18 +73,16 @@ void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_sav
   const T* z = z_saved.data();
   affine_grad_planes(nchw_rows(grad_y.data(), Cout, pl),
                      k > 1 ? position_rows(z, Cout, pl) : nchw_rows(z, Cout, pl), Cout, pl,
-                     scale, shift, relu, dz, dscale, dshift);
-  backward_from_dy_planes(static_cast<const T*>(dz), pl, x, weight, xs, ws, dx, dw, x_planes,
-                          relu_input);
+                     affine.scale, affine.shift, affine.relu, dz, dscale, dshift);
+  backward_from_dy_planes(static_cast<const T*>(dz), pl, conv, affine.relu_input);
 }
 
 #define FZ_INSTANTIATE_CONV_SAME_AFFINE(T)                                                  \
-  template Tensor<T> conv2d_same_affine(const Tensor<T>&, const Tensor<T>&, const T*,       \
-                                        const T*, bool, Tensor<T>*, Tensor<T>*, bool);      \
-  template void conv2d_same_affine_backward(                                                \
-      const Tensor<T>&, const Tensor<T>&, const T*, const T*, bool, const Tensor<T>*,         \
-      const Tensor<T>*, const Shape&, const Shape&, Tensor<T>*, Tensor<T>*, T*, T*,           \
-      const Tensor<T>*, bool);
+  template Tensor<T> conv2d_same_affine(const Tensor<T>&, const Tensor<T>&,                \
+                                        const SameAffine<T>&, ConvAffineSaved<T>&, bool);   \
+  template void conv2d_same_affine_backward(const Tensor<T>&, const Tensor<T>&,             \
+                                            const SameAffine<T>&, const SameConvBackward<T>&, \
+                                            T*, T*);
 FZ_INSTANTIATE_CONV_SAME_AFFINE(float)
 FZ_INSTANTIATE_CONV_SAME_AFFINE(double)
 #undef FZ_INSTANTIATE_CONV_SAME_AFFINE

@@ -136,8 +136,10 @@ Plane chain_layout(const Shape& xs, const std::vector<ChainLayer<T>>& layers) {
 template <typename T>
 Tensor<T> conv2d_same_affine_chain(const Tensor<T>& x, bool relu_input,
                                    const std::vector<ChainLayer<T>>& layers,
-                                   std::vector<Tensor<T>>* z, std::vector<Tensor<T>>* h,
-                                   Tensor<T>* x_layout) {
+                                   ConvAffineChainSaved<T>& saved, bool keep_x_layout) {
+  std::vector<Tensor<T>>* z = &saved.z;
+  std::vector<Tensor<T>>* h = &saved.h;
+  Tensor<T>* x_layout = keep_x_layout ? &saved.x_layout : nullptr;
   const Shape& xs = x.shape();
   const std::size_t N = xs[0], C = xs[1], H = xs[2], W = xs[3], V = xsimd::batch<T>::size;
   const std::size_t hw = H * W, m = layers.size();
@@ -198,10 +200,10 @@ Tensor<T> conv2d_same_affine_chain(const Tensor<T>& x, bool relu_input,
 template <typename T>
 void conv2d_same_affine_chain_backward(const Tensor<T>& g, const Tensor<T>& x, bool relu_input,
                                        const std::vector<ChainLayer<T>>& layers,
-                                       const std::vector<Tensor<T>>& z,
-                                       const std::vector<Tensor<T>>& h,
-                                       const Tensor<T>* x_layout, Tensor<T>* dx,
+                                       const ConvAffineChainSaved<T>& saved, Tensor<T>* dx,
                                        std::vector<ChainGrads<T>>& grads) {
+  const std::vector<Tensor<T>>& z = saved.z;
+  const std::vector<Tensor<T>>& h = saved.h;
   const Shape& xs = x.shape();
   const std::size_t N = xs[0], H = xs[2], W = xs[3], V = xsimd::batch<T>::size;
   const std::size_t m = layers.size();
@@ -254,21 +256,24 @@ void conv2d_same_affine_chain_backward(const Tensor<T>& g, const Tensor<T>& x, b
   }
   T* dz0 = plane_scratch<T>(0, ch[0] * L.len);  // the buffers above are no longer needed
   layer_dz(0, dz0);
-  backward_from_dy_planes(static_cast<const T*>(dz0), L, &x, layers[0].weight, xs,
-                          layers[0].weight->shape(), dx,
-                          grads[0].weight_wanted ? &grads[0].weight : nullptr, x_layout,
-                          relu_input);
+  SameConvBackward<T> first;
+  first.x_shape = xs;
+  first.weight_shape = layers[0].weight->shape();
+  first.x = &x;
+  first.weight = layers[0].weight;
+  first.x_planes = &saved.x_layout;  // undefined when the forward pass did not keep it
+  first.dx = dx;
+  first.dw = grads[0].weight_wanted ? &grads[0].weight : nullptr;
+  backward_from_dy_planes(static_cast<const T*>(dz0), L, first, relu_input);
 }
 
 #define FZ_INSTANTIATE_CONV_SAME_CHAIN(T)                                                   \
   template Tensor<T> conv2d_same_affine_chain(const Tensor<T>&, bool,                      \
                                               const std::vector<ChainLayer<T>>&,             \
-                                              std::vector<Tensor<T>>*, std::vector<Tensor<T>>*, \
-                                              Tensor<T>*);                                   \
+                                              ConvAffineChainSaved<T>&, bool);               \
   template void conv2d_same_affine_chain_backward(                                          \
       const Tensor<T>&, const Tensor<T>&, bool, const std::vector<ChainLayer<T>>&,            \
-      const std::vector<Tensor<T>>&, const std::vector<Tensor<T>>&, const Tensor<T>*,          \
-      Tensor<T>*, std::vector<ChainGrads<T>>&);
+      const ConvAffineChainSaved<T>&, Tensor<T>*, std::vector<ChainGrads<T>>&);
 FZ_INSTANTIATE_CONV_SAME_CHAIN(float)
 FZ_INSTANTIATE_CONV_SAME_CHAIN(double)
 #undef FZ_INSTANTIATE_CONV_SAME_CHAIN

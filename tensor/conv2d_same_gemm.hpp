@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tensor/conv2d_same.hpp"
 #include "tensor/conv2d_same_planes.hpp"
 #include "tensor/gemm.hpp"
 #include "tensor/gemm_dots.hpp"
@@ -65,13 +66,18 @@ void conv_positions(const T* planes, std::size_t C, const Plane& pl, const T* wm
 //         output gradients of every position whose kernel covered it (1x1: W^T per image);
 //   dWm = dY (Cout x positions) . lines(x)^T, with dY zero at the separators, so positions
 //         that were thrown away in the forward pass add nothing.
-// relu_input: the convolution read relu(x), so dx is zeroed where x <= 0 and the weight
-// gradient reads relu(x).
+// What is read and written: b (conv2d_same.hpp). relu_input: the convolution read relu(x), so
+// dx is zeroed where x <= 0 and the weight gradient reads relu(x).
 template <typename T>
-void backward_from_dy_planes(const T* dy, const Plane& pl, const Tensor<T>* x,
-                             const Tensor<T>* weight, const Shape& xs, const Shape& ws,
-                             Tensor<T>* dx, Tensor<T>* dw, const Tensor<T>* x_planes,
+void backward_from_dy_planes(const T* dy, const Plane& pl, const SameConvBackward<T>& b,
                              bool relu_input = false) {
+  const Shape& xs = b.x_shape;
+  const Shape& ws = b.weight_shape;
+  const Tensor<T>* x = b.x;
+  const Tensor<T>* weight = b.weight;
+  const Tensor<T>* x_planes = b.x_planes;
+  Tensor<T>* dx = b.dx;
+  Tensor<T>* dw = b.dw;
   const std::size_t C = xs[1], Cout = ws[0], k = ws[2];  // k <= pl.k
   if (dx) {
     *dx = Tensor<T>::empty(xs);
