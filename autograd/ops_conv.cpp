@@ -27,7 +27,9 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, std::si
                    [x, weight, bias, stride, padding, saved_input](const Tensor<T>& g) {
                      Conv2dGrads<T> grads =
                          conv2d_backward(g, x.value(), weight.value(), stride, padding,
-                                         x.requires_grad(), weight.requires_grad(), &saved_input);
+                                         {/*input=*/x.requires_grad(),
+                                          /*weight=*/weight.requires_grad()},
+                                         &saved_input);
                      if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
                      if (weight.requires_grad()) weight.accumulate_grad(std::move(grads.weight));
                      if (bias.requires_grad()) bias.accumulate_grad(conv2d_backward_bias(g));
@@ -43,16 +45,21 @@ Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
                      bool relu_input) {
   const bool keep_layout = GradMode::enabled() && weight.requires_grad();
   auto saved = std::make_shared<ConvAffineSaved<T>>();
-  Tensor<T> y = conv2d_affine(x.value(), weight.value(), scale.value(), shift.value(), relu,
-                              stride, padding, saved.get(), keep_layout, relu_input);
+  ConvAffineOptions options;
+  options.relu = relu;
+  options.relu_input = relu_input;
+  options.stride = stride;
+  options.padding = padding;
+  Tensor<T> y = conv2d_affine(x.value(), weight.value(), scale.value(), shift.value(), options,
+                              saved.get(), keep_layout);
   const char* name = relu_input ? (relu ? "relu_conv2d_affine_relu" : "relu_conv2d_affine")
                                 : (relu ? "conv2d_affine_relu" : "conv2d_affine");
   return record_op(name, y, {x, weight, scale, shift},
-                   [x, weight, scale, shift, relu, stride, padding, saved,
-                    relu_input](const Tensor<T>& g) {
+                   [x, weight, scale, shift, options, saved](const Tensor<T>& g) {
                      ConvAffineGrads<T> grads = conv2d_affine_backward(
-                         g, x.value(), weight.value(), scale.value(), shift.value(), relu, stride,
-                         padding, *saved, x.requires_grad(), weight.requires_grad(), relu_input);
+                         g, x.value(), weight.value(), scale.value(), shift.value(), options,
+                         *saved,
+                         {/*input=*/x.requires_grad(), /*weight=*/weight.requires_grad()});
                      if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
                      if (weight.requires_grad()) weight.accumulate_grad(std::move(grads.weight));
                      if (scale.requires_grad()) scale.accumulate_grad(std::move(grads.scale));
@@ -89,7 +96,8 @@ Var<T> conv2d_affine_chain(const Var<T>& x, bool relu_input,
                    [x, relu_input, layers, saved](const Tensor<T>& g) {
                      ConvAffineChainGrads<T> grads = conv2d_affine_chain_backward(
                          g, x.value(), relu_input, layer_values(layers), *saved,
-                         x.requires_grad(), layers[0].weight.requires_grad());
+                         {/*input=*/x.requires_grad(),
+                          /*weight=*/layers[0].weight.requires_grad()});
                      if (x.requires_grad()) x.accumulate_grad(std::move(grads.input));
                      for (std::size_t i = 0; i < layers.size(); ++i) {
                        const ConvAffineVars<T>& l = layers[i];

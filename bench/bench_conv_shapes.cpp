@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     const std::size_t pad = (s.k - 1) / 2;
     const double fwd = median_cpu_ms([&] { (void)fz::conv2d(x, w, fz::Tensor32(), 1, pad); });
     const double bwd =
-        median_cpu_ms([&] { (void)fz::conv2d_backward(dy, x, w, 1, pad, true, true); });
+        median_cpu_ms([&] { (void)fz::conv2d_backward(dy, x, w, 1, pad, fz::ConvGradsWanted()); });
     const double gflop = 2e-9 * double(s.n * s.h * s.w * s.cout * s.c * s.k * s.k);
     char shape[64];
     std::snprintf(shape, sizeof shape, "%zux%zux%zu -> %zu k%zu", s.c, s.h, s.w, s.cout, s.k);

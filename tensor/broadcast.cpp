@@ -1,11 +1,5 @@
 // tensor/broadcast.cpp — broadcasting rules, the collapsed BroadcastPlan, broadcast_to and
 // sum_to (the one reduction of broadcast gradients back to an input's shape).
-
-// GCC 12 false positives inside its AVX-512 intrinsics (PR105593); see elementwise.cpp.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include "tensor/broadcast.hpp"
 
 #include <algorithm>

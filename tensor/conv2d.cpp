@@ -245,8 +245,12 @@ Tensor<T> conv2d_backward_input(const Tensor<T>& grad_out, const Tensor<T>& weig
                                 shape_str({g.N, g.Cout, g.Ho, g.Wo}));
   if (detail::conv2d_is_same(weight.shape(), stride, padding)) {
     Tensor<T> dx;
-    detail::conv2d_same_backward<T>(grad_out, nullptr, &weight, x_shape, weight.shape(), &dx,
-                                    nullptr);
+    detail::SameConvBackward<T> b;
+    b.x_shape = x_shape;
+    b.weight_shape = weight.shape();
+    b.weight = &weight;
+    b.dx = &dx;
+    detail::conv2d_same_backward<T>(grad_out, b);
     return dx;
   }
   const std::size_t ckk = g.ckk(), hwo = g.hw_out(), hwi = g.hw_in();
@@ -277,8 +281,12 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
                                 shape_str({g.N, g.Cout, g.Ho, g.Wo}));
   if (detail::conv2d_is_same(weight_shape, stride, padding)) {
     Tensor<T> dw;
-    detail::conv2d_same_backward<T>(grad_out, &x, nullptr, x.shape(), weight_shape, nullptr,
-                                    &dw);
+    detail::SameConvBackward<T> b;
+    b.x_shape = x.shape();
+    b.weight_shape = weight_shape;
+    b.x = &x;
+    b.dw = &dw;
+    detail::conv2d_same_backward<T>(grad_out, b);
     return dw;
   }
   const std::size_t ckk = g.ckk(), hwo = g.hw_out();
@@ -310,7 +318,8 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
 template <typename T>
 Conv2dGrads<T> conv2d_backward(const Tensor<T>& grad_out, const Tensor<T>& x,
                                const Tensor<T>& weight, std::size_t stride, std::size_t padding,
-                               bool need_input, bool need_weight, const Tensor<T>* saved_input) {
+                               ConvGradsWanted wanted, const Tensor<T>* saved_input) {
+  const bool need_input = wanted.input, need_weight = wanted.weight;
   Conv2dGrads<T> grads;
   if (detail::conv2d_is_same(weight.shape(), stride, padding) && (need_input || need_weight)) {
     const ConvGeom g = make_geom(x.shape(), weight.shape(), stride, padding);
@@ -318,9 +327,15 @@ Conv2dGrads<T> conv2d_backward(const Tensor<T>& grad_out, const Tensor<T>& x,
       throw std::invalid_argument("conv2d_backward: grad_out has shape " +
                                   shape_str(grad_out.shape()) + ", expected " +
                                   shape_str({g.N, g.Cout, g.Ho, g.Wo}));
-    detail::conv2d_same_backward<T>(grad_out, &x, &weight, x.shape(), weight.shape(),
-                                    need_input ? &grads.input : nullptr,
-                                    need_weight ? &grads.weight : nullptr, saved_input);
+    detail::SameConvBackward<T> b;
+    b.x_shape = x.shape();
+    b.weight_shape = weight.shape();
+    b.x = &x;
+    b.weight = &weight;
+    b.x_planes = saved_input;
+    b.dx = need_input ? &grads.input : nullptr;
+    b.dw = need_weight ? &grads.weight : nullptr;
+    detail::conv2d_same_backward<T>(grad_out, b);
     return grads;
   }
   if (need_input) grads.input = conv2d_backward_input(grad_out, weight, x.shape(), stride, padding);
@@ -353,7 +368,7 @@ Tensor<T> conv2d_backward_bias(const Tensor<T>& grad_out) {
                                             std::size_t, std::size_t);                         \
   template Tensor<T> conv2d_backward_bias(const Tensor<T>&);                                    \
   template Conv2dGrads<T> conv2d_backward(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,   \
-                                          std::size_t, std::size_t, bool, bool, const Tensor<T>*);
+                                          std::size_t, std::size_t, ConvGradsWanted, const Tensor<T>*);
 FZ_INSTANTIATE_CONV(float)
 FZ_INSTANTIATE_CONV(double)
 #undef FZ_INSTANTIATE_CONV

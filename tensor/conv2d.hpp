@@ -39,9 +39,15 @@ Tensor<T> conv2d_backward_weight(const Tensor<T>& grad_out, const Tensor<T>& x,
                                  const Shape& weight_shape, std::size_t stride = 1,
                                  std::size_t padding = 0);
 
-// Both of the above in one call (a false flag skips that gradient, leaving it undefined); the
-// "same"-convolution path lays grad_out out once for the two, so autograd calls this.
-// saved_input: what conv2d returned in its saved_input for this x (or null/undefined).
+// Which gradients a convolution's backward pass computes; one not wanted is left undefined.
+struct ConvGradsWanted {
+  bool input = true;
+  bool weight = true;
+};
+
+// Both of the above in one call (only the wanted ones); the "same"-convolution path lays
+// grad_out out once for the two, so autograd calls this. saved_input: what conv2d returned in
+// its saved_input for this x (or null/undefined).
 template <typename T>
 struct Conv2dGrads {
   Tensor<T> input, weight;
@@ -49,8 +55,7 @@ struct Conv2dGrads {
 template <typename T>
 Conv2dGrads<T> conv2d_backward(const Tensor<T>& grad_out, const Tensor<T>& x,
                                const Tensor<T>& weight, std::size_t stride, std::size_t padding,
-                               bool need_input, bool need_weight,
-                               const Tensor<T>* saved_input = nullptr);
+                               ConvGradsWanted wanted, const Tensor<T>* saved_input = nullptr);
 
 // d loss / d bias: grad_out summed over batch and space, shape (C_out).
 template <typename T>

@@ -7,6 +7,7 @@
 
 #include "tensor/conv2d.hpp"
 #include "tensor/conv2d_same.hpp"
+#include "tensor/elementwise.hpp"
 
 namespace fz {
 
@@ -24,30 +25,28 @@ void check_affine(const Tensor<T>& weight, const Tensor<T>& scale, const Tensor<
                                 " and " + shape_str(shift.shape()));
 }
 
-template <typename T>
-Tensor<T> rectified(const Tensor<T>& x) {
-  Tensor<T> r = Tensor<T>::empty(x.shape());
-  for (std::size_t i = 0; i < x.numel(); ++i) r[i] = x[i] > T(0) ? x[i] : T(0);
-  return r;
-}
-
 }  // namespace
 
 template <typename T>
 Tensor<T> conv2d_affine(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& scale,
-                        const Tensor<T>& shift, bool relu, std::size_t stride,
-                        std::size_t padding, ConvAffineSaved<T>* saved, bool keep_x_layout,
-                        bool relu_input) {
+                        const Tensor<T>& shift, const ConvAffineOptions& options,
+                        ConvAffineSaved<T>* saved, bool keep_x_layout) {
+  const bool relu = options.relu, relu_input = options.relu_input;
+  const std::size_t stride = options.stride, padding = options.padding;
   check_affine(weight, scale, shift);
   ConvAffineSaved<T> local;
   ConvAffineSaved<T>& s = saved ? *saved : local;
   s.x_layout = Tensor<T>();
   if (detail::conv2d_is_same(weight.shape(), stride, padding)) {
     conv2d_output_shape(x.shape(), weight.shape(), stride, padding);  // validates the shapes
-    return detail::conv2d_same_affine(x, weight, scale.data(), shift.data(), relu, &s.z,
-                                      keep_x_layout ? &s.x_layout : nullptr, relu_input);
+    detail::SameAffine<T> affine;
+    affine.scale = scale.data();
+    affine.shift = shift.data();
+    affine.relu = relu;
+    affine.relu_input = relu_input;
+    return detail::conv2d_same_affine(x, weight, affine, s, keep_x_layout);
   }
-  s.z = conv2d(relu_input ? rectified(x) : x, weight, Tensor<T>(), stride, padding,
+  s.z = conv2d(relu_input ? fz::relu(x) : x, weight, Tensor<T>(), stride, padding,
                keep_x_layout ? &s.x_layout : nullptr);
   const std::size_t N = s.z.shape()[0], Cout = s.z.shape()[1];
   const std::size_t hw = s.z.shape()[2] * s.z.shape()[3];
@@ -65,9 +64,12 @@ Tensor<T> conv2d_affine(const Tensor<T>& x, const Tensor<T>& weight, const Tenso
 template <typename T>
 ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& x,
                                           const Tensor<T>& weight, const Tensor<T>& scale,
-                                          const Tensor<T>& shift, bool relu, std::size_t stride,
-                                          std::size_t padding, const ConvAffineSaved<T>& saved,
-                                          bool need_input, bool need_weight, bool relu_input) {
+                                          const Tensor<T>& shift,
+                                          const ConvAffineOptions& options,
+                                          const ConvAffineSaved<T>& saved,
+                                          ConvGradsWanted wanted) {
+  const bool relu = options.relu, relu_input = options.relu_input;
+  const std::size_t stride = options.stride, padding = options.padding;
   check_affine(weight, scale, shift);
   const Shape y_shape = conv2d_output_shape(x.shape(), weight.shape(), stride, padding);
   if (grad_y.shape() != y_shape)
@@ -78,10 +80,21 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
   grads.scale = Tensor<T>::empty({Cout});
   grads.shift = Tensor<T>::empty({Cout});
   if (detail::conv2d_is_same(weight.shape(), stride, padding)) {
-    detail::conv2d_same_affine_backward(
-        grad_y, saved.z, scale.data(), shift.data(), relu, &x, &weight, x.shape(), weight.shape(),
-        need_input ? &grads.input : nullptr, need_weight ? &grads.weight : nullptr,
-        grads.scale.data(), grads.shift.data(), &saved.x_layout, relu_input);
+    detail::SameAffine<T> affine;
+    affine.scale = scale.data();
+    affine.shift = shift.data();
+    affine.relu = relu;
+    affine.relu_input = relu_input;
+    detail::SameConvBackward<T> conv;
+    conv.x_shape = x.shape();
+    conv.weight_shape = weight.shape();
+    conv.x = &x;
+    conv.weight = &weight;
+    conv.x_planes = &saved.x_layout;
+    conv.dx = wanted.input ? &grads.input : nullptr;
+    conv.dw = wanted.weight ? &grads.weight : nullptr;
+    detail::conv2d_same_affine_backward(grad_y, saved.z, affine, conv, grads.scale.data(),
+                                        grads.shift.data());
     return grads;
   }
   // dz = g * mask * scale_o;  dscale_o = sum g mask z;  dshift_o = sum g mask.
@@ -99,8 +112,8 @@ ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<
       dz[i] = gm * scale[o];
     }
   }
-  Conv2dGrads<T> conv = conv2d_backward(dz, relu_input ? rectified(x) : x, weight, stride,
-                                        padding, need_input, need_weight, &saved.x_layout);
+  Conv2dGrads<T> conv = conv2d_backward(dz, relu_input ? fz::relu(x) : x, weight, stride,
+                                        padding, wanted, &saved.x_layout);
   grads.input = std::move(conv.input);
   if (relu_input && grads.input.defined())  // the ReLU in front passes gradient where x > 0
     for (std::size_t i = 0; i < x.numel(); ++i)
@@ -147,15 +160,14 @@ Tensor<T> conv2d_affine_chain(const Tensor<T>& x, bool relu_input,
   ConvAffineChainSaved<T> local;
   ConvAffineChainSaved<T>& s = saved ? *saved : local;
   s.x_layout = Tensor<T>();
-  return detail::conv2d_same_affine_chain(x, relu_input, chain, &s.z, &s.h,
-                                          keep_x_layout ? &s.x_layout : nullptr);
+  return detail::conv2d_same_affine_chain(x, relu_input, chain, s, keep_x_layout);
 }
 
 template <typename T>
 ConvAffineChainGrads<T> conv2d_affine_chain_backward(
     const Tensor<T>& grad_y, const Tensor<T>& x, bool relu_input,
     const std::vector<ConvAffineLayer<T>>& layers, const ConvAffineChainSaved<T>& saved,
-    bool need_input, bool need_first_weight) {
+    ConvGradsWanted wanted) {
   const std::vector<detail::ChainLayer<T>> chain = check_chain(x, layers);
   const Shape y_shape{x.shape()[0], layers.back().weight.shape()[0], x.shape()[2], x.shape()[3]};
   if (grad_y.shape() != y_shape)
@@ -171,11 +183,10 @@ ConvAffineChainGrads<T> conv2d_affine_chain_backward(
     per[i].scale = Tensor<T>::empty(c);
     per[i].shift = Tensor<T>::empty(c);
   }
-  per[0].weight_wanted = need_first_weight;
+  per[0].weight_wanted = wanted.weight;
   ConvAffineChainGrads<T> g;
-  detail::conv2d_same_affine_chain_backward(
-      grad_y, x, relu_input, chain, saved.z, saved.h,
-      saved.x_layout.defined() ? &saved.x_layout : nullptr, need_input ? &g.input : nullptr, per);
+  detail::conv2d_same_affine_chain_backward(grad_y, x, relu_input, chain, saved,
+                                            wanted.input ? &g.input : nullptr, per);
   for (auto& p : per) {
     g.weight.push_back(std::move(p.weight));
     g.scale.push_back(std::move(p.scale));
@@ -186,17 +197,17 @@ ConvAffineChainGrads<T> conv2d_affine_chain_backward(
 
 #define FZ_INSTANTIATE_CONV_AFFINE(T)                                                          \
   template Tensor<T> conv2d_affine(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,       \
-                                   const Tensor<T>&, bool, std::size_t, std::size_t,            \
-                                   ConvAffineSaved<T>*, bool, bool);                            \
+                                   const Tensor<T>&, const ConvAffineOptions&,                  \
+                                   ConvAffineSaved<T>*, bool);                                  \
   template ConvAffineGrads<T> conv2d_affine_backward(                                          \
       const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
-      bool, std::size_t, std::size_t, const ConvAffineSaved<T>&, bool, bool, bool);          \
+      const ConvAffineOptions&, const ConvAffineSaved<T>&, ConvGradsWanted);                    \
   template Tensor<T> conv2d_affine_chain(const Tensor<T>&, bool,                             \
                                          const std::vector<ConvAffineLayer<T>>&,                \
                                          ConvAffineChainSaved<T>*, bool);                       \
   template ConvAffineChainGrads<T> conv2d_affine_chain_backward(                               \
       const Tensor<T>&, const Tensor<T>&, bool, const std::vector<ConvAffineLayer<T>>&,         \
-      const ConvAffineChainSaved<T>&, bool, bool);
+      const ConvAffineChainSaved<T>&, ConvGradsWanted);
 FZ_INSTANTIATE_CONV_AFFINE(float)
 FZ_INSTANTIATE_CONV_AFFINE(double)
 #undef FZ_INSTANTIATE_CONV_AFFINE

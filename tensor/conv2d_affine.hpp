@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "tensor/conv2d.hpp"  // ConvGradsWanted
 #include "tensor/tensor.hpp"
 
 namespace fz {
@@ -26,28 +27,36 @@ struct ConvAffineSaved {
   Tensor<T> x_layout;  // the input as the GEMM read it (for the weight gradient), if kept
 };
 
-// y = act(scale_o * conv2d(x', weight) + shift_o); scale and shift have shape (C_out); relu:
-// act = ReLU; relu_input: x' = relu(x). keep_x_layout: also keep the input's GEMM layout in
-// saved->x_layout (training, when the weight needs its gradient).
+// The geometry and the activations of conv2d_affine.
+struct ConvAffineOptions {
+  bool relu = false;        // act = ReLU after the affine map, else the identity
+  bool relu_input = false;  // x' = relu(x): the convolution reads relu(x), else x
+  std::size_t stride = 1;
+  std::size_t padding = 0;
+};
+
+// y = act(scale_o * conv2d(x', weight) + shift_o); scale and shift have shape (C_out).
+// keep_x_layout: also keep the input's GEMM layout in saved->x_layout (training, when the
+// weight needs its gradient).
 template <typename T>
 Tensor<T> conv2d_affine(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& scale,
-                        const Tensor<T>& shift, bool relu, std::size_t stride,
-                        std::size_t padding, ConvAffineSaved<T>* saved, bool keep_x_layout,
-                        bool relu_input = false);
+                        const Tensor<T>& shift, const ConvAffineOptions& options,
+                        ConvAffineSaved<T>* saved, bool keep_x_layout);
 
 template <typename T>
 struct ConvAffineGrads {
   Tensor<T> input, weight, scale, shift;  // input/weight undefined when not asked for
 };
 
-// Gradients of conv2d_affine from grad_y = dL/dy and what the forward pass saved.
+// Gradients of conv2d_affine from grad_y = dL/dy and what the forward pass saved (options as
+// in the forward pass; scale and shift gradients always, input and weight when wanted).
 template <typename T>
 ConvAffineGrads<T> conv2d_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& x,
                                           const Tensor<T>& weight, const Tensor<T>& scale,
-                                          const Tensor<T>& shift, bool relu, std::size_t stride,
-                                          std::size_t padding, const ConvAffineSaved<T>& saved,
-                                          bool need_input, bool need_weight,
-                                          bool relu_input = false);
+                                          const Tensor<T>& shift,
+                                          const ConvAffineOptions& options,
+                                          const ConvAffineSaved<T>& saved,
+                                          ConvGradsWanted wanted);
 
 // One layer of conv2d_affine_chain: weight (C_out, C_in, k, k), scale and shift (C_out), and
 // whether a ReLU follows.
@@ -84,10 +93,11 @@ struct ConvAffineChainGrads {
   std::vector<Tensor<T>> weight, scale, shift;  // per layer (weight[0] only when asked for)
 };
 
+// wanted.weight: the first layer's weight gradient (the others are always computed).
 template <typename T>
 ConvAffineChainGrads<T> conv2d_affine_chain_backward(
     const Tensor<T>& grad_y, const Tensor<T>& x, bool relu_input,
     const std::vector<ConvAffineLayer<T>>& layers, const ConvAffineChainSaved<T>& saved,
-    bool need_input, bool need_first_weight);
+    ConvGradsWanted wanted);
 
 }  // namespace fz

@@ -19,11 +19,13 @@
 // machinery runs the fused forms of tensor/conv2d_affine.hpp: a per-channel affine map and
 // ReLUs applied on the copies into and out of the planes, and chains of convolutions whose
 // activations go from one GEMM's output straight into the next one's planes.
+// The implementation is split by concern; conv2d_same.cpp's header says which file has what.
 #pragma once
 
 #include <cstddef>
 #include <vector>
 
+#include "tensor/conv2d_affine.hpp"  // ConvAffineSaved, ConvAffineChainSaved
 #include "tensor/tensor.hpp"
 
 namespace fz::detail {
@@ -32,44 +34,58 @@ namespace fz::detail {
 bool conv2d_is_same(const Shape& weight_shape, std::size_t stride, std::size_t padding);
 
 // keep_planes: when non-null and the convolution uses planes (k > 1), the input planes are
-// built in a tensor handed back here (for conv2d_same_backward's x_planes) instead of scratch.
+// built in a tensor handed back here (for SameConvBackward::x_planes) instead of scratch.
 template <typename T>
 Tensor<T> conv2d_same(const Tensor<T>& x, const Tensor<T>& weight, const Tensor<T>& bias,
                       Tensor<T>* keep_planes = nullptr);
 
-// The gradients w.r.t. the input (into *dx, needs *weight) and the weight (into *dw, needs
-// *x); a null dx or dw skips that gradient. The two share one layout of grad_out. x_shape and
-// weight_shape are the forward shapes. x_planes: the planes conv2d_same kept for this x (null
-// or undefined: x is laid out again).
+// What the backward pass of a same convolution reads and where it writes. The two gradients
+// share one layout of grad_out; a null dx or dw skips that gradient.
 template <typename T>
-void conv2d_same_backward(const Tensor<T>& grad_out, const Tensor<T>* x, const Tensor<T>* weight,
-                          const Shape& x_shape, const Shape& weight_shape, Tensor<T>* dx,
-                          Tensor<T>* dw, const Tensor<T>* x_planes = nullptr);
+struct SameConvBackward {
+  Shape x_shape, weight_shape;          // the forward pass's shapes
+  const Tensor<T>* x = nullptr;         // the forward input: needed for dw (and for relu_input)
+  const Tensor<T>* weight = nullptr;    // needed for dx
+  const Tensor<T>* x_planes = nullptr;  // the planes the forward pass kept for x (null or
+                                        // undefined: x is laid out again)
+  Tensor<T>* dx = nullptr;              // receives dL/dx
+  Tensor<T>* dw = nullptr;              // receives dL/dweight
+};
 
-// The same convolution with a fused per-output-channel epilogue (tensor/conv2d_affine.hpp):
-// z = conv(x', weight), y = act(scale_o * z + shift_o), act = ReLU when relu, x' = relu(x)
-// when relu_input else x. *z_saved receives z in an internal layout for
-// conv2d_same_affine_backward; keep_planes as for conv2d_same (the planes hold x').
 template <typename T>
-Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight, const T* scale,
-                             const T* shift, bool relu, Tensor<T>* z_saved,
-                             Tensor<T>* keep_planes = nullptr, bool relu_input = false);
+void conv2d_same_backward(const Tensor<T>& grad_out, const SameConvBackward<T>& b);
 
-// Its backward from grad_y = dL/dy: dscale/dshift (Cout values each, always written), and dx,
-// dw as for conv2d_same_backward (null skips).
+// The fused per-output-channel epilogue (tensor/conv2d_affine.hpp) of conv2d_same_affine:
+// z = conv(x', weight), y = act(scale_o * z + shift_o).
+template <typename T>
+struct SameAffine {
+  const T* scale = nullptr;  // C_out values
+  const T* shift = nullptr;  // C_out values
+  bool relu = false;         // act = ReLU, else the identity
+  bool relu_input = false;   // x' = relu(x), else x
+};
+
+// saved.z receives z in an internal layout for conv2d_same_affine_backward; keep_x_layout:
+// saved.x_layout receives the planes of x' (as keep_planes of conv2d_same), else it is left
+// undefined.
+template <typename T>
+Tensor<T> conv2d_same_affine(const Tensor<T>& x, const Tensor<T>& weight,
+                             const SameAffine<T>& affine, ConvAffineSaved<T>& saved,
+                             bool keep_x_layout);
+
+// Its backward from grad_y = dL/dy and the forward pass's z: dscale/dshift (C_out values each,
+// always written), and dx, dw as for conv2d_same_backward (conv.x_planes: the forward pass's
+// saved.x_layout).
 template <typename T>
 void conv2d_same_affine_backward(const Tensor<T>& grad_y, const Tensor<T>& z_saved,
-                                 const T* scale, const T* shift, bool relu, const Tensor<T>* x,
-                                 const Tensor<T>* weight, const Shape& x_shape,
-                                 const Shape& weight_shape, Tensor<T>* dx, Tensor<T>* dw,
-                                 T* dscale, T* dshift, const Tensor<T>* x_planes = nullptr,
-                                 bool relu_input = false);
+                                 const SameAffine<T>& affine, const SameConvBackward<T>& conv,
+                                 T* dscale, T* dshift);
 
 // Same convolutions with affine epilogues in a row (tensor/conv2d_affine.hpp,
 // conv2d_affine_chain): layer i computes act_i(scale_i * conv(input_i, weight_i) + shift_i),
 // input_0 = x (or relu(x) when relu_input), input_i = layer i-1's output, which exists only in
-// layer i's plane layout. Fills z (each layer's convolution output), h (h[i]: layer i's input
-// planes, i >= 1) and, when non-null, x_layout for the backward pass.
+// layer i's plane layout. Fills saved.z (each layer's convolution output), saved.h (h[i]: layer
+// i's input planes, i >= 1) and, when keep_x_layout, saved.x_layout for the backward pass.
 template <typename T>
 struct ChainLayer {
   const Tensor<T>* weight;
@@ -80,8 +96,7 @@ struct ChainLayer {
 template <typename T>
 Tensor<T> conv2d_same_affine_chain(const Tensor<T>& x, bool relu_input,
                                    const std::vector<ChainLayer<T>>& layers,
-                                   std::vector<Tensor<T>>* z, std::vector<Tensor<T>>* h,
-                                   Tensor<T>* x_layout);
+                                   ConvAffineChainSaved<T>& saved, bool keep_x_layout);
 
 // Its backward: every layer's weight (layer 0's only when weight_wanted), scale and shift
 // gradients into grads (scale/shift preallocated to C_out values), dx when non-null.
@@ -93,9 +108,7 @@ struct ChainGrads {
 template <typename T>
 void conv2d_same_affine_chain_backward(const Tensor<T>& g, const Tensor<T>& x, bool relu_input,
                                        const std::vector<ChainLayer<T>>& layers,
-                                       const std::vector<Tensor<T>>& z,
-                                       const std::vector<Tensor<T>>& h,
-                                       const Tensor<T>* x_layout, Tensor<T>* dx,
+                                       const ConvAffineChainSaved<T>& saved, Tensor<T>* dx,
                                        std::vector<ChainGrads<T>>& grads);
 
 }  // namespace fz::detail

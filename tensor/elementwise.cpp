@@ -1,14 +1,6 @@
 // tensor/elementwise.cpp — unary, scalar, broadcasting binary, in-place and gradient-helper
 // kernels. Each kernel is one lambda on xsimd batches handed to a shared driver: simd::map
 // for equal shapes, and binary() below for NumPy broadcasting.
-
-// GCC 12 reports false -W(maybe-)uninitialized warnings inside its own AVX-512 intrinsics
-// (the `__m512i __Y = __Y;` idiom, GCC PR105593) in xsimd's exp/log kernels. The pragma must
-// precede every include to cover those header functions.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 #include "tensor/elementwise.hpp"
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // tensor/gemm.hpp — GEMM: C = alpha * op(A) * op(B) + beta * C on row-major float/double
 // buffers, written here on purpose (packed panels + an xsimd register-blocked micro-kernel,
-// TBB over blocks of C). See gemm.cpp for how the blocking maps onto the caches.
+// TBB over blocks of C). gemm_kernel.hpp says which file has what; gemm_blocked.cpp shows how
+// the blocking maps onto the caches.
 #pragma once
 
 #include <cstddef>

@@ -178,8 +178,9 @@ Tensor<T> solve(const Tensor<T>& A, const Tensor<T>& B) {
 }
 
 template <typename T>
-Tensor<T> solve_triangular(const Tensor<T>& A, const Tensor<T>& B, bool lower, bool unit_diagonal,
-                           bool transpose) {
+Tensor<T> solve_triangular(const Tensor<T>& A, const Tensor<T>& B, const Triangle& triangle) {
+  const bool lower = triangle.lower, unit_diagonal = triangle.unit_diagonal,
+             transpose = triangle.transpose;
   const std::size_t n = check_square(A, "solve_triangular");
   const std::size_t k = check_rhs(B, n, A.shape(), "solve_triangular");
   const T* a = A.data();
@@ -337,7 +338,7 @@ Tensor<T> permutation_matrix(const std::vector<std::size_t>& perm, bool transpos
   template Tensor<T> inverse(const Tensor<T>&);                                                  \
   template Tensor<T> inverse(const LUDecomposition<T>&);                                         \
   template Tensor<T> solve(const Tensor<T>&, const Tensor<T>&);                                  \
-  template Tensor<T> solve_triangular(const Tensor<T>&, const Tensor<T>&, bool, bool, bool);     \
+  template Tensor<T> solve_triangular(const Tensor<T>&, const Tensor<T>&, const Triangle&);      \
   template QRDecomposition<T> qr(const Tensor<T>&);                                              \
   template Tensor<T> random_orthogonal<T>(std::size_t, Rng&);                                    \
   template Tensor<T> random_orthogonal<T>(std::size_t, std::size_t, Rng&);                       \

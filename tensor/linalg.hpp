@@ -63,12 +63,18 @@ Tensor<T> inverse(const LUDecomposition<T>& lu);
 template <typename T>
 Tensor<T> solve(const Tensor<T>& A, const Tensor<T>& B);
 
-// Solves op(A) X = B for triangular A (only the triangle named by `lower` is read), where
-// op(A) = A^T if `transpose` else A; `unit_diagonal` takes A's diagonal as ones without reading
-// it. B is (n) or (n, k); the result has B's shape. Throws on a zero diagonal entry.
+// Which triangular system solve_triangular solves.
+struct Triangle {
+  bool lower = false;          // A is lower triangular (only that triangle is read), else upper
+  bool unit_diagonal = false;  // take A's diagonal as ones without reading it
+  bool transpose = false;      // solve A^T X = B instead of A X = B
+};
+
+// Solves op(A) X = B for triangular A as `triangle` describes (op(A) = A^T when
+// triangle.transpose, else A). B is (n) or (n, k); the result has B's shape. Throws on a zero
+// diagonal entry.
 template <typename T>
-Tensor<T> solve_triangular(const Tensor<T>& A, const Tensor<T>& B, bool lower,
-                           bool unit_diagonal = false, bool transpose = false);
+Tensor<T> solve_triangular(const Tensor<T>& A, const Tensor<T>& B, const Triangle& triangle);
 
 // Reduced Householder QR of an (m, n) matrix with m >= n: A = Q R, Q (m, n) with orthonormal
 // columns, R (n, n) upper triangular.

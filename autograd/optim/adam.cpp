@@ -9,12 +9,6 @@
 
 #include <xsimd/xsimd.hpp>
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside its own AVX-512 intrinsics
-// (_mm512_sqrt_ps / _mm512_max_ps use _mm512_undefined internally) when they are inlined here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "tensor/parallel.hpp"
 
 namespace fz {

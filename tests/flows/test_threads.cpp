@@ -115,7 +115,7 @@ TEST_CASE("threads: the general convolution path agrees across thread counts wit
   const Tensor32 dy = rng.uniform<float>(g.y_shape(), -1, 1);
   auto run = [&](int threads) {
     const testing::ThreadCount count(threads);
-    auto grads = conv2d_backward(dy, x, w, g.stride, g.pad, true, true);
+    auto grads = conv2d_backward(dy, x, w, g.stride, g.pad, ConvGradsWanted());
     Tensor32 y = conv2d(x, w, Tensor32(), g.stride, g.pad);
     return std::make_tuple(y, grads.input, grads.weight);
   };

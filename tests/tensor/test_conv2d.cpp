@@ -79,10 +79,11 @@ void check_against_direct(const Geom& g, std::mt19937& rng) {
   REQUIRE(max_diff(conv2d_backward_weight(dy, x, w.shape(), g.stride, g.pad), dw_ref) < 1e-11);
   REQUIRE(max_diff(conv2d_backward_bias(dy), db_ref) < 1e-12);
   // The combined call autograd uses gives the same two gradients, and skips what is not asked.
-  const Conv2dGrads<double> both = conv2d_backward(dy, x, w, g.stride, g.pad, true, true);
+  const Conv2dGrads<double> both = conv2d_backward(dy, x, w, g.stride, g.pad, ConvGradsWanted());
   REQUIRE(max_diff(both.input, dx_ref) < 1e-12);
   REQUIRE(max_diff(both.weight, dw_ref) < 1e-11);
-  const Conv2dGrads<double> only_w = conv2d_backward(dy, x, w, g.stride, g.pad, false, true);
+  const Conv2dGrads<double> only_w = conv2d_backward(dy, x, w, g.stride, g.pad,
+                                                   {/*input=*/false, /*weight=*/true});
   REQUIRE(!only_w.input.defined());
   REQUIRE(max_diff(only_w.weight, dw_ref) < 1e-11);
   // The training form: the forward pass keeps the input's layout and the backward pass reads
@@ -91,7 +92,8 @@ void check_against_direct(const Geom& g, std::mt19937& rng) {
   REQUIRE(max_diff(conv2d(x, w, b, g.stride, g.pad, &saved), y_ref) < 1e-12);
   if (saved.defined()) {
     const Conv2dGrads<double> from_saved =
-        conv2d_backward(dy, Tensor64::zeros(x.shape()), w, g.stride, g.pad, true, true, &saved);
+        conv2d_backward(dy, Tensor64::zeros(x.shape()), w, g.stride, g.pad, ConvGradsWanted(),
+                        &saved);
     REQUIRE(max_diff(from_saved.input, dx_ref) < 1e-12);
     REQUIRE(max_diff(from_saved.weight, dw_ref) < 1e-11);
   }

@@ -149,7 +149,7 @@ void check_conv(const ConvGeom& g, Rng& rng) {
   require_within(conv2d_backward_weight(dy, x, g.w_shape(), g.stride, g.pad), dw_ref, dw_bound,
                  "weight gradient");
   // As autograd calls it: both at once from the forward pass's saved layout.
-  const Conv2dGrads<float> both = conv2d_backward(dy, x, w, g.stride, g.pad, true, true, &saved);
+  const Conv2dGrads<float> both = conv2d_backward(dy, x, w, g.stride, g.pad, ConvGradsWanted(), &saved);
   require_within(both.input, dx_ref, dx_bound, "input gradient (combined call)");
   require_within(both.weight, dw_ref, dw_bound, "weight gradient (combined call, saved layout)");
 }
@@ -361,9 +361,13 @@ void check_affine_chain(std::size_t n, std::size_t c, std::size_t h, std::size_t
     if (layers.size() == 1) {
       const AffineLayer& l = layers[0];
       ConvAffineSaved<float> saved;
-      y = conv2d_affine(x, l.w, l.s, l.t, l.relu, 1, l.k / 2, &saved, true, relu_input);
-      ConvAffineGrads<float> gr = conv2d_affine_backward(g, x, l.w, l.s, l.t, l.relu, 1, l.k / 2,
-                                                         saved, need_input, true, relu_input);
+      ConvAffineOptions options;
+      options.relu = l.relu;
+      options.relu_input = relu_input;
+      options.padding = l.k / 2;
+      y = conv2d_affine(x, l.w, l.s, l.t, options, &saved, /*keep_x_layout=*/true);
+      ConvAffineGrads<float> gr = conv2d_affine_backward(
+          g, x, l.w, l.s, l.t, options, saved, {/*input=*/need_input, /*weight=*/true});
       dx = gr.input;
       layer_dw = {gr.weight};
       layer_ds = {gr.scale};
@@ -374,7 +378,8 @@ void check_affine_chain(std::size_t n, std::size_t c, std::size_t h, std::size_t
       ConvAffineChainSaved<float> saved;
       y = conv2d_affine_chain(x, relu_input, cl, &saved, true);
       ConvAffineChainGrads<float> gr =
-          conv2d_affine_chain_backward(g, x, relu_input, cl, saved, need_input, true);
+          conv2d_affine_chain_backward(g, x, relu_input, cl, saved,
+                                       {/*input=*/need_input, /*weight=*/true});
       dx = gr.input;
       layer_dw = gr.weight;
       layer_ds = gr.scale;

@@ -218,17 +218,21 @@ TEMPLATE_TEST_CASE("linalg: solve_triangular for lower/upper, unit diagonal and 
   for (bool lower : {true, false})
     for (bool unit : {false, true})
       for (bool trans : {false, true}) {
-        const Tensor<T> X = solve_triangular(A, B, lower, unit, trans);
+        const Tensor<T> X = solve_triangular(A, B, Triangle{lower, unit, trans});
         const Tensor<T> M = triangle(lower, unit);
         CHECK(max_abs_diff(small_matmul(M, X, trans, false), B) < tol<T>() * T(n));
       }
   // Hand value: [[2, 0], [1, 4]] x = [4, 6] gives x = [2, 1].
-  const Tensor<T> x = solve_triangular(Tensor<T>({2, 2}, {2, 99, 1, 4}), Tensor<T>({2}, {4, 6}), true);
+  Triangle lower_triangle;
+  lower_triangle.lower = true;
+  const Tensor<T> x =
+      solve_triangular(Tensor<T>({2, 2}, {2, 99, 1, 4}), Tensor<T>({2}, {4, 6}), lower_triangle);
   REQUIRE(x[0] == Approx(2.0));
   REQUIRE(x[1] == Approx(1.0));
-  REQUIRE_THROWS_WITH(solve_triangular(Tensor<T>({2, 2}, {0, 0, 1, 1}), Tensor<T>({2}), true),
-                      Catch::Contains("zero on the diagonal"));
-  REQUIRE_THROWS_WITH(solve_triangular(A, Tensor<T>({n + 1, 2}), true),
+  REQUIRE_THROWS_WITH(
+      solve_triangular(Tensor<T>({2, 2}, {0, 0, 1, 1}), Tensor<T>({2}), lower_triangle),
+      Catch::Contains("zero on the diagonal"));
+  REQUIRE_THROWS_WITH(solve_triangular(A, Tensor<T>({n + 1, 2}), lower_triangle),
                       Catch::Contains("does not match"));
 }
 
