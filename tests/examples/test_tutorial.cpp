@@ -250,6 +250,19 @@ TEST_CASE("tutorial 8: multi-scale latents hold D numbers and the terms add up t
   CHECK(out.find("Squeeze") != std::string::npos);
   CHECK(out.find("factored out z0 (4, 2, 4, 4)") != std::string::npos);
   CHECK(out.find("factored out z1 (4, 4, 2, 2)") != std::string::npos);
+  // Each step's printed log-det: squeezes 0, trained couplings not, and together the total.
+  double column = 0;
+  std::size_t steps = 0;
+  for (const std::string& line : lines_of(out)) {
+    if (line.find(" -> (") == std::string::npos) continue;  // a layer row (not a split row)
+    const double logdet = numbers_in(line).back();
+    if (line.find("Squeeze") != std::string::npos) CHECK(logdet == 0.0);
+    if (line.find("Coupling") != std::string::npos) CHECK(std::fabs(logdet) > 1e-3);
+    column += logdet;
+    ++steps;
+  }
+  CHECK(steps == 14);  // preprocessing, 5 + 5 layers in the two scales, 3 on top
+  CHECK(std::fabs(column - numbers_after(out, "sum of every log|det J|")[0]) < 1e-4);
   CHECK(agree(numbers_after(out, "= by hand")[0], numbers_after(out, "FlowModel::log_prob")[0], 1e-6));
   const std::vector<std::string> bpd = lines_after(out, "bits/dim = ", 2);
   CHECK(agree(numbers_in(bpd[0])[0], numbers_in(bpd[1])[0], 1e-6));
