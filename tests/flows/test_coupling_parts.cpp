@@ -15,6 +15,11 @@
 // relative (the same arithmetic, possibly regrouped); the float32 log_probs to 1e-5 relative
 // (absolute below 1): float32 rounding of a few hundred regrouped operations.
 // The checkpoints those models train to are tests/cli/test_coupling_checkpoints.cpp's job.
+//
+// Below the equality test: each transformer on its own (both directions' values and
+// log-derivatives against finite differences and each other, gradients of both directions by
+// gradcheck — the conformance harness differentiates the forward only), and what Coupling
+// promises about names, fused paths and bad conditioner outputs.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -24,8 +29,16 @@
 #include <string>
 #include <vector>
 
+#include "autograd/gradcheck.hpp"
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_reduce.hpp"
+#include "examples/tanh_residual_transformer.hpp"
+#include "flows/bijectors/coupling.hpp"
+#include "flows/bijectors/coupling_factories.hpp"
+#include "flows/transformers/additive.hpp"
+#include "flows/transformers/affine.hpp"
+#include "flows/transformers/sigmoid_affine.hpp"
+#include "flows/conditioners/mlp.hpp"
 #include "tensor/elementwise.hpp"
 #include "tests/flows/tiny_presets.hpp"
 
@@ -58,6 +71,12 @@ std::vector<TinyPreset> presets_under_test() {
       out.push_back(wn);
     }
   return out;
+}
+
+double max_abs_diff(const Tensor64& a, const Tensor64& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
 }
 
 double norm_of(const Tensor64& g) {
@@ -234,4 +253,116 @@ TEST_CASE("coupling parts: every preset gives the log_prob and gradients the per
       }
     }
   }
+}
+
+namespace {
+
+struct TransformerCase {
+  std::string name;
+  std::shared_ptr<Transformer<double>> tau;
+};
+
+std::vector<TransformerCase> transformer_cases(std::size_t k) {
+  auto scaled = std::make_shared<AffineTransformer<double>>(k, true);
+  Var64 scale = scaled->parameter("scale");
+  for (std::size_t j = 0; j < k; ++j) scale.mutable_value()[j] = 0.5 + 0.3 * double(j);
+  return {{"Additive", std::make_shared<AdditiveTransformer<double>>()},
+          {"Affine(tanh)", std::make_shared<AffineTransformer<double>>(k, false)},
+          {"Affine(learned scale)", scaled},
+          {"SigmoidAffine", std::make_shared<SigmoidAffineTransformer<double>>()},
+          {"TanhResidual (examples/)", std::make_shared<TanhResidualTransformer<double>>()}};
+}
+
+}  // namespace
+
+TEST_CASE("coupling parts: each transformer's inverse undoes its forward, its log-derivatives match "
+          "finite differences, and both directions pass gradcheck", "[flows][coupling-parts]") {
+  Rng rng(77);
+  const std::size_t k = 3;
+  for (const TransformerCase& c : transformer_cases(k)) {
+    SECTION(c.name) {
+      const std::size_t p = c.tau->parameters_per_element();
+      const Tensor64 x = rng.uniform<double>({4, k, 2}, -2.0, 2.0);
+      const Tensor64 params = rng.normal<double>({4, p * k, 2}, 0.0, 0.8);
+      const Elementwise<double> f = c.tau->forward(Var64(x), Var64(params));
+      REQUIRE(f.value.shape() == x.shape());
+      REQUIRE(f.log_derivative.shape() == x.shape());
+      const Elementwise<double> b = c.tau->inverse(f.value, Var64(params));
+      CHECK(max_abs_diff(b.value.value(), x) < 1e-12);
+      const double eps = 1e-6;
+      Tensor64 xp = x.clone(), xm = x.clone();
+      for (std::size_t i = 0; i < x.numel(); ++i) {
+        xp[i] += eps;
+        xm[i] -= eps;
+      }
+      // Elementwise, so perturbing every element at once gives every diagonal derivative.
+      const Tensor64 yp = c.tau->forward(Var64(xp), Var64(params)).value.value();
+      const Tensor64 ym = c.tau->forward(Var64(xm), Var64(params)).value.value();
+      for (std::size_t i = 0; i < x.numel(); ++i) {
+        const double d = (yp[i] - ym[i]) / (2 * eps);
+        INFO("element " << i);
+        REQUIRE(d > 0.0);  // strictly increasing
+        CHECK(std::abs(std::log(d) - f.log_derivative.value()[i]) < 1e-7);
+        CHECK(std::abs(f.log_derivative.value()[i] + b.log_derivative.value()[i]) < 1e-10);
+      }
+      CHECK(c.tau->volume_preserving() == (c.name == "Additive"));
+      for (bool inverse : {false, true})
+        for (bool want_log_derivative : {false, true}) {
+          const Tensor64 start = inverse ? f.value.value() : x;
+          const GradcheckResult r = gradcheck(
+              [&c, inverse, want_log_derivative](const std::vector<Var64>& v) {
+                const Elementwise<double> e = inverse ? c.tau->inverse(v[0], v[1]) : c.tau->forward(v[0], v[1]);
+                return want_log_derivative ? e.log_derivative : e.value;
+              },
+              {start, params});
+          INFO((inverse ? "inverse " : "forward ") << (want_log_derivative ? "log-derivative: " : "value: ")
+                                                   << r.message);
+          CHECK(r.ok);
+        }
+      CHECK_THROWS_AS(c.tau->forward(Var64(x), Var64(rng.normal<double>({4, p * k + 1, 2}))), std::invalid_argument);
+    }
+  }
+}
+
+TEST_CASE("coupling parts: Coupling keeps the checkpoint names, takes the fused forward exactly where "
+          "it applies, and names a wrong conditioner output", "[flows][coupling-parts]") {
+  Rng rng(78);
+  // RealNVP's learned scale is the coupling's own "scale", ahead of the net's parameters.
+  auto realnvp = make_resnet_affine_coupling<double>(4, {PartitionKind::ChannelHalves, false}, 4, 1, rng);
+  const auto names = realnvp->named_parameters();
+  REQUIRE(names.size() > 1);
+  CHECK(names.front().first == "scale");
+  CHECK(names[1].first.rfind("net.", 0) == 0);
+  CHECK(realnvp->type_name() == "Coupling(Affine)");
+  CHECK(make_glow_coupling<double>(4, 8, rng, true)->type_name() == "Coupling(SigmoidAffine)");
+  CHECK(make_mlp_additive_coupling<double>(4, false, 8, 1, rng)->type_name() == "Coupling(Additive)");
+
+  // The toy's tanh affine coupling records gather, net, and the two fused ops; the same
+  // transformer with a learned scale goes the generic way (more ops).
+  Tape<double>& tape = Tape<double>::current();
+  for (bool learned : {false, true}) {
+    auto c = make_mlp_affine_coupling<double>(2, false, 8, 1, rng, learned);
+    tape.clear();
+    Var64 x(rng.normal<double>({3, 2}), true);
+    (void)c->forward(x);
+    std::size_t fused = 0;
+    for (const auto& node : tape.nodes()) fused += std::string(node.op) == "affine_coupling";
+    CHECK(fused == (learned ? 0u : 1u));
+    tape.clear();
+  }
+
+  // A net with the wrong number of outputs is named at the first forward.
+  auto wrong = std::make_shared<Coupling<double>>(
+      4, Partition{PartitionKind::EvenOdd, false}, std::make_shared<MLP<double>>(2, 4, 1, 3, rng),
+      std::make_shared<AffineTransformer<double>>(2, true));
+  try {
+    (void)wrong->forward(Var64(rng.normal<double>({2, 4})));
+    FAIL("no error for a net with 3 outputs where the affine transformer needs 4");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string(e.what()).find("must output 4 channels") != std::string::npos);
+  }
+  CHECK_THROWS_AS(Coupling<double>(3, Partition{PartitionKind::EvenOdd, false},
+                                   std::make_shared<MLP<double>>(1, 4, 1, 2, rng),
+                                   std::make_shared<AdditiveTransformer<double>>()),
+                  std::invalid_argument);
 }
