@@ -34,6 +34,15 @@ struct PresetConfig {
   bool lu = true;                    // glow: LU-decomposed 1x1 convolution
   bool learn_top = false;            // glow: learned diagonal Gaussian top prior
   bool weight_norm = false;          // realnvp: weight-normalised conditioner convs
+  // The couplings' transformer (flows/transformers/registry.hpp), realnvp and glow: "affine"
+  // (realnvp: scale * tanh log-scale, tanh on 2-D data; glow images: sigmoid(pre + 2) scale;
+  // glow 2-D: tanh log-scale) | "additive" | "spline" | "mixture" (not available yet). Empty =
+  // the family's own: nice additive, realnvp affine, glow images affine or additive as `affine`
+  // says, glow 2-D affine. resolve_preset fills it in (and sets `affine` to match for glow images).
+  std::string transformer;
+  std::size_t bins = 8;              // spline transformer: bins K
+  double tail_bound = 3.0;           // spline transformer: identity outside [-tail_bound, tail_bound]
+  std::size_t mixtures = 4;          // mixture transformer: logistic components K
 };
 
 // Fills zero fields with the model's defaults for its data (image or 2-D) and validates the

@@ -17,6 +17,12 @@
 //                                 SigmoidAffineTransformer (affine) or AdditiveTransformer
 //   glow_step                     ActNorm -> invertible 1x1 conv (LU or plain) -> Glow coupling,
 //                                 a Chain with children "0", "1", "2"
+// Each is one of the three general forms below with its family's transformer; the presets use
+// the general forms with the transformer named by PresetConfig::transformer
+// (flows/transformers/registry.hpp). The net outputs P * k channels for the transformer's P.
+//   make_mlp_coupling     EvenOdd, MLP(D/2 -> hidden (x n_hidden) -> P * D/2), any transformer
+//   make_resnet_coupling  any partition, ResNetConditioner(..., P * k), zero last conv
+//   make_glow_coupling    ChannelHalves, GlowNet(C/2 -> hidden -> P * C/2), zero last conv
 #pragma once
 
 #include <cstddef>
@@ -26,6 +32,24 @@
 #include "tensor/random.hpp"
 
 namespace fz {
+
+template <typename T>
+std::shared_ptr<Coupling<T>> make_mlp_coupling(std::size_t features, bool parity, std::size_t hidden,
+                                               std::size_t n_hidden, Rng& rng, std::shared_ptr<Transformer<T>> transformer,
+                                               bool zero_init_last = false);
+
+template <typename T>
+std::shared_ptr<Coupling<T>> make_resnet_coupling(std::size_t channels, Partition partition, std::size_t features,
+                                                  std::size_t blocks, Rng& rng, bool weight_norm,
+                                                  std::shared_ptr<Transformer<T>> transformer);
+
+template <typename T>
+std::shared_ptr<Coupling<T>> make_glow_coupling(std::size_t channels, std::size_t hidden, Rng& rng,
+                                                std::shared_ptr<Transformer<T>> transformer);
+
+template <typename T>
+std::shared_ptr<Chain<T>> glow_step(std::size_t channels, std::size_t hidden, Rng& rng, bool lu,
+                                    std::shared_ptr<Transformer<T>> transformer);
 
 template <typename T>
 std::shared_ptr<Coupling<T>> make_mlp_additive_coupling(std::size_t features, bool parity, std::size_t hidden,

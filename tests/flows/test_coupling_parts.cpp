@@ -37,6 +37,7 @@
 #include "flows/bijectors/coupling_factories.hpp"
 #include "flows/transformers/additive.hpp"
 #include "flows/transformers/affine.hpp"
+#include "flows/transformers/registry.hpp"
 #include "flows/transformers/sigmoid_affine.hpp"
 #include "flows/conditioners/mlp.hpp"
 #include "tensor/elementwise.hpp"
@@ -365,4 +366,48 @@ TEST_CASE("coupling parts: Coupling keeps the checkpoint names, takes the fused 
                                    std::make_shared<MLP<double>>(1, 4, 1, 2, rng),
                                    std::make_shared<AdditiveTransformer<double>>()),
                   std::invalid_argument);
+}
+
+TEST_CASE("coupling parts: PresetConfig::transformer picks the couplings' transformer, defaulting to "
+          "each family's own", "[flows][coupling-parts]") {
+  for (const TinyPreset& p : tiny_presets()) {
+    INFO(p.name);
+    const PresetConfig r = resolve_preset(p.config);
+    const bool glow_additive_images = p.config.model == "glow" && p.config.event_shape.size() == 3 && !p.config.affine;
+    const std::string want = p.config.model == "nice" || glow_additive_images ? "additive" : "affine";
+    CHECK(r.transformer == want);
+  }
+  PresetConfig glow = tiny_glow_config();
+  glow.transformer = "additive";
+  CHECK(!resolve_preset(glow).affine);  // the same model as --additive
+  glow.transformer = "spline";
+  CHECK_THROWS_WITH(resolve_preset(glow), Catch::Contains("not available yet"));
+  glow.transformer = "bogus";
+  CHECK_THROWS_WITH(resolve_preset(glow), Catch::Contains("unknown transformer 'bogus'"));
+  PresetConfig nice = tiny_presets().front().config;
+  nice.transformer = "affine";
+  CHECK_THROWS_WITH(resolve_preset(nice), Catch::Contains("additive"));
+  CHECK_THROWS_WITH(make_transformer<float>("nope", {}), Catch::Contains("additive, affine, sigmoid-affine, spline, mixture"));
+  CHECK_THROWS_WITH(make_transformer<float>("mixture", {}), Catch::Contains("not available yet"));
+
+  // RealNVP with additive couplings: no learned scales, zero coupling log-dets, still a density.
+  for (const TinyPreset& p : tiny_presets()) {
+    if (p.config.model != "realnvp") continue;
+    INFO(p.name);
+    PresetConfig affine = p.config, additive = p.config;
+    additive.transformer = "additive";
+    Rng r1(5), r2(5);
+    auto a = make_flow<double>(affine, r1);
+    auto b = make_flow<double>(additive, r2);
+    std::size_t scales = 0;
+    for (const auto& [name, param] : b->named_parameters())
+      scales += name.size() > 6 && name.compare(name.size() - 6, 6, ".scale") == 0;
+    CHECK(scales == 0);
+    CHECK(b->num_parameters() < a->num_parameters());
+    Rng data(6);
+    const Tensor64 x = data.uniform<double>(batch_shape(3, p.config.event_shape), p.lo, p.hi);
+    NoGradGuard no_grad;
+    const Tensor64 lp = b->log_prob(Var64(x)).value();
+    for (std::size_t i = 0; i < 3; ++i) CHECK(std::isfinite(lp[i]));
+  }
 }
