@@ -181,10 +181,12 @@ PresetConfig resolve_preset(PresetConfig c) {
     bad("unknown model '" + c.model + "' (nice, realnvp, glow)");
   }
   if (c.couplings == 0 && c.model != "glow") bad(c.model + ": needs at least one coupling");
-  if (c.transformer.empty()) {
-    if (c.model == "nice") c.transformer = "additive";
-    else if (c.model == "glow" && !vec) c.transformer = c.affine ? "affine" : "additive";
-    else c.transformer = "affine";
+  if (c.transformer.empty()) c.transformer = c.model == "nice" ? "additive" : "affine";
+  // Glow on images has two switches for one choice: additive if either says so (a resolved
+  // config whose `affine` is then turned off is additive, as --additive always was).
+  if (c.model == "glow" && !vec && (c.transformer == "affine" || c.transformer == "additive")) {
+    if (!c.affine) c.transformer = "additive";
+    c.affine = c.transformer == "affine";
   }
   if (c.transformer != "affine" && c.transformer != "additive" && c.transformer != "spline" &&
       c.transformer != "mixture")
@@ -192,7 +194,6 @@ PresetConfig resolve_preset(PresetConfig c) {
   if (c.model == "nice" && c.transformer != "additive")
     bad("nice: its couplings are additive (a transformer is chosen for realnvp and glow), got '" + c.transformer + "'");
   if (!transformer_available(c.transformer)) bad(c.model + ": the " + c.transformer + " transformer is not available yet");
-  if (c.model == "glow" && !vec) c.affine = c.transformer == "affine";
   if (c.bins < 1 || c.bins > 1024 || c.mixtures < 1 || c.mixtures > 1024 || !(c.tail_bound > 0.0) ||
       !(c.tail_bound <= 1e6))
     bad(c.model + ": bins and mixtures must be from 1 to 1024 and tail_bound in (0, 1e6], got " +

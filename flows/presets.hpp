@@ -37,8 +37,9 @@ struct PresetConfig {
   // The couplings' transformer (flows/transformers/registry.hpp), realnvp and glow: "affine"
   // (realnvp: scale * tanh log-scale, tanh on 2-D data; glow images: sigmoid(pre + 2) scale;
   // glow 2-D: tanh log-scale) | "additive" | "spline" | "mixture" (not available yet). Empty =
-  // the family's own: nice additive, realnvp affine, glow images affine or additive as `affine`
-  // says, glow 2-D affine. resolve_preset fills it in (and sets `affine` to match for glow images).
+  // the family's own: nice additive, realnvp affine, glow affine. resolve_preset fills it in;
+  // for glow images it is additive when either it or `affine` = false says so, and `affine` is
+  // set to match. (The 2-D Glow ignores `affine`, as it always has: use the transformer.)
   std::string transformer;
   std::size_t bins = 8;              // spline transformer: bins K
   double tail_bound = 3.0;           // spline transformer: identity outside [-tail_bound, tail_bound]

@@ -380,6 +380,9 @@ TEST_CASE("coupling parts: PresetConfig::transformer picks the couplings' transf
   PresetConfig glow = tiny_glow_config();
   glow.transformer = "additive";
   CHECK(!resolve_preset(glow).affine);  // the same model as --additive
+  PresetConfig resolved = resolve_preset(tiny_glow_config());
+  resolved.affine = false;  // a resolved config turned additive stays additive when resolved again
+  CHECK(resolve_preset(resolved).transformer == "additive");
   glow.transformer = "spline";
   CHECK_THROWS_WITH(resolve_preset(glow), Catch::Contains("not available yet"));
   glow.transformer = "bogus";
