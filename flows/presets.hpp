@@ -12,6 +12,8 @@
 //            (not on the last level); standard normal top (or learned with learn_top).
 //   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two
 //   coordinates (toy-realnvp: 8 affine couplings, MLP 1 -> 64 -> 64 -> 2, log-scale tanh(s)).
+// Every coupling is a Coupling (flows/bijectors/coupling.hpp) of a partition, a conditioner and
+// the transformer PresetConfig::transformer names (flows/transformers/registry.hpp).
 #pragma once
 
 #include <memory>
