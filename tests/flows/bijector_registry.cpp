@@ -15,6 +15,8 @@
 #include "flows/bijectors/glow_coupling.hpp"
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "examples/leaky_relu_bijector.hpp"  // a bijector written outside flows/ (examples/)
+#include "flows/bijectors/masked_autoregressive.hpp"
+#include "tests/flows/affine_transformer_fixture.hpp"
 
 #include <cmath>
 
@@ -134,6 +136,32 @@ std::vector<BijectorCase> all_bijector_cases() {
   cases.push_back({"glow_step(4, plain, additive)",
                    [](Rng& rng) -> B { return glow_step<double>(4, 8, rng, false, false); },
                    {2, 4, 4, 4}});
+
+  // ---- autoregressive (MAF, IAF: MADE conditioner + affine transformer test fixture) --------
+  {
+    auto ar_case = [&cases](const std::string& name, bool iaf, bool random_order, bool residual) {
+      cases.push_back({name, [=](Rng& r) -> B {
+                         auto tau = std::make_shared<InterleavedAffineFixture<double>>();
+                         MadeConfig config;
+                         config.features = 5;
+                         config.hidden = 8;
+                         config.n_hidden = residual ? 1 : 2;
+                         config.residual = residual;
+                         config.zero_init_last = true;  // param_noise moves it off the identity
+                         auto made = made_for_transformer<double>(
+                             config, random_order ? r.permutation(5) : natural_order(5), tau, r);
+                         if (iaf) return std::make_shared<InverseAutoregressiveFlow<double>>(made, tau);
+                         return std::make_shared<MaskedAutoregressiveFlow<double>>(made, tau);
+                       }, {3, 5}});
+      cases.back().autoregressive_order = [](Bijector<double>& b) {
+        return dynamic_cast<AutoregressiveLayer<double>&>(b).order();
+      };
+    };
+    ar_case("MAF(5, natural order, affine fixture)", false, false, false);
+    ar_case("MAF(5, random order, residual, affine fixture)", false, true, true);
+    ar_case("IAF(5, natural order, residual, affine fixture)", true, false, true);
+    ar_case("IAF(5, random order, affine fixture)", true, true, false);
+  }
 
   // ---- examples/ (a contributor's bijector, see README "Writing a bijector") ----------------
   cases.push_back({"LeakyReLUBijector(4) vectors (examples/)",
