@@ -18,6 +18,19 @@ AutoregressiveLayer<T>::AutoregressiveLayer(std::shared_ptr<MADE<T>> made,
                                 std::to_string(made->config().params_per_dim) +
                                 " parameters per dimension, the transformer needs " +
                                 std::to_string(transformer->parameters_per_element()));
+  // Each parameter the transformer reads for dimension j must come from an output unit with
+  // j's degree; a MADE built for another layout would silently break the triangular structure.
+  const std::size_t d = made->config().features;
+  const std::vector<std::size_t> in = made->input_degrees(), out = made->output_degrees();
+  for (std::size_t p = 0; p < transformer->parameters_per_element(); ++p)
+    for (std::size_t j = 0; j < d; ++j) {
+      const std::size_t c = transformer->param_channel(p, j, d);
+      if (c >= out.size() || out[c] != in[j])
+        throw std::invalid_argument("AutoregressiveLayer: the transformer reads parameter " + std::to_string(p) +
+                                    " of dimension " + std::to_string(j) + " from MADE output " +
+                                    std::to_string(c) + ", which does not have that dimension's degree "
+                                    "(build the MADE with made_for_transformer)");
+    }
   made_ = this->register_module("made", made);
   transformer_ = this->register_module("transformer", transformer);
 }

@@ -44,8 +44,9 @@ template <typename T>
 class AutoregressiveLayer : public Bijector<T> {
  public:
   // Throws std::invalid_argument if the MADE's parameters per dimension differ from the
-  // transformer's parameters_per_element() (build the MADE with the transformer's
-  // param_channel as its layout: made_for_transformer below does both).
+  // transformer's parameters_per_element(), or if a parameter the transformer reads for
+  // dimension j (its param_channel) comes from a MADE output without j's degree (build the
+  // MADE with the transformer's param_channel as its layout: made_for_transformer does both).
   AutoregressiveLayer(std::shared_ptr<MADE<T>> made, std::shared_ptr<Transformer<T>> transformer);
 
   // The layer's order: order()[0] is the dimension that depends on nothing.
