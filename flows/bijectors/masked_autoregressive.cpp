@@ -57,8 +57,10 @@ Transformed<T> AutoregressiveLayer<T>::solve(const Var<T>& v) {
   // known[0, i] = 1 once dimension i is exact (positions 0..k of the order after pass k).
   Tensor<T> known({1, d});
   Var<T> u(Tensor<T>(v.shape()), false);
+  // One set of masked weights for all D passes (one tape node per map, not D).
+  const std::vector<Var<T>> weights = made_->masked_weights();
   for (std::size_t k = 0;; ++k) {
-    Elementwise<T> pass = transformer_->inverse(v, made_->forward(u));
+    Elementwise<T> pass = transformer_->inverse(v, made_->forward_with(u, weights));
     if (k + 1 == d) return {pass.value, sum_per_sample(pass.log_derivative)};
     known[order[k]] = T(1);
     u = mul(pass.value, Var<T>(known.clone(), false));

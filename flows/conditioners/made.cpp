@@ -48,12 +48,6 @@ Tensor<T> degree_mask(const std::vector<std::size_t>& out_degrees,
   return mask;
 }
 
-// The weights of a masked map, as an op on the tape (masked entries get zero gradient).
-template <typename T>
-Var<T> masked(const Var<T>& weight, const Tensor<T>& mask) {
-  return mul(weight, Var<T>(mask, false));
-}
-
 }  // namespace
 
 template <typename T>
@@ -168,23 +162,38 @@ std::vector<Tensor<T>> MADE<T>::masks() {
 }
 
 template <typename T>
+std::vector<Var<T>> MADE<T>::masked_weights() {
+  rebuild_masks_if_stale();
+  std::vector<Var<T>> out;
+  for (std::size_t l = 0; l < weights_.size(); ++l) out.push_back(mul(weights_[l], Var<T>(masks_[l], false)));
+  return out;
+}
+
+template <typename T>
 Var<T> MADE<T>::forward(const Var<T>& x) {
+  return forward_with(x, masked_weights());
+}
+
+template <typename T>
+Var<T> MADE<T>::forward_with(const Var<T>& x, const std::vector<Var<T>>& w) {
   if (x.dim() != 2 || x.shape()[1] != config_.features)
     throw std::invalid_argument("MADE: expected input (B, " + std::to_string(config_.features) + "), got " +
                                 shape_str(x.shape()));
-  rebuild_masks_if_stale();
+  if (w.size() != weights_.size())
+    throw std::invalid_argument("MADE: " + std::to_string(w.size()) + " masked weights for " +
+                                std::to_string(weights_.size()) + " maps");
   const std::size_t last = weights_.size() - 1;
-  auto map = [&](std::size_t l, const Var<T>& in) { return linear(in, masked(weights_[l], masks_[l]), biases_[l]); };
+  auto map = [&](std::size_t l, const Var<T>& in) { return linear(in, w[l], biases_[l]); };
   if (!config_.residual) {
     Var<T> h = x;
     // Hidden maps as the fused linear + ReLU op (one tape node each).
-    for (std::size_t l = 0; l < last; ++l) h = linear_relu(h, masked(weights_[l], masks_[l]), biases_[l]);
+    for (std::size_t l = 0; l < last; ++l) h = linear_relu(h, w[l], biases_[l]);
     return map(last, h);
   }
   Var<T> h = map(0, x);
   for (std::size_t b = 0; b < config_.n_hidden; ++b) {
     const std::size_t l1 = 1 + 2 * b, l2 = l1 + 1;
-    const Var<T> inner = linear_relu(relu(h), masked(weights_[l1], masks_[l1]), biases_[l1]);
+    const Var<T> inner = linear_relu(relu(h), w[l1], biases_[l1]);
     h = h + map(l2, inner);
   }
   return map(last, relu(h));

@@ -70,6 +70,12 @@ class MADE : public Layer<T> {
   // x: (B, D) -> (B, P * D), parameter p of dimension j at column layout(p, j, D).
   Var<T> forward(const Var<T>& x) override;
 
+  // weight<l> * mask<l> for every map, as ops on the tape. forward computes them each call;
+  // a caller running the network many times on one set of weights (the D passes of an
+  // autoregressive inverse) computes them once and passes them to forward_with.
+  std::vector<Var<T>> masked_weights();
+  Var<T> forward_with(const Var<T>& x, const std::vector<Var<T>>& masked_weights);
+
   const MadeConfig& config() const { return config_; }
   // The current order (read from the buffer "order").
   std::vector<std::size_t> order() const;
