@@ -6,7 +6,8 @@
 //     plain and residual;
 //   - the order survives a state-dict round trip (masks rebuilt from the "order" buffer);
 //   - MAF and IAF round trips, log-dets against log|det| of the finite-difference Jacobian,
-//     the Jacobian triangular in the order, IAF being MAF's inverse map;
+//     the Jacobian triangular in the order, IAF being MAF's inverse map, and the number of
+//     MADE passes each direction records (1 fast, D slow);
 //   - make_maf on two moons: a few hundred Adam steps lower the test NLL.
 // The general bijector checks (gradients, edge values) run on the MAF/IAF entries of the
 // conformance list (tests/flows/bijector_registry.cpp).
@@ -367,4 +368,29 @@ TEST_CASE("make_maf: starts as the identity, reverses between layers, and learns
   double worst = 0;
   for (std::size_t i = 0; i < 64; ++i) worst = std::max(worst, double(std::abs(lp[i] - log_q[i])));
   CHECK(worst < 1e-3);
+}
+
+TEST_CASE("maf and iaf: one MADE pass in the fast direction, D in the slow one", "[flows][autoregressive]") {
+  const std::size_t d = 6;
+  Rng rng(33);
+  // Count the MADE output maps ("linear" nodes; hidden maps are fused "linear_relu") that a
+  // call records on the tape.
+  auto passes = [](const std::function<void()>& run) {
+    Tape<double>& tape = Tape<double>::current();
+    tape.clear();
+    run();
+    std::size_t n = 0;
+    for (const auto& node : tape.nodes()) n += std::string(node.op) == "linear";
+    tape.clear();
+    return n;
+  };
+  for (bool iaf : {false, true}) {
+    auto layer = make_layer(iaf, {"random, plain", true, false}, d, rng);
+    const Var64 x(rng.normal<double>({2, d}));
+    const std::size_t fwd = passes([&] { layer->forward(x); });
+    const std::size_t inv = passes([&] { layer->inverse(x); });
+    INFO((iaf ? "IAF" : "MAF") << ": forward " << fwd << " passes, inverse " << inv);
+    CHECK(fwd == (iaf ? d : 1));
+    CHECK(inv == (iaf ? 1 : d));
+  }
 }
