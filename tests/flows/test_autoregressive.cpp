@@ -218,7 +218,7 @@ TEST_CASE("made: masked weights get exactly zero gradient, the others match cent
   }
 }
 
-TEST_CASE("made: zero_init_last starts at zero; the order is restored from the state dict", "[flows][autoregressive]") {
+TEST_CASE("made: zero_init_last starts at zero; no hidden layer; the order is restored from the state dict; bad input", "[flows][autoregressive]") {
   Rng rng(23);
   NoGradGuard no_grad;
   auto zero = make_made({"random", true, false}, 6, rng, /*zero_init_last=*/true);
@@ -233,6 +233,19 @@ TEST_CASE("made: zero_init_last starts at zero; the order is restored from the s
   b->load_state_dict(a->state_dict());
   CHECK(b->order() == a->order());
   CHECK(max_abs_diff(b->forward(Var64(x)).value(), ya) == 0.0);
+
+  // No hidden layer: one strictly masked linear map, so every allowed pair is connected.
+  MadeConfig direct;
+  direct.features = 4;
+  direct.n_hidden = 0;
+  direct.params_per_dim = 3;
+  MADE<double> linear_made(direct, rng.permutation(4), rng);
+  REQUIRE(linear_made.masks().size() == 1);
+  const std::vector<std::size_t> in_deg = linear_made.input_degrees(), out_deg = linear_made.output_degrees();
+  const Tensor64 jac = numeric_jacobian([&](const Tensor64& in) { return linear_made.forward(Var64(in)).value(); },
+                                        rng.normal<double>({1, 4}));
+  for (std::size_t c = 0; c < 12; ++c)
+    for (std::size_t j = 0; j < 4; ++j) CHECK((jac[c * 4 + j] != 0.0) == (in_deg[j] < out_deg[c]));
 
   MadeConfig bad;
   bad.features = 3;
