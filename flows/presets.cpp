@@ -4,10 +4,8 @@
 #include <stdexcept>
 
 #include "flows/bijectors/actnorm.hpp"
-#include "flows/bijectors/additive_coupling.hpp"
-#include "flows/bijectors/affine_coupling.hpp"
+#include "flows/bijectors/coupling_factories.hpp"
 #include "flows/bijectors/diagonal_scaling.hpp"
-#include "flows/bijectors/glow_coupling.hpp"
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "flows/bijectors/partition.hpp"
 #include "flows/bijectors/preprocessing.hpp"

@@ -43,10 +43,17 @@ void AutoregressiveLayer<T>::check_input(const Var<T>& x) const {
 }
 
 template <typename T>
+Var<T> AutoregressiveLayer<T>::logdet_of(const Var<T>& log_derivative) const {
+  // A volume-preserving transformer (additive) has log-derivatives identically 0.
+  if (transformer_->volume_preserving()) return zero_logdet<T>(log_derivative.shape()[0]);
+  return sum_per_sample(log_derivative);
+}
+
+template <typename T>
 Transformed<T> AutoregressiveLayer<T>::direct(const Var<T>& u) {
   check_input(u);
   const Elementwise<T> out = transformer_->forward(u, made_->forward(u));
-  return {out.value, sum_per_sample(out.log_derivative)};
+  return {out.value, logdet_of(out.log_derivative)};
 }
 
 template <typename T>
@@ -61,7 +68,7 @@ Transformed<T> AutoregressiveLayer<T>::solve(const Var<T>& v) {
   const std::vector<Var<T>> weights = made_->masked_weights();
   for (std::size_t k = 0;; ++k) {
     Elementwise<T> pass = transformer_->inverse(v, made_->forward_with(u, weights));
-    if (k + 1 == d) return {pass.value, sum_per_sample(pass.log_derivative)};
+    if (k + 1 == d) return {pass.value, logdet_of(pass.log_derivative)};
     known[order[k]] = T(1);
     u = mul(pass.value, Var<T>(known.clone(), false));
   }

@@ -60,6 +60,8 @@ class AutoregressiveLayer : public Bijector<T> {
 
  private:
   void check_input(const Var<T>& x) const;
+  // Per-sample sum of the transformer's log-derivatives (0 without ops if volume-preserving).
+  Var<T> logdet_of(const Var<T>& log_derivative) const;
 
   std::shared_ptr<MADE<T>> made_;
   std::shared_ptr<Transformer<T>> transformer_;

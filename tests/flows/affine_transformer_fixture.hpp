@@ -1,10 +1,11 @@
 // tests/flows/affine_transformer_fixture.hpp — TEST FIXTURE, not library code: a small affine
-// Transformer (flows/transformers/transformer.hpp) for the autoregressive-flow tests while the
-// library's AffineTransformer (flows/transformers/affine.hpp) is written elsewhere.
+// Transformer (flows/transformers/transformer.hpp) for the autoregressive-flow tests, the
+// library's AffineTransformer (flows/transformers/affine.hpp) with its parameters in another
+// layout:
 //   y = x * exp(s) + t,  s = tanh(raw_s) (bounded log-scale),  log dy/dx = s.
-// Its parameter layout is interleaved on purpose — (raw_s, t) of dimension j at channels
-// 2j and 2j + 1, not the default blocked layout — so the tests notice a conditioner that
-// ignores param_channel. Vectors only: x (B, k), params (B, 2k).
+// The layout is interleaved on purpose — (raw_s, t) of dimension j at channels 2j and 2j + 1,
+// not the default blocked layout the library's affine uses — so the tests notice a
+// conditioner (MADE) that ignores param_channel. Vectors only: x (B, k), params (B, 2k).
 #pragma once
 
 #include <stdexcept>

@@ -25,6 +25,7 @@
 #include "flows/distributions/distribution.hpp"
 #include "flows/flow_model.hpp"
 #include "flows/trainer.hpp"
+#include "flows/transformers/affine.hpp"
 #include "tensor/linalg.hpp"
 #include "tests/flows/affine_transformer_fixture.hpp"
 
@@ -342,7 +343,8 @@ TEST_CASE("iaf: its density direction is MAF's sampling map with the same MADE",
 TEST_CASE("make_maf: starts as the identity, reverses between layers, and learns two moons",
           "[flows][autoregressive]") {
   Rng rng(41);
-  TransformerFactory<float> affine = [] { return std::make_shared<InterleavedAffineFixture<float>>(); };
+  // The library's affine transformer (RealNVP's tanh log-scale; flows/transformers/affine.hpp).
+  TransformerFactory<float> affine = [] { return std::make_shared<AffineTransformer<float>>(2, false); };
   auto chain = make_maf<float>(2, 4, 32, 2, affine, rng);
   REQUIRE(chain->size() == 7);  // MAF, Reverse, MAF, Reverse, MAF, Reverse, MAF
   for (std::size_t i = 0; i < chain->size(); ++i)
