@@ -173,6 +173,9 @@ std::vector<BijectorCase> all_bijector_cases() {
     ar_case("IAF(5, random order, residual, interleaved affine fixture)", true, true, true, interleaved);
     ar_case("MAF(5, random order, additive)", false, true, false,
             [] { return Tau(std::make_shared<AdditiveTransformer<double>>()); });
+    // A transformer from examples/ whose inverse is a bisection: IAF's density direction runs it.
+    ar_case("IAF(5, random order, TanhResidual (examples/))", true, true, false,
+            [] { return Tau(std::make_shared<TanhResidualTransformer<double>>()); });
   }
 
   // ---- examples/ (a contributor's bijector, see README "Writing a bijector") ----------------
