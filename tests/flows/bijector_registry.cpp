@@ -16,6 +16,8 @@
 #include "flows/transformers/sigmoid_affine.hpp"
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "examples/leaky_relu_bijector.hpp"  // a bijector written outside flows/ (examples/)
+#include "flows/bijectors/masked_autoregressive.hpp"
+#include "tests/flows/affine_transformer_fixture.hpp"
 #include "examples/tanh_residual_transformer.hpp"  // a transformer written outside flows/
 
 #include <cmath>
@@ -136,6 +138,45 @@ std::vector<BijectorCase> all_bijector_cases() {
   cases.push_back({"glow_step(4, plain, additive)",
                    [](Rng& rng) -> B { return glow_step<double>(4, 8, rng, false, false); },
                    {2, 4, 4, 4}});
+
+  // ---- autoregressive (MAF, IAF: MADE conditioner + an elementwise transformer) -------------
+  {
+    using Tau = std::shared_ptr<Transformer<double>>;
+    auto affine = [] { return Tau(std::make_shared<AffineTransformer<double>>(5, false)); };
+    auto affine_learned = [] { return Tau(std::make_shared<AffineTransformer<double>>(5, true)); };
+    // Interleaved parameter layout (tests/flows/affine_transformer_fixture.hpp).
+    auto interleaved = [] { return Tau(std::make_shared<InterleavedAffineFixture<double>>()); };
+    auto ar_case = [&cases](const std::string& name, bool iaf, bool random_order, bool residual,
+                            std::function<Tau()> transformer) {
+      cases.push_back({name, [=](Rng& r) -> B {
+                         Tau tau = transformer();
+                         MadeConfig config;
+                         config.features = 5;
+                         config.hidden = 8;
+                         config.n_hidden = residual ? 1 : 2;
+                         config.residual = residual;
+                         config.zero_init_last = true;  // param_noise moves it off the identity
+                         auto made = made_for_transformer<double>(
+                             config, random_order ? r.permutation(5) : natural_order(5), tau, r);
+                         if (iaf) return std::make_shared<InverseAutoregressiveFlow<double>>(made, tau);
+                         return std::make_shared<MaskedAutoregressiveFlow<double>>(made, tau);
+                       }, {3, 5}});
+      cases.back().autoregressive_order = [](Bijector<double>& b) {
+        return dynamic_cast<AutoregressiveLayer<double>&>(b).order();
+      };
+    };
+    ar_case("MAF(5, natural order, affine)", false, false, false, affine);
+    ar_case("MAF(5, random order, residual, affine learned scale)", false, true, true, affine_learned);
+    ar_case("MAF(5, random order, interleaved affine fixture)", false, true, false, interleaved);
+    ar_case("IAF(5, natural order, residual, affine)", true, false, true, affine);
+    ar_case("IAF(5, random order, affine learned scale)", true, true, false, affine_learned);
+    ar_case("IAF(5, random order, residual, interleaved affine fixture)", true, true, true, interleaved);
+    ar_case("MAF(5, random order, additive)", false, true, false,
+            [] { return Tau(std::make_shared<AdditiveTransformer<double>>()); });
+    // A transformer from examples/ whose inverse is a bisection: IAF's density direction runs it.
+    ar_case("IAF(5, random order, TanhResidual (examples/))", true, true, false,
+            [] { return Tau(std::make_shared<TanhResidualTransformer<double>>()); });
+  }
 
   // ---- examples/ (a contributor's bijector, see README "Writing a bijector") ----------------
   cases.push_back({"LeakyReLUBijector(4) vectors (examples/)",
