@@ -3,88 +3,70 @@
 // Var: float64 full-Jacobian gradchecks, plus exact gradients where they are easy to state.
 #include <catch2/catch.hpp>
 
-#include <random>
-
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
+#include "tests/gradcheck_helpers.hpp"
 
 using namespace fz;
-
-namespace {
-
-Tensor64 random64(const Shape& s, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(-2.0, 2.0);
-  Tensor64 t = Tensor64::empty(s);
-  for (auto& v : t) v = u(rng);
-  return t;
-}
-
-void check(const VarFunction64& f, const std::vector<Tensor64>& inputs) {
-  const GradcheckResult r = gradcheck(f, inputs);
-  INFO(r.message);
-  REQUIRE(r.ok);
-  REQUIRE(r.entries_checked > 0);
-}
-
-}  // namespace
+using fz::test::random_uniform;
+using fz::test::require_gradcheck;
 
 TEST_CASE("gradcheck: reshape, permute, transpose, flip", "[autograd][layout]") {
-  const Tensor64 x = random64({2, 3, 4}, 1);
-  check([](const std::vector<Var64>& v) { return reshape(v[0], {4, 6}); }, {x});
-  check([](const std::vector<Var64>& v) { return permute(v[0], {2, 0, 1}); }, {x});
-  check([](const std::vector<Var64>& v) { return permute(v[0], {-1, 1, 0}); }, {x});
-  check([](const std::vector<Var64>& v) { return transpose(v[0], 0, -1); }, {x});
-  check([](const std::vector<Var64>& v) { return flip(v[0], 1); }, {x});
-  check([](const std::vector<Var64>& v) { return flip(v[0], -1); }, {x});
+  const Tensor64 x = random_uniform({2, 3, 4}, 1);
+  require_gradcheck([](const std::vector<Var64>& v) { return reshape(v[0], {4, 6}); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return permute(v[0], {2, 0, 1}); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return permute(v[0], {-1, 1, 0}); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return transpose(v[0], 0, -1); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return flip(v[0], 1); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return flip(v[0], -1); }, {x});
 }
 
 TEST_CASE("gradcheck: slice and pad", "[autograd][layout]") {
-  const Tensor64 x = random64({2, 5, 3}, 2);
-  check([](const std::vector<Var64>& v) { return slice(v[0], 1, 1, 4); }, {x});
-  check([](const std::vector<Var64>& v) { return slice(v[0], -1, -2, 3); }, {x});
-  check([](const std::vector<Var64>& v) { return slice(v[0], 0, 1, 2); }, {x});
-  check([](const std::vector<Var64>& v) { return pad(v[0], {{1, 2}, {0, 1}}, 3.0); }, {x});
-  check([](const std::vector<Var64>& v) { return pad(v[0], {{1, 0}, {2, 1}, {0, 2}}); }, {x});
-  const Tensor64 img = random64({1, 2, 3, 3}, 3);
-  check([](const std::vector<Var64>& v) { return pad2d(v[0], 1, 1, 1, 1); }, {img});
+  const Tensor64 x = random_uniform({2, 5, 3}, 2);
+  require_gradcheck([](const std::vector<Var64>& v) { return slice(v[0], 1, 1, 4); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return slice(v[0], -1, -2, 3); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return slice(v[0], 0, 1, 2); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return pad(v[0], {{1, 2}, {0, 1}}, 3.0); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return pad(v[0], {{1, 0}, {2, 1}, {0, 2}}); }, {x});
+  const Tensor64 img = random_uniform({1, 2, 3, 3}, 3);
+  require_gradcheck([](const std::vector<Var64>& v) { return pad2d(v[0], 1, 1, 1, 1); }, {img});
 }
 
 TEST_CASE("gradcheck: concat of two and three inputs", "[autograd][layout]") {
-  const Tensor64 a = random64({2, 1, 3}, 4), b = random64({2, 2, 3}, 5), c = random64({2, 3, 3}, 6);
-  check([](const std::vector<Var64>& v) { return concat(v, 1); }, {a, b, c});
-  check([](const std::vector<Var64>& v) { return concat({v[0], v[1]}, -2); }, {a, b});
-  const Tensor64 d = random64({2, 2, 3}, 7);
-  check([](const std::vector<Var64>& v) { return concat({v[0], v[1]}, 0); }, {b, d});
-  check([](const std::vector<Var64>& v) { return concat({v[0], v[0]}, 2); }, {a});  // reused input
+  const Tensor64 a = random_uniform({2, 1, 3}, 4), b = random_uniform({2, 2, 3}, 5), c = random_uniform({2, 3, 3}, 6);
+  require_gradcheck([](const std::vector<Var64>& v) { return concat(v, 1); }, {a, b, c});
+  require_gradcheck([](const std::vector<Var64>& v) { return concat({v[0], v[1]}, -2); }, {a, b});
+  const Tensor64 d = random_uniform({2, 2, 3}, 7);
+  require_gradcheck([](const std::vector<Var64>& v) { return concat({v[0], v[1]}, 0); }, {b, d});
+  require_gradcheck([](const std::vector<Var64>& v) { return concat({v[0], v[0]}, 2); }, {a});  // reused input
 }
 
 TEST_CASE("gradcheck: split and chunk, all pieces used and some unused", "[autograd][layout]") {
-  const Tensor64 x = random64({2, 6, 2}, 8);
+  const Tensor64 x = random_uniform({2, 6, 2}, 8);
   // All pieces recombined in another order.
-  check([](const std::vector<Var64>& v) {
+  require_gradcheck([](const std::vector<Var64>& v) {
     auto p = split(v[0], {1, 3, 2}, 1);
     return concat({p[2], p[0], p[1]}, 1);
   }, {x});
   // Only the middle piece is used: the others get no gradient and must count as zeros.
-  check([](const std::vector<Var64>& v) { return split(v[0], {1, 3, 2}, 1)[1]; }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return split(v[0], {1, 3, 2}, 1)[1]; }, {x});
   // Only the first / only the last piece.
-  check([](const std::vector<Var64>& v) { return chunk(v[0], 2, 1)[0]; }, {x});
-  check([](const std::vector<Var64>& v) { return chunk(v[0], 4, -2)[2]; }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return chunk(v[0], 2, 1)[0]; }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return chunk(v[0], 4, -2)[2]; }, {x});
   // A piece used twice, another once through a reduction.
-  check([](const std::vector<Var64>& v) {
+  require_gradcheck([](const std::vector<Var64>& v) {
     auto p = chunk(v[0], 2, -1);
     return concat({p[1], p[1], sum(p[0], -1, true)}, -1);
   }, {x});
 }
 
 TEST_CASE("gradcheck: squeeze2d and unsqueeze2d", "[autograd][layout]") {
-  const Tensor64 x = random64({2, 2, 4, 2}, 9);
-  check([](const std::vector<Var64>& v) { return squeeze2d(v[0]); }, {x});
-  const Tensor64 y = random64({1, 8, 2, 3}, 10);
-  check([](const std::vector<Var64>& v) { return unsqueeze2d(v[0]); }, {y});
-  check([](const std::vector<Var64>& v) { return unsqueeze2d(squeeze2d(v[0])); }, {x});
+  const Tensor64 x = random_uniform({2, 2, 4, 2}, 9);
+  require_gradcheck([](const std::vector<Var64>& v) { return squeeze2d(v[0]); }, {x});
+  const Tensor64 y = random_uniform({1, 8, 2, 3}, 10);
+  require_gradcheck([](const std::vector<Var64>& v) { return unsqueeze2d(v[0]); }, {y});
+  require_gradcheck([](const std::vector<Var64>& v) { return unsqueeze2d(squeeze2d(v[0])); }, {x});
 }
 
 TEST_CASE("layout ops: split gradients land in the right place", "[autograd][layout]") {

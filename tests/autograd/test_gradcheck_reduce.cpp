@@ -3,29 +3,15 @@
 // keepdim (negative axes included), plus exact gradients on hand-made cases (max ties).
 #include <catch2/catch.hpp>
 
-#include <random>
-
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops_reduce.hpp"
+#include "tests/gradcheck_helpers.hpp"
 
 using namespace fz;
+using fz::test::random_uniform;
+using fz::test::require_gradcheck;
 
 namespace {
-
-Tensor64 random64(const Shape& s, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(-2.0, 2.0);
-  Tensor64 t = Tensor64::empty(s);
-  for (auto& v : t) v = u(rng);
-  return t;
-}
-
-void check(const VarFunction64& f, const std::vector<Tensor64>& inputs) {
-  const GradcheckResult r = gradcheck(f, inputs);
-  INFO(r.message);
-  REQUIRE(r.ok);
-  REQUIRE(r.entries_checked > 0);
-}
 
 // (axes, keepdim) cases on a (2, 3, 4) input.
 const std::vector<std::pair<std::vector<int>, bool>> kAxisCases = {
@@ -35,44 +21,44 @@ const std::vector<std::pair<std::vector<int>, bool>> kAxisCases = {
 }  // namespace
 
 TEST_CASE("gradcheck: sum and mean over everything", "[autograd][reduce]") {
-  const Tensor64 x = random64({2, 3, 4}, 1);
-  check([](const std::vector<Var64>& v) { return sum(v[0]); }, {x});
-  check([](const std::vector<Var64>& v) { return mean(v[0]); }, {x});
+  const Tensor64 x = random_uniform({2, 3, 4}, 1);
+  require_gradcheck([](const std::vector<Var64>& v) { return sum(v[0]); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return mean(v[0]); }, {x});
 }
 
 TEST_CASE("gradcheck: sum and mean over axes with keepdim", "[autograd][reduce]") {
-  const Tensor64 x = random64({2, 3, 4}, 2);
+  const Tensor64 x = random_uniform({2, 3, 4}, 2);
   for (const auto& c : kAxisCases) {
     const std::vector<int> axes = c.first;
     const bool keep = c.second;
     INFO("axes size " << axes.size() << " keepdim " << keep);
-    check([&](const std::vector<Var64>& v) { return sum(v[0], axes, keep); }, {x});
-    check([&](const std::vector<Var64>& v) { return mean(v[0], axes, keep); }, {x});
+    require_gradcheck([&](const std::vector<Var64>& v) { return sum(v[0], axes, keep); }, {x});
+    require_gradcheck([&](const std::vector<Var64>& v) { return mean(v[0], axes, keep); }, {x});
   }
-  check([](const std::vector<Var64>& v) { return sum(v[0], -2, true); }, {x});
-  check([](const std::vector<Var64>& v) { return mean(v[0], 1); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return sum(v[0], -2, true); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return mean(v[0], 1); }, {x});
 }
 
 TEST_CASE("gradcheck: max over everything and over axes", "[autograd][reduce]") {
-  const Tensor64 x = random64({2, 3, 4}, 3);  // distinct values: max is differentiable
-  check([](const std::vector<Var64>& v) { return max(v[0]); }, {x});
+  const Tensor64 x = random_uniform({2, 3, 4}, 3);  // distinct values: max is differentiable
+  require_gradcheck([](const std::vector<Var64>& v) { return max(v[0]); }, {x});
   for (const auto& c : kAxisCases) {
     const std::vector<int> axes = c.first;
     const bool keep = c.second;
-    check([&](const std::vector<Var64>& v) { return max(v[0], axes, keep); }, {x});
+    require_gradcheck([&](const std::vector<Var64>& v) { return max(v[0], axes, keep); }, {x});
   }
-  check([](const std::vector<Var64>& v) { return max(v[0], -1, true); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return max(v[0], -1, true); }, {x});
 }
 
 TEST_CASE("gradcheck: logsumexp over everything and over axes", "[autograd][reduce]") {
-  const Tensor64 x = random64({2, 3, 4}, 4);
-  check([](const std::vector<Var64>& v) { return logsumexp(v[0]); }, {x});
+  const Tensor64 x = random_uniform({2, 3, 4}, 4);
+  require_gradcheck([](const std::vector<Var64>& v) { return logsumexp(v[0]); }, {x});
   for (const auto& c : kAxisCases) {
     const std::vector<int> axes = c.first;
     const bool keep = c.second;
-    check([&](const std::vector<Var64>& v) { return logsumexp(v[0], axes, keep); }, {x});
+    require_gradcheck([&](const std::vector<Var64>& v) { return logsumexp(v[0], axes, keep); }, {x});
   }
-  check([](const std::vector<Var64>& v) { return logsumexp(v[0], 0, true); }, {x});
+  require_gradcheck([](const std::vector<Var64>& v) { return logsumexp(v[0], 0, true); }, {x});
 }
 
 TEST_CASE("reduce ops: max sends the gradient to the first maximum only", "[autograd][reduce]") {

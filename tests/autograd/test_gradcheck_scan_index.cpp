@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <limits>
-#include <random>
 #include <stdexcept>
 
 #include "autograd/gradcheck.hpp"
@@ -15,33 +14,17 @@
 #include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "autograd/ops_scan.hpp"
+#include "tests/gradcheck_helpers.hpp"
 
 using namespace fz;
-
-namespace {
-
-Tensor64 random64(const Shape& s, unsigned seed, double lo = -2.0, double hi = 2.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  Tensor64 t = Tensor64::empty(s);
-  for (auto& v : t) v = u(rng);
-  return t;
-}
-
-void check(const VarFunction64& f, const std::vector<Tensor64>& inputs) {
-  const GradcheckResult r = gradcheck(f, inputs);
-  INFO(r.message);
-  REQUIRE(r.ok);
-  REQUIRE(r.entries_checked > 0);
-}
-
-}  // namespace
+using fz::test::random_uniform;
+using fz::test::require_gradcheck;
 
 TEST_CASE("cumsum: values and full-Jacobian gradcheck on every axis", "[autograd][scan]") {
-  const Tensor64 x = random64({2, 3, 4}, 21);
+  const Tensor64 x = random_uniform({2, 3, 4}, 21);
   for (int axis : {0, 1, 2, -1, -2}) {
     INFO("axis " << axis);
-    check([axis](const std::vector<Var64>& v) { return cumsum(v[0], axis); }, {x});
+    require_gradcheck([axis](const std::vector<Var64>& v) { return cumsum(v[0], axis); }, {x});
   }
   const Var64 y = cumsum(Var64(x), 1);
   for (std::size_t a = 0; a < 2; ++a)
@@ -73,7 +56,7 @@ TEST_CASE("searchsorted: bins with clamping along the last axis", "[autograd][in
   REQUIRE(bins.values == std::vector<std::size_t>{0, 0, 1, 2, 2, 0, 1, 2, 2, 2});
   // Against a plain linear scan on random data (float too).
   const Tensor32 e32({3, 6}, {-2, -1, 0, 1, 2, 3, 0, 0.1f, 0.2f, 0.4f, 0.8f, 1.6f, -3, -2.5f, 0, 2, 2.5f, 3});
-  const Tensor32 v32 = random64({3, 7}, 22, -3.5, 3.5).cast<float>();
+  const Tensor32 v32 = random_uniform({3, 7}, 22, -3.5, 3.5).cast<float>();
   const IndexTensor b32 = searchsorted(Var32(e32), Var32(v32));
   for (std::size_t r = 0; r < 3; ++r)
     for (std::size_t m = 0; m < 7; ++m) {
@@ -96,7 +79,7 @@ TEST_CASE("searchsorted: bins with clamping along the last axis", "[autograd][in
 }
 
 TEST_CASE("gather: values, scatter-add gradient, full-Jacobian gradcheck", "[autograd][index]") {
-  const Tensor64 x = random64({2, 4, 3}, 23);
+  const Tensor64 x = random_uniform({2, 4, 3}, 23);
   // Pick along axis 1 with repeats (index 2 twice in one line): 5 picks per line.
   IndexTensor idx{{2, 5, 3}, {}};
   for (std::size_t k = 0; k < 30; ++k) idx.values.push_back((k * 7 + k / 3) % 4);
@@ -106,11 +89,11 @@ TEST_CASE("gather: values, scatter-add gradient, full-Jacobian gradcheck", "[aut
     for (std::size_t j = 0; j < 5; ++j)
       for (std::size_t c = 0; c < 3; ++c)
         REQUIRE(y.value().at({a, j, c}) == x.at({a, idx[(a * 5 + j) * 3 + c], c}));
-  check([idx](const std::vector<Var64>& v) { return gather(v[0], 1, idx); }, {x});
-  check([idx](const std::vector<Var64>& v) { return gather(v[0], -2, idx); }, {x});
+  require_gradcheck([idx](const std::vector<Var64>& v) { return gather(v[0], 1, idx); }, {x});
+  require_gradcheck([idx](const std::vector<Var64>& v) { return gather(v[0], -2, idx); }, {x});
   // Last axis, one pick per line (the spline use: a bin's knot per element).
   IndexTensor last{{2, 4, 1}, {0, 2, 1, 1, 2, 0, 0, 0}};
-  check([last](const std::vector<Var64>& v) { return gather(v[0], -1, last); }, {x});
+  require_gradcheck([last](const std::vector<Var64>& v) { return gather(v[0], -1, last); }, {x});
   // Repeated picks add up in the gradient.
   Var64 w(Tensor64({3}, {1, 2, 3}), true);
   gather(w, 0, IndexTensor{{4}, {2, 2, 0, 2}}).backward(Tensor64({4}, {1, 10, 100, 1000}));
@@ -127,16 +110,16 @@ TEST_CASE("gather: values, scatter-add gradient, full-Jacobian gradcheck", "[aut
 
 TEST_CASE("where: selection, one-sided gradients, broadcasting, gradcheck", "[autograd][index]") {
   const Tensor64 cond({2, 3}, {1, 0, 1, 0, 0, 1});
-  const Tensor64 a = random64({2, 3}, 24), b = random64({2, 3}, 25);
+  const Tensor64 a = random_uniform({2, 3}, 24), b = random_uniform({2, 3}, 25);
   const Var64 y = where(cond, Var64(a), Var64(b));
   for (std::size_t k = 0; k < 6; ++k) REQUIRE(y.value()[k] == (cond[k] == 1 ? a[k] : b[k]));
-  check([cond](const std::vector<Var64>& v) { return where(cond, v[0], v[1]); }, {a, b});
+  require_gradcheck([cond](const std::vector<Var64>& v) { return where(cond, v[0], v[1]); }, {a, b});
   // Broadcast: a (3,), b scalar, condition (2, 1) -> (2, 3).
   const Tensor64 c21({2, 1}, {0, 1});
-  check([c21](const std::vector<Var64>& v) { return where(c21, v[0], v[1]); },
-        {random64({3}, 26), Tensor64::scalar(0.7)});
-  check([cond](const std::vector<Var64>& v) { return where(cond, v[0] * v[0], v[1]); },
-        {random64({3}, 27), random64({2, 1}, 28)});
+  require_gradcheck([c21](const std::vector<Var64>& v) { return where(c21, v[0], v[1]); },
+        {random_uniform({3}, 26), Tensor64::scalar(0.7)});
+  require_gradcheck([cond](const std::vector<Var64>& v) { return where(cond, v[0] * v[0], v[1]); },
+        {random_uniform({3}, 27), random_uniform({2, 1}, 28)});
   // The unselected side gets exactly zero, even where its value is inf (no 0 * inf = NaN).
   const double inf = std::numeric_limits<double>::infinity();
   Var64 pa(Tensor64({3}, {1, 2, 3}), true), pb(Tensor64({3}, {inf, 5, inf}), true);
@@ -169,5 +152,5 @@ TEST_CASE("searchsorted + gather + cumsum: a spline's bin lookup is differentiab
   const Var64 out = left_edge_and_width({Var64(w)});
   // Row 0: edges 0, 1, 3, 4 -> 2.5 in bin 1 (left edge 1, width 2); row 1: 0, .5, 1, 4 -> bin 1.
   REQUIRE(out.value().to_vector() == std::vector<double>{1.0, 2.0, 0.5, 0.5});
-  check(left_edge_and_width, {w});
+  require_gradcheck(left_edge_and_width, {w});
 }

@@ -7,31 +7,18 @@
 
 #include <cmath>
 #include <limits>
-#include <random>
 #include <stdexcept>
 
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_softmax.hpp"
+#include "tests/gradcheck_helpers.hpp"
 
 using namespace fz;
+using fz::test::random_uniform;
+using fz::test::require_gradcheck;
 
 namespace {
-
-Tensor64 random64(const Shape& s, unsigned seed, double lo = -2.0, double hi = 2.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  Tensor64 t = Tensor64::empty(s);
-  for (auto& v : t) v = u(rng);
-  return t;
-}
-
-void check(const VarFunction64& f, const std::vector<Tensor64>& inputs) {
-  const GradcheckResult r = gradcheck(f, inputs);
-  INFO(r.message);
-  REQUIRE(r.ok);
-  REQUIRE(r.entries_checked > 0);
-}
 
 // Plain reference on a (2, 3, 4) tensor: log_softmax along `axis` by the textbook formula
 // (fine for the small inputs it is used on).
@@ -57,23 +44,23 @@ Var64 weighted_sum(const Var64& y) {
 }  // namespace
 
 TEST_CASE("gradcheck: softmax and log_softmax along every axis", "[autograd][softmax]") {
-  const Tensor64 x = random64({2, 3, 4}, 11);
+  const Tensor64 x = random_uniform({2, 3, 4}, 11);
   for (int axis : {0, 1, 2, -1, -3}) {
     INFO("axis " << axis);
-    check([axis](const std::vector<Var64>& v) { return softmax(v[0], axis); }, {x});
-    check([axis](const std::vector<Var64>& v) { return log_softmax(v[0], axis); }, {x});
-    check([axis](const std::vector<Var64>& v) { return weighted_sum(softmax(v[0], axis)); }, {x});
-    check([axis](const std::vector<Var64>& v) { return logsumexp(v[0], axis); }, {x});
+    require_gradcheck([axis](const std::vector<Var64>& v) { return softmax(v[0], axis); }, {x});
+    require_gradcheck([axis](const std::vector<Var64>& v) { return log_softmax(v[0], axis); }, {x});
+    require_gradcheck([axis](const std::vector<Var64>& v) { return weighted_sum(softmax(v[0], axis)); }, {x});
+    require_gradcheck([axis](const std::vector<Var64>& v) { return logsumexp(v[0], axis); }, {x});
   }
   // Large shifted inputs: the gradient is shift-invariant and must not overflow either.
-  Tensor64 big = random64({3, 5}, 12, 998.0, 1002.0);
-  check([](const std::vector<Var64>& v) { return log_softmax(v[0], 1); }, {big});
-  check([](const std::vector<Var64>& v) { return softmax(v[0], 0); }, {big});
-  check([](const std::vector<Var64>& v) { return logsumexp(v[0], -1); }, {big});
+  Tensor64 big = random_uniform({3, 5}, 12, 998.0, 1002.0);
+  require_gradcheck([](const std::vector<Var64>& v) { return log_softmax(v[0], 1); }, {big});
+  require_gradcheck([](const std::vector<Var64>& v) { return softmax(v[0], 0); }, {big});
+  require_gradcheck([](const std::vector<Var64>& v) { return logsumexp(v[0], -1); }, {big});
 }
 
 TEST_CASE("softmax, log_softmax, logsumexp: values match a plain reference", "[autograd][softmax]") {
-  const Tensor64 x = random64({2, 3, 4}, 13);
+  const Tensor64 x = random_uniform({2, 3, 4}, 13);
   for (std::size_t axis = 0; axis < 3; ++axis) {
     const Var64 ls = log_softmax(Var64(x), static_cast<int>(axis));
     const Var64 sm = softmax(Var64(x), static_cast<int>(axis));
@@ -177,8 +164,8 @@ TEST_CASE("softplus and logsigmoid: stable and differentiable at large |x|", "[a
   REQUIRE(v.grad()[0] == 1.0);  // sigmoid(-1000) = 0 and sigmoid(1000) = 1, no 0 * inf
   // Full Jacobian away from the [-8, 8] range of the elementwise test.
   const Tensor64 far({4}, {-35.0, -20.0, 20.0, 35.0});
-  check([](const std::vector<Var64>& in) { return softplus(in[0]); }, {far});
-  check([](const std::vector<Var64>& in) { return logsigmoid(in[0]); }, {far});
+  require_gradcheck([](const std::vector<Var64>& in) { return softplus(in[0]); }, {far});
+  require_gradcheck([](const std::vector<Var64>& in) { return logsigmoid(in[0]); }, {far});
   // float32 stays finite where exp(x) overflows.
   const Var32 spf = softplus(Var32(Tensor32({2}, {-200.f, 200.f})));
   REQUIRE(spf.value()[0] >= 0.f);

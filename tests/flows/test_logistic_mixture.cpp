@@ -14,19 +14,13 @@
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops.hpp"
 #include "flows/transformers/logistic_mixture.hpp"
+#include "tests/gradcheck_helpers.hpp"
 
 using namespace fz;
+using fz::test::random_uniform;
+using fz::test::require_gradcheck;
 
 namespace {
-
-template <typename T>
-Tensor<T> uniform(const Shape& s, unsigned seed, double lo, double hi) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  Tensor<T> t = Tensor<T>::empty(s);
-  for (auto& v : t) v = static_cast<T>(u(rng));
-  return t;
-}
 
 // Conditioner output for x of shape (B, k, rest...): parameter p of channel j at channel
 // param_channel(p, j, k), with each role drawn from its own range.
@@ -72,13 +66,6 @@ std::pair<double, double> reference(const Tensor64& params, std::size_t K, std::
   return {std::exp(a) * std::log(F / (1.0 - F)) + shift, a + std::log(pdf / (F * (1.0 - F)))};
 }
 
-void check(const VarFunction64& f, const std::vector<Tensor64>& inputs) {
-  const GradcheckResult r = gradcheck(f, inputs);
-  INFO(r.message);
-  REQUIRE(r.ok);
-  REQUIRE(r.entries_checked > 0);
-}
-
 }  // namespace
 
 TEST_CASE("logistic mixture: parameter count, values against the plain formula", "[flows][transformer]") {
@@ -86,7 +73,7 @@ TEST_CASE("logistic mixture: parameter count, values against the plain formula",
   REQUIRE(tr.parameters_per_element() == 11);
   REQUIRE(tr.param_channel(4, 1, 2) == 9);  // blocked layout
   const Shape xs{2, 2, 2, 2};
-  const Tensor64 x = uniform<double>(xs, 1, -3.0, 3.0);
+  const Tensor64 x = random_uniform<double>(xs, 1, -3.0, 3.0);
   const Tensor64 params = mixture_params(tr, xs, 2);
   const Elementwise<double> out = tr.forward(Var64(x), Var64(params));
   REQUIRE(out.value.shape() == xs);
@@ -118,7 +105,7 @@ TEST_CASE("logistic mixture: forward -> inverse round trip and cancelling log-de
   SECTION("float64 to 1e-9") {
     LogisticMixtureTransformer<double> tr(4);
     const Shape xs{3, 2, 5};
-    const Tensor64 x = uniform<double>(xs, 4, -6.0, 6.0);
+    const Tensor64 x = random_uniform<double>(xs, 4, -6.0, 6.0);
     const Tensor64 params = mixture_params(tr, xs, 5);
     const Elementwise<double> f = tr.forward(Var64(x), Var64(params));
     const Elementwise<double> g = tr.inverse(f.value, Var64(params));
@@ -130,7 +117,7 @@ TEST_CASE("logistic mixture: forward -> inverse round trip and cancelling log-de
   SECTION("float32 to 1e-4") {
     LogisticMixtureTransformer<float> tr(3);
     const Shape xs{2, 3, 2, 2};
-    const Tensor32 x = uniform<float>(xs, 6, -4.0, 4.0);
+    const Tensor32 x = random_uniform<float>(xs, 6, -4.0, 4.0);
     const Tensor32 params = mixture_params(tr, xs, 7);
     const Elementwise<float> f = tr.forward(Var32(x), Var32(params));
     const Elementwise<float> g = tr.inverse(f.value, Var32(params));
@@ -144,7 +131,7 @@ TEST_CASE("logistic mixture: forward -> inverse round trip and cancelling log-de
 TEST_CASE("logistic mixture: log-derivative equals a central difference of y", "[flows][transformer]") {
   LogisticMixtureTransformer<double> tr(3);
   const Shape xs{2, 3};
-  const Tensor64 x = uniform<double>(xs, 8, -4.0, 4.0);
+  const Tensor64 x = random_uniform<double>(xs, 8, -4.0, 4.0);
   const Var64 params(mixture_params(tr, xs, 9));
   const double h = 1e-5;
   const Tensor64 ld = tr.forward(Var64(x), params).log_derivative.value();
@@ -160,19 +147,19 @@ TEST_CASE("logistic mixture: log-derivative equals a central difference of y", "
 TEST_CASE("logistic mixture: gradcheck of forward w.r.t. x and params (float64)", "[flows][transformer]") {
   LogisticMixtureTransformer<double> tr(2);
   const Shape xs{1, 2, 2};
-  const Tensor64 x = uniform<double>(xs, 10, -2.5, 2.5);
+  const Tensor64 x = random_uniform<double>(xs, 10, -2.5, 2.5);
   const Tensor64 params = mixture_params(tr, xs, 11);
-  check([&tr](const std::vector<Var64>& v) { return tr.forward(v[0], v[1]).value; }, {x, params});
-  check([&tr](const std::vector<Var64>& v) { return tr.forward(v[0], v[1]).log_derivative; }, {x, params});
+  require_gradcheck([&tr](const std::vector<Var64>& v) { return tr.forward(v[0], v[1]).value; }, {x, params});
+  require_gradcheck([&tr](const std::vector<Var64>& v) { return tr.forward(v[0], v[1]).log_derivative; }, {x, params});
 }
 
 TEST_CASE("logistic mixture: gradcheck of inverse w.r.t. y and params (float64)", "[flows][transformer]") {
   LogisticMixtureTransformer<double> tr(2);
   const Shape xs{1, 2, 2};
   const Tensor64 params = mixture_params(tr, xs, 12);
-  const Tensor64 y = tr.forward(Var64(uniform<double>(xs, 13, -2.5, 2.5)), Var64(params)).value.value();
-  check([&tr](const std::vector<Var64>& v) { return tr.inverse(v[0], v[1]).value; }, {y, params});
-  check([&tr](const std::vector<Var64>& v) { return tr.inverse(v[0], v[1]).log_derivative; }, {y, params});
+  const Tensor64 y = tr.forward(Var64(random_uniform<double>(xs, 13, -2.5, 2.5)), Var64(params)).value.value();
+  require_gradcheck([&tr](const std::vector<Var64>& v) { return tr.inverse(v[0], v[1]).value; }, {y, params});
+  require_gradcheck([&tr](const std::vector<Var64>& v) { return tr.inverse(v[0], v[1]).log_derivative; }, {y, params});
 }
 
 TEST_CASE("logistic mixture: extreme inputs and peaked components stay finite", "[flows][transformer]") {
