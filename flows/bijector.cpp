@@ -2,6 +2,7 @@
 #include "flows/bijector.hpp"
 
 #include "autograd/ops_elementwise.hpp"
+#include "flows/encode_observer.hpp"
 #include "autograd/ops_reduce.hpp"
 
 namespace fz {
@@ -22,8 +23,11 @@ template <typename T>
 Transformed<T> Chain<T>::forward(const Var<T>& x) {
   Var<T> h = x;
   Var<T> logdet = zero_logdet<T>(x.shape().at(0));
-  for (const auto& layer : layers_) {
-    Transformed<T> step = layer->forward(h);
+  EncodeObserver<T>* observer = encode_observer<T>();  // flows/encode_observer.hpp; usually null
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (observer) observer->enter_layer(i, layers_[i]);
+    Transformed<T> step = layers_[i]->forward(h);
+    if (observer) observer->leave_layer(i, layers_[i], step);
     h = step.value;
     logdet = logdet + step.logdet;
   }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "autograd/ops_elementwise.hpp"
+#include "flows/encode_observer.hpp"
 #include "tensor/elementwise.hpp"
 
 namespace fz {
@@ -42,17 +43,24 @@ void FlowModel<T>::check_input(const Shape& shape) const {
 template <typename T>
 Encoding<T> FlowModel<T>::encode(const Var<T>& x) {
   check_input(x.shape());
+  EncodeObserver<T>* observer = encode_observer<T>();  // flows/encode_observer.hpp; usually null
   Encoding<T> enc;
+  if (observer) observer->enter_stage("preprocess", 0);
   Transformed<T> pre = preprocess_->forward(x);
+  if (observer) observer->leave_stage();
   Var<T> h = pre.value;
   enc.logdet = pre.logdet;
   Var<T> latent_lp;
-  for (const Scale& scale : scales_) {
+  for (std::size_t s = 0; s < scales_.size(); ++s) {
+    const Scale& scale = scales_[s];
+    if (observer) observer->enter_stage("scale" + std::to_string(s), s);
     Transformed<T> step = scale.flow->forward(h);
+    if (observer) observer->leave_stage();
     h = step.value;
     enc.logdet = enc.logdet + step.logdet;
     if (scale.split) {
       SplitOutput<T> out = scale.split->forward(h);
+      if (observer) observer->on_split(s, scale.split, out);
       enc.latents.push_back(out.z);
       latent_lp = latent_lp.defined() ? latent_lp + out.log_prob : out.log_prob;
       h = out.kept;
@@ -60,6 +68,7 @@ Encoding<T> FlowModel<T>::encode(const Var<T>& x) {
   }
   enc.latents.push_back(h);
   Var<T> top = base_->log_prob(h);
+  if (observer) observer->on_top(*base_, h, top);
   enc.latent_log_prob = latent_lp.defined() ? latent_lp + top : top;
   return enc;
 }

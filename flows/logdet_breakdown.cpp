@@ -1,11 +1,12 @@
-// flows/logdet_breakdown.cpp — the encode walk with one recorded term per bijector, and the
-// per-term means in bits/dim.
+// flows/logdet_breakdown.cpp — one recorded term per bijector, observed on the real encode, and
+// the per-term means in bits/dim.
 #include "flows/logdet_breakdown.hpp"
 
 #include <cmath>
 #include <stdexcept>
 
 #include "autograd/ops_elementwise.hpp"
+#include "flows/encode_observer.hpp"
 #include "flows/image_likelihood.hpp"
 
 namespace fz {
@@ -24,46 +25,88 @@ std::string describe(const Bijector<T>& b) {
   return s + ")";
 }
 
+// Records a term per layer from the real encode (flows/encode_observer.hpp), so the breakdown
+// is what log_prob computes, not a re-implementation of it. A layer at depth d (the number of
+// opened chains between it and its stage's chain) is reported when its enclosing chains were
+// opened (max_depth == 0 or d < max_depth) and it is not itself a chain that gets opened
+// (max_depth == 0 or d + 1 < max_depth). Chains run inside a layer that is not a Chain (a
+// bijector's private sub-chain) are not the model's layers and are ignored.
 template <typename T>
-class Walker {
+class BreakdownObserver : public EncodeObserver<T> {
  public:
-  Walker(std::size_t max_depth, std::vector<LogdetTerm<T>>& terms) : max_depth_(max_depth), terms_(terms) {}
+  BreakdownObserver(std::size_t max_depth, std::size_t n_scales, LogdetBreakdown<T>& out)
+      : max_depth_(max_depth), n_scales_(n_scales), out_(out) {}
 
-  // Chain::forward, step for step (the same additions in the same order, so the sums match
-  // encode's bit for bit), recording each layer. `depth` is the chain's nesting below a
-  // scale's (or the preprocessing) chain, which is depth 0.
-  Transformed<T> chain(const Chain<T>& c, const Var<T>& x, const std::string& prefix, std::size_t scale,
-                       std::size_t depth) {
-    Var<T> h = x;
-    Var<T> logdet = zero_logdet<T>(x.shape().at(0));
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      const std::shared_ptr<Bijector<T>>& layer = c[i];
-      const std::string name = prefix + "." + std::to_string(i);
-      const auto* sub = dynamic_cast<const Chain<T>*>(layer.get());
-      Transformed<T> step;
-      if (sub && (max_depth_ == 0 || depth + 1 < max_depth_)) {
-        step = chain(*sub, h, name, scale, depth + 1);
-      } else {
-        step = layer->forward(h);
-        LogdetTerm<T> term;
-        term.kind = LogdetTermKind::Bijector;
-        term.name = name;
-        term.type = describe(*layer);
-        term.scale = scale;
-        term.shape_out = event_of(step.value.shape());
-        term.per_sample = step.logdet.value().clone();
-        term.bijector = layer;
-        terms_.push_back(std::move(term));
-      }
-      h = step.value;
-      logdet = logdet + step.logdet;
-    }
-    return {h, logdet};
+  void enter_stage(const std::string& name, std::size_t scale) override {
+    stage_ = name;
+    scale_ = scale;
+    in_stage_ = true;
+    stack_.clear();
+  }
+  void leave_stage() override { in_stage_ = false; }
+
+  void enter_layer(std::size_t index, const std::shared_ptr<Bijector<T>>& layer) override {
+    if (!in_stage_) return;
+    Frame f;
+    f.name = (stack_.empty() ? stage_ : stack_.back().name) + "." + std::to_string(index);
+    f.depth = stack_.size();
+    f.is_chain = dynamic_cast<const Chain<T>*>(layer.get()) != nullptr;
+    f.visible = stack_.empty() || (stack_.back().visible && stack_.back().opened);
+    f.opened = f.is_chain && (max_depth_ == 0 || f.depth + 1 < max_depth_);
+    stack_.push_back(std::move(f));
+  }
+
+  void leave_layer(std::size_t, const std::shared_ptr<Bijector<T>>& layer, const Transformed<T>& step) override {
+    if (!in_stage_ || stack_.empty()) return;
+    const Frame f = stack_.back();
+    stack_.pop_back();
+    if (!f.visible || f.opened) return;
+    LogdetTerm<T> term;
+    term.kind = LogdetTermKind::Bijector;
+    term.name = f.name;
+    term.type = describe(*layer);
+    term.scale = scale_;
+    term.shape_out = event_of(step.value.shape());
+    term.per_sample = step.logdet.value().clone();
+    term.bijector = layer;
+    out_.terms.push_back(std::move(term));
+  }
+
+  void on_split(std::size_t scale, const std::shared_ptr<Split<T>>& split, const SplitOutput<T>& o) override {
+    LogdetTerm<T> term;
+    term.kind = LogdetTermKind::SplitPrior;
+    term.name = "split" + std::to_string(scale);
+    term.type = split->type_name();
+    term.scale = scale;
+    term.shape_out = event_of(o.z.shape());
+    term.per_sample = o.log_prob.value().clone();
+    term.split = split;
+    out_.terms.push_back(std::move(term));
+  }
+
+  void on_top(const Distribution<T>& base, const Var<T>& latent, const Var<T>& log_prob) override {
+    LogdetTerm<T> term;
+    term.kind = LogdetTermKind::Base;
+    term.name = "top";
+    term.type = base.type_name();
+    term.scale = n_scales_ - 1;
+    term.shape_out = event_of(latent.shape());
+    term.per_sample = log_prob.value().clone();
+    out_.terms.push_back(std::move(term));
   }
 
  private:
-  std::size_t max_depth_;
-  std::vector<LogdetTerm<T>>& terms_;
+  struct Frame {
+    std::string name;
+    std::size_t depth = 0;
+    bool is_chain = false, visible = true, opened = false;
+  };
+  std::size_t max_depth_, n_scales_;
+  LogdetBreakdown<T>& out_;
+  std::string stage_;
+  std::size_t scale_ = 0;
+  bool in_stage_ = false;
+  std::vector<Frame> stack_;
 };
 
 }  // namespace
@@ -71,51 +114,20 @@ class Walker {
 template <typename T>
 LogdetBreakdown<T> logdet_breakdown(FlowModel<T>& model, const Var<T>& x, std::size_t max_depth) {
   NoGradGuard no_grad;
-  // The same input check as encode, with the same message.
+  // The same input check as encode, with this function's name.
   const Shape& event = model.event_shape();
   if (x.dim() != event.size() + 1 || event_of(x.shape()) != event)
     throw std::invalid_argument("logdet_breakdown: expected a batch of shape (B, " + shape_str(event).substr(1) +
                                 ", got " + shape_str(x.shape()));
   LogdetBreakdown<T> out;
-  Walker<T> walk(max_depth, out.terms);
-  // Mirrors FlowModel::encode.
-  Transformed<T> pre = walk.chain(model.preprocess(), x, "preprocess", 0, 0);
-  Var<T> h = pre.value;
-  Var<T> logdet = pre.logdet;
-  Var<T> latent_lp;
-  const auto& scales = model.scales();
-  for (std::size_t s = 0; s < scales.size(); ++s) {
-    Transformed<T> step = walk.chain(*scales[s].flow, h, "scale" + std::to_string(s), s, 0);
-    h = step.value;
-    logdet = logdet + step.logdet;
-    if (scales[s].split) {
-      SplitOutput<T> split = scales[s].split->forward(h);
-      LogdetTerm<T> term;
-      term.kind = LogdetTermKind::SplitPrior;
-      term.name = "split" + std::to_string(s);
-      term.type = scales[s].split->type_name();
-      term.scale = s;
-      term.shape_out = event_of(split.z.shape());
-      term.per_sample = split.log_prob.value().clone();
-      term.split = scales[s].split;
-      out.terms.push_back(std::move(term));
-      out.latents.push_back(split.z.value());
-      latent_lp = latent_lp.defined() ? latent_lp + split.log_prob : split.log_prob;
-      h = split.kept;
-    }
+  BreakdownObserver<T> observer(max_depth, model.scales().size(), out);
+  Encoding<T> enc;
+  {
+    const EncodeObserverScope<T> watching(&observer);
+    enc = model.encode(x);
   }
-  out.latents.push_back(h.value());
-  Var<T> top = model.base().log_prob(h);
-  LogdetTerm<T> term;
-  term.kind = LogdetTermKind::Base;
-  term.name = "top";
-  term.type = model.base().type_name();
-  term.scale = scales.size() - 1;
-  term.shape_out = event_of(h.shape());
-  term.per_sample = top.value().clone();
-  out.terms.push_back(std::move(term));
-  latent_lp = latent_lp.defined() ? latent_lp + top : top;
-  out.log_prob = (logdet + latent_lp).value();  // Encoding::log_prob's order
+  for (const Var<T>& z : enc.latents) out.latents.push_back(z.value());
+  out.log_prob = enc.log_prob().value();
   return out;
 }
 

@@ -2,9 +2,9 @@
 //
 // log p(x) is a sum: every bijector's log|det J| plus, per scale, the log-density of what that
 // scale factors out (the split priors) and of the top latent (the base distribution). This file
-// walks a FlowModel exactly as FlowModel::encode does — preprocessing chain, then each scale's
-// chain and split — but records each bijector's per-sample log-det separately, so one can see
-// which layers carry the likelihood. In bits/dim (8-bit images, D dimensions) the terms add up:
+// runs FlowModel::encode itself with an observer installed (flows/encode_observer.hpp) and
+// records each bijector's per-sample log-det as encode computes it, so one can see which
+// layers carry the likelihood and the terms are exactly those log_prob sums. In bits/dim (8-bit images, D dimensions) the terms add up:
 //
 //   bpd = sum over terms of  -mean(term) / (D ln 2)   +   bits      (the dequantization constant,
 //                                                                    D ln 2^bits nats per image)
@@ -47,7 +47,7 @@ struct LogdetBreakdown {
   std::vector<Tensor<T>> latents;    // as Encoding::latents: each split's z, then the top latent
 };
 
-// Walks `model` on the continuous batch x (B, event...) the way encode does, recording every
+// Runs encode on the continuous batch x (B, event...) and records every
 // bijector. max_depth = 0 opens every nested Chain down to its leaves; max_depth = d > 0 reports
 // a Chain nested more than d levels below a scale's chain as one term (e.g. 1: one row per
 // Glow step). Records no gradient (runs under NoGradGuard); train/eval mode as the model is.

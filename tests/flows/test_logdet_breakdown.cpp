@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "flows/encode_observer.hpp"
 #include "flows/image_likelihood.hpp"
 #include "flows/logdet_breakdown.hpp"
 #include "flows/presets.hpp"
@@ -205,6 +206,64 @@ TEST_CASE("logdet breakdown: float32 log_prob reproduced bit for bit, summary ov
       CHECK(summary.mean_log_prob() == expected_lp / static_cast<double>(n));
       // In float32 the terms' sum agrees to float rounding of the per-term log-dets.
       CHECK(std::abs(summary.sum_of_terms_bpd() - summary.total_bpd()) <= 1e-5);
+    }
+  }
+}
+
+namespace {
+
+// Counts what encode reports and checks the nesting is balanced.
+class CountingObserver : public EncodeObserver<double> {
+ public:
+  void enter_stage(const std::string&, std::size_t) override { ++stages; }
+  void enter_layer(std::size_t, const std::shared_ptr<Bijector<double>>&) override { ++depth, ++entered; }
+  void leave_layer(std::size_t, const std::shared_ptr<Bijector<double>>& layer, const Transformed<double>&) override {
+    --depth;
+    if (!dynamic_cast<const Chain<double>*>(layer.get())) ++leaves;
+  }
+  void on_split(std::size_t, const std::shared_ptr<Split<double>>&, const SplitOutput<double>&) override { ++splits; }
+  void on_top(const Distribution<double>&, const Var<double>&, const Var<double>&) override { ++tops; }
+  int stages = 0, entered = 0, leaves = 0, splits = 0, tops = 0, depth = 0;
+};
+
+// Leaf bijectors of a chain, nested chains opened.
+std::size_t leaf_count(const Chain<double>& c) {
+  std::size_t n = 0;
+  for (const auto& layer : c.layers()) {
+    const auto* sub = dynamic_cast<const Chain<double>*>(layer.get());
+    n += sub ? leaf_count(*sub) : 1;
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("encode observer: reports every layer of the real encode once, balanced, and nothing after its scope",
+          "[flows][breakdown]") {
+  for (const TinyPreset& p : fz::testing::tiny_presets()) {
+    DYNAMIC_SECTION(p.name) {
+      Rng rng(3);
+      auto model = prepared<double>(p, rng);
+      const Var64 x(rng.uniform<double>(batch_shape(2, p.config.event_shape), p.lo, p.hi));
+      CountingObserver seen;
+      {
+        const EncodeObserverScope<double> watching(&seen);
+        model->log_prob(x);
+      }
+      std::size_t leaves = leaf_count(model->preprocess()), splits = 0;
+      for (const auto& s : model->scales()) {
+        leaves += leaf_count(*s.flow);
+        splits += s.split ? 1 : 0;
+      }
+      CHECK(seen.stages == static_cast<int>(model->scales().size()) + 1);
+      CHECK(seen.leaves == static_cast<int>(leaves));
+      CHECK(seen.depth == 0);
+      CHECK(seen.splits == static_cast<int>(splits));
+      CHECK(seen.tops == 1);
+      const int before = seen.entered;
+      model->log_prob(x);  // the scope ended: nothing more is reported
+      CHECK(seen.entered == before);
+      CHECK(encode_observer<double>() == nullptr);
     }
   }
 }
