@@ -90,9 +90,28 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
   cmd->add_flag("--plain-1x1", f.plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
   cmd->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
   cmd->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
+  cmd->add_option("--transformer", c.model.transformer,
+                  "RealNVP and Glow: the couplings' elementwise map: affine (the default; RealNVP x * exp(scale * tanh(s)) + t, "
+                "Glow (x + shift) * sigmoid(pre + 2)) | additive (x + t, volume-preserving as in NICE; on Glow the same as "
+                "--additive) | spline | mixture (not available yet)")
+      ->check(CLI::IsMember({"affine", "additive", "spline", "mixture"}));
+}
+
+// --transformer against the model and --additive: FlagError (exit 2) for a combination that
+// cannot be built, before anything is loaded.
+void check_transformer_flag(const RunConfig& c, bool additive) {
+  const std::string& t = c.model.transformer;
+  if (t.empty()) return;
+  if (c.model.model == "nice")
+    throw FlagError("--transformer is for realnvp and glow (NICE's couplings are additive), got --transformer " + t);
+  if (t == "spline" || t == "mixture")
+    throw FlagError("--transformer " + t + ": not available yet (use affine or additive)");
+  if (additive && t != "additive")
+    throw FlagError("--additive contradicts --transformer " + t + " (give one of them)");
 }
 
 void finish_study_flags(RunConfig& c, const StudyFlags& f) {
+  check_transformer_flag(c, f.additive);
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);
@@ -161,6 +180,11 @@ int main(int argc, char** argv) {
   t->add_flag("--plain-1x1", plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
   t->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
   t->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
+  t->add_option("--transformer", c.model.transformer,
+                "RealNVP and Glow: the couplings' elementwise map: affine (the default; RealNVP x * exp(scale * tanh(s)) + t, "
+                "Glow (x + shift) * sigmoid(pre + 2)) | additive (x + t, volume-preserving as in NICE; on Glow the same as "
+                "--additive) | spline | mixture (not available yet)")
+      ->check(CLI::IsMember({"affine", "additive", "spline", "mixture"}));
   t->add_option("--optimizer", c.train.optimizer, "adam | adamax | adamw | sgd")
       ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
   t->add_option("--warmup", c.train.warmup_steps,
@@ -313,6 +337,7 @@ int main(int argc, char** argv) {
 
   try {
     if (t->parsed()) {
+      check_transformer_flag(c, additive);
       c.model.affine = !additive;
       c.model.lu = !plain_1x1;
       c.sample_every = sample_every;

@@ -42,6 +42,7 @@ const std::vector<FlagRule>& rules() {
       {"--plain-1x1", true, [](C c) { return show(!c.model.lu); }, nullptr},
       {"--learn-top", true, [](C c) { return show(c.model.learn_top); }, nullptr},
       {"--weight-norm", true, [](C c) { return show(c.model.weight_norm); }, nullptr},
+      {"--transformer", true, [](C c) { return show(c.model.transformer); }, nullptr},
       {"--dataset", true, [](C c) { return show(c.dataset); }, nullptr},
       {"--density", true, [](C c) { return show(c.density); }, nullptr},
       {"--bits", true, [](C c) { return show(double(c.train.bits)); }, nullptr},

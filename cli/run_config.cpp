@@ -161,7 +161,9 @@ nlohmann::json to_json(const RunConfig& c) {
                       {"hidden", c.model.hidden},     {"blocks", c.model.blocks},
                       {"couplings", c.model.couplings}, {"affine", c.model.affine},
                       {"lu", c.model.lu},             {"learn_top", c.model.learn_top},
-                      {"weight_norm", c.model.weight_norm}};
+                      {"weight_norm", c.model.weight_norm},
+                      {"transformer", c.model.transformer}, {"bins", c.model.bins},
+                      {"tail_bound", c.model.tail_bound}, {"mixtures", c.model.mixtures}};
   nlohmann::json t = {{"optimizer", c.train.optimizer},     {"lr", c.train.lr},
                       {"warmup_steps", c.train.warmup_steps}, {"clip_grad_norm", c.train.clip_grad_norm},
                       {"polyak_decay", c.train.polyak_decay}, {"weight_decay", c.train.weight_decay},
@@ -216,6 +218,12 @@ RunConfig run_config_from_json(const nlohmann::json& root) {
     c.model.lu = m.at("lu").get<bool>();
     c.model.learn_top = m.at("learn_top").get<bool>();
     c.model.weight_norm = m.at("weight_norm").get<bool>();
+    // Optional (added with the coupling transformers): absent in older runs' config.json, whose
+    // transformer is then the family's own (resolve_preset) and the others their defaults.
+    if (m.has("transformer")) c.model.transformer = m.at("transformer").get<std::string>();
+    if (m.has("bins")) c.model.bins = m.at("bins").get<std::size_t>();
+    if (m.has("tail_bound")) c.model.tail_bound = m.at("tail_bound").get<double>();
+    if (m.has("mixtures")) c.model.mixtures = m.at("mixtures").get<std::size_t>();
     const auto& t = j.at("training");
     c.train.optimizer = t.at("optimizer").get<std::string>();
     c.train.lr = t.at("lr").get<double>();

@@ -25,7 +25,7 @@
 
 #include "datasets/toy2d.hpp"
 #include "examples/leaky_relu_bijector.hpp"
-#include "flows/bijectors/affine_coupling.hpp"
+#include "flows/bijectors/coupling_factories.hpp"
 #include "flows/distributions/distribution.hpp"
 #include "flows/flow_model.hpp"
 #include "flows/trainer.hpp"

@@ -14,7 +14,7 @@ namespace {
 
 Shape event_of(const Shape& batch_shape) { return Shape(batch_shape.begin() + 1, batch_shape.end()); }
 
-// "Chain(ActNorm,InvConv1x1LU,GlowCoupling(affine))" for a chain reported as one term.
+// "Chain(ActNorm,InvConv1x1LU,Coupling(SigmoidAffine))" for a chain reported as one term.
 template <typename T>
 std::string describe(const Bijector<T>& b) {
   const auto* chain = dynamic_cast<const Chain<T>*>(&b);

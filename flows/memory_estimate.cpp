@@ -112,10 +112,12 @@ void realnvp_coupling(const PresetConfig& c, bool checkerboard, const Geometry& 
   const double f = double(c.hidden), blocks = double(c.blocks), s = g.size();
   const double in = checkerboard ? g.c + 1 : g.c / 2;
   const double transformed = checkerboard ? g.c : g.c / 2;
-  const double params = resnet_params(in, f, blocks, 2 * transformed, c.weight_norm) + transformed;  // + "scale"
+  const bool affine = c.transformer != "additive";  // affine: s and t, and a learned "scale"
+  const double net_out = (affine ? 2 : 1) * transformed;
+  const double params = resnet_params(in, f, blocks, net_out, c.weight_norm) + (affine ? transformed : 0);
   double held = in * g.positions() + f * g.positions();  // the conditioner's input, conv_in's output
   held += blocks * (chain_held(f, {f, f}, g) + f * g.positions());  // each block's chain and residual sum
-  held += f * g.plane() + 2 * transformed * g.positions();          // conv_out's input planes and output
+  held += f * g.plane() + net_out * g.positions();                  // conv_out's input planes and output
   held += (checkerboard ? kRealNvpCheckerGlue : kRealNvpHalvesGlue) * s;
   const double working = chain_working(f, {f, f}, g) + 2 * f * g.positions() + 3 * s;
   out.add(name + " (hidden " + std::to_string(c.hidden) + " at " + at(g) + ")", params, held, working);
@@ -168,7 +170,8 @@ void nice(const PresetConfig& c, Ledger& out) {
 void realnvp_vectors(const PresetConfig& c, Ledger& out) {
   const double d = double(c.event_shape[0]);
   for (std::size_t i = 0; i < c.couplings; ++i)
-    mlp_coupling("affine coupling " + std::to_string(i + 1), d, double(c.hidden), double(c.blocks), true, out);
+    mlp_coupling(c.transformer + " coupling " + std::to_string(i + 1), d, double(c.hidden), double(c.blocks),
+                 c.transformer != "additive", out);
   out.add("base (standard normal)", 0, 2 * d, 2 * d);
 }
 
@@ -178,7 +181,8 @@ void glow_vectors(const PresetConfig& c, Ledger& out) {
     const std::string st = "step " + std::to_string(k + 1);
     out.add(st + " actnorm", 2 * d, d, 2 * d);
     out.add(st + (c.lu ? " linear (LU)" : " linear"), c.lu ? 2 * d * d + d : d * d, d, 2 * d);
-    mlp_coupling(st + " affine coupling", d, double(c.hidden), double(c.blocks), true, out);
+    mlp_coupling(st + " " + c.transformer + " coupling", d, double(c.hidden), double(c.blocks),
+                 c.transformer != "additive", out);
   }
   out.add("base (standard normal)", 0, 2 * d, 2 * d);
 }

@@ -4,14 +4,13 @@
 #include <stdexcept>
 
 #include "flows/bijectors/actnorm.hpp"
-#include "flows/bijectors/additive_coupling.hpp"
-#include "flows/bijectors/affine_coupling.hpp"
+#include "flows/bijectors/coupling_factories.hpp"
 #include "flows/bijectors/diagonal_scaling.hpp"
-#include "flows/bijectors/glow_coupling.hpp"
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "flows/bijectors/partition.hpp"
 #include "flows/bijectors/preprocessing.hpp"
 #include "flows/bijectors/squeeze.hpp"
+#include "flows/transformers/registry.hpp"
 
 namespace fz {
 
@@ -22,6 +21,21 @@ bool is_vector_data(const Shape& event) { return event.size() == 1; }
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument(what); }
 
 std::size_t or_default(std::size_t v, std::size_t d) { return v ? v : d; }
+
+// The configured transformer for couplings with k transformed channels. "affine" is the
+// family's affine map: Glow's sigmoid scale on images, the tanh log-scale (learned scale on
+// RealNVP's images) otherwise.
+template <typename T>
+std::shared_ptr<Transformer<T>> coupling_transformer(const PresetConfig& c, std::size_t k, bool learned_scale,
+                                                     bool glow_images) {
+  TransformerOptions o;
+  o.channels = k;
+  o.learned_scale = learned_scale;
+  o.bins = c.bins;
+  o.tail_bound = c.tail_bound;
+  o.mixtures = c.mixtures;
+  return make_transformer<T>(glow_images && c.transformer == "affine" ? "sigmoid-affine" : c.transformer, o);
+}
 
 template <typename T>
 std::shared_ptr<FlowModel<T>> single_scale(const PresetConfig& c, std::shared_ptr<Chain<T>> pre,
@@ -51,8 +65,9 @@ std::shared_ptr<FlowModel<T>> make_realnvp_images(const PresetConfig& c, Rng& rn
   pre->add(std::make_shared<Logit<T>>(T(0.05)));
   std::size_t channels = c.event_shape[0];
   auto coupling = [&](std::size_t ch, PartitionKind kind, bool parity) {
-    return make_resnet_affine_coupling<T>(ch, Partition{kind, parity}, c.hidden, c.blocks, rng,
-                                          c.weight_norm, /*learned_scale=*/true);
+    const Partition p{kind, parity};
+    return make_resnet_coupling<T>(ch, p, c.hidden, c.blocks, rng, c.weight_norm,
+                                   coupling_transformer<T>(c, p.transformed_channels(ch), /*learned_scale=*/true, false));
   };
   std::vector<typename FlowModel<T>::Scale> scales;
   for (std::size_t s = 0; s < c.levels; ++s) {
@@ -88,7 +103,7 @@ std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) 
     h /= 2;
     w /= 2;
     for (std::size_t k = 0; k < c.steps_per_level; ++k)
-      flow->add(glow_step<T>(channels, c.hidden, rng, c.lu, c.affine));
+      flow->add(glow_step<T>(channels, c.hidden, rng, c.lu, coupling_transformer<T>(c, channels / 2, false, true)));
     const bool last = level + 1 == c.levels;
     scales.push_back({flow, last ? nullptr : std::make_shared<Split<T>>(channels, /*learned_prior=*/true)});
     if (!last) channels /= 2;
@@ -105,7 +120,8 @@ std::shared_ptr<FlowModel<T>> make_realnvp_vectors(const PresetConfig& c, Rng& r
   const std::size_t d = c.event_shape[0];
   auto flow = std::make_shared<Chain<T>>();
   for (std::size_t i = 0; i < c.couplings; ++i)
-    flow->add(make_mlp_affine_coupling<T>(d, i % 2 == 1, c.hidden, c.blocks, rng));
+    flow->add(make_mlp_coupling<T>(d, i % 2 == 1, c.hidden, c.blocks, rng,
+                                   coupling_transformer<T>(c, d / 2, /*learned_scale=*/false, false)));
   return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
 }
 
@@ -119,8 +135,9 @@ std::shared_ptr<FlowModel<T>> make_glow_vectors(const PresetConfig& c, Rng& rng)
     flow->add(std::make_shared<ActNorm<T>>(d));
     if (c.lu) flow->add(std::make_shared<InvConv1x1LU<T>>(d, rng));
     else flow->add(std::make_shared<InvConv1x1<T>>(d, rng));
-    flow->add(make_mlp_affine_coupling<T>(d, k % 2 == 1, c.hidden, c.blocks, rng,
-                                          /*learned_scale=*/false, /*zero_init_last=*/true));
+    flow->add(make_mlp_coupling<T>(d, k % 2 == 1, c.hidden, c.blocks, rng,
+                                   coupling_transformer<T>(c, d / 2, /*learned_scale=*/false, false),
+                                   /*zero_init_last=*/true));
   }
   return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
 }
@@ -164,6 +181,23 @@ PresetConfig resolve_preset(PresetConfig c) {
     bad("unknown model '" + c.model + "' (nice, realnvp, glow)");
   }
   if (c.couplings == 0 && c.model != "glow") bad(c.model + ": needs at least one coupling");
+  if (c.transformer.empty()) c.transformer = c.model == "nice" ? "additive" : "affine";
+  // Glow on images has two switches for one choice: additive if either says so (a resolved
+  // config whose `affine` is then turned off is additive, as --additive always was).
+  if (c.model == "glow" && !vec && (c.transformer == "affine" || c.transformer == "additive")) {
+    if (!c.affine) c.transformer = "additive";
+    c.affine = c.transformer == "affine";
+  }
+  if (c.transformer != "affine" && c.transformer != "additive" && c.transformer != "spline" &&
+      c.transformer != "mixture")
+    bad(c.model + ": unknown transformer '" + c.transformer + "' (affine, additive, spline, mixture)");
+  if (c.model == "nice" && c.transformer != "additive")
+    bad("nice: its couplings are additive (a transformer is chosen for realnvp and glow), got '" + c.transformer + "'");
+  if (!transformer_available(c.transformer)) bad(c.model + ": the " + c.transformer + " transformer is not available yet");
+  if (c.bins < 1 || c.bins > 1024 || c.mixtures < 1 || c.mixtures > 1024 || !(c.tail_bound > 0.0) ||
+      !(c.tail_bound <= 1e6))
+    bad(c.model + ": bins and mixtures must be from 1 to 1024 and tail_bound in (0, 1e6], got " +
+        std::to_string(c.bins) + ", " + std::to_string(c.mixtures) + " and " + std::to_string(c.tail_bound));
   return c;
 }
 

@@ -12,6 +12,8 @@
 //            (not on the last level); standard normal top (or learned with learn_top).
 //   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two
 //   coordinates (toy-realnvp: 8 affine couplings, MLP 1 -> 64 -> 64 -> 2, log-scale tanh(s)).
+// Every coupling is a Coupling (flows/bijectors/coupling.hpp) of a partition, a conditioner and
+// the transformer PresetConfig::transformer names (flows/transformers/registry.hpp).
 #pragma once
 
 #include <memory>
@@ -34,6 +36,16 @@ struct PresetConfig {
   bool lu = true;                    // glow: LU-decomposed 1x1 convolution
   bool learn_top = false;            // glow: learned diagonal Gaussian top prior
   bool weight_norm = false;          // realnvp: weight-normalised conditioner convs
+  // The couplings' transformer (flows/transformers/registry.hpp), realnvp and glow: "affine"
+  // (realnvp: scale * tanh log-scale, tanh on 2-D data; glow images: sigmoid(pre + 2) scale;
+  // glow 2-D: tanh log-scale) | "additive" | "spline" | "mixture" (not available yet). Empty =
+  // the family's own: nice additive, realnvp affine, glow affine. resolve_preset fills it in;
+  // for glow images it is additive when either it or `affine` = false says so, and `affine` is
+  // set to match. (The 2-D Glow ignores `affine`, as it always has: use the transformer.)
+  std::string transformer;
+  std::size_t bins = 8;              // spline transformer: bins K
+  double tail_bound = 3.0;           // spline transformer: identity outside [-tail_bound, tail_bound]
+  std::size_t mixtures = 4;          // mixture transformer: logistic components K
 };
 
 // Fills zero fields with the model's defaults for its data (image or 2-D) and validates the

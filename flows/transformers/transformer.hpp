@@ -59,6 +59,10 @@ class Transformer : public Module<T> {
   // y: (B, k, rest...); params as for forward. x = tau^{-1}(y; params) elementwise, with
   // log|dx/dy| (the negative of forward's log-derivative at x).
   virtual Elementwise<T> inverse(const Var<T>& y, const Var<T>& params) = 0;
+
+  // True when every log-derivative is identically 0 whatever x and params (additive): a
+  // coupling then reports a zero log-det without summing them (no ops on the tape).
+  virtual bool volume_preserving() const { return false; }
 };
 
 }  // namespace fz

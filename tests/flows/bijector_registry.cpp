@@ -3,8 +3,7 @@
 #include "tests/flows/bijector_registry.hpp"
 
 #include "flows/bijectors/preprocessing.hpp"
-#include "flows/bijectors/additive_coupling.hpp"
-#include "flows/bijectors/affine_coupling.hpp"
+#include "flows/bijectors/coupling_factories.hpp"
 #include "flows/bijectors/batch_norm.hpp"
 #include "flows/bijectors/diagonal_scaling.hpp"
 #include "flows/bijectors/permutation.hpp"
@@ -12,9 +11,14 @@
 #include "flows/conditioners/mlp.hpp"
 #include "flows/conditioners/resnet.hpp"
 #include "flows/bijectors/actnorm.hpp"
-#include "flows/bijectors/glow_coupling.hpp"
+#include "flows/transformers/additive.hpp"
+#include "flows/transformers/affine.hpp"
+#include "flows/transformers/sigmoid_affine.hpp"
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "examples/leaky_relu_bijector.hpp"  // a bijector written outside flows/ (examples/)
+#include "flows/bijectors/masked_autoregressive.hpp"
+#include "tests/flows/affine_transformer_fixture.hpp"
+#include "examples/tanh_residual_transformer.hpp"  // a transformer written outside flows/
 
 #include <cmath>
 
@@ -122,11 +126,11 @@ std::vector<BijectorCase> all_bijector_cases() {
   cases.push_back({"InvConv1x1LU(6) vectors",
                    [](Rng& rng) -> B { return std::make_shared<InvConv1x1LU<double>>(6, rng); },
                    {2, 6}});
-  cases.push_back({"GlowCoupling(4, affine)",
-                   [](Rng& rng) -> B { return std::make_shared<GlowCoupling<double>>(4, 8, rng, true); },
+  cases.push_back({"make_glow_coupling(4, affine)",
+                   [](Rng& rng) -> B { return make_glow_coupling<double>(4, 8, rng, true); },
                    {2, 4, 3, 3}});
-  cases.push_back({"GlowCoupling(4, additive)",
-                   [](Rng& rng) -> B { return std::make_shared<GlowCoupling<double>>(4, 8, rng, false); },
+  cases.push_back({"make_glow_coupling(4, additive)",
+                   [](Rng& rng) -> B { return make_glow_coupling<double>(4, 8, rng, false); },
                    {2, 4, 3, 3}});
   cases.push_back({"glow_step(4, LU, affine)",
                    [](Rng& rng) -> B { return glow_step<double>(4, 8, rng, true, true); },
@@ -135,10 +139,83 @@ std::vector<BijectorCase> all_bijector_cases() {
                    [](Rng& rng) -> B { return glow_step<double>(4, 8, rng, false, false); },
                    {2, 4, 4, 4}});
 
+  // ---- autoregressive (MAF, IAF: MADE conditioner + an elementwise transformer) -------------
+  {
+    using Tau = std::shared_ptr<Transformer<double>>;
+    auto affine = [] { return Tau(std::make_shared<AffineTransformer<double>>(5, false)); };
+    auto affine_learned = [] { return Tau(std::make_shared<AffineTransformer<double>>(5, true)); };
+    // Interleaved parameter layout (tests/flows/affine_transformer_fixture.hpp).
+    auto interleaved = [] { return Tau(std::make_shared<InterleavedAffineFixture<double>>()); };
+    auto ar_case = [&cases](const std::string& name, bool iaf, bool random_order, bool residual,
+                            std::function<Tau()> transformer) {
+      cases.push_back({name, [=](Rng& r) -> B {
+                         Tau tau = transformer();
+                         MadeConfig config;
+                         config.features = 5;
+                         config.hidden = 8;
+                         config.n_hidden = residual ? 1 : 2;
+                         config.residual = residual;
+                         config.zero_init_last = true;  // param_noise moves it off the identity
+                         auto made = made_for_transformer<double>(
+                             config, random_order ? r.permutation(5) : natural_order(5), tau, r);
+                         if (iaf) return std::make_shared<InverseAutoregressiveFlow<double>>(made, tau);
+                         return std::make_shared<MaskedAutoregressiveFlow<double>>(made, tau);
+                       }, {3, 5}});
+      cases.back().autoregressive_order = [](Bijector<double>& b) {
+        return dynamic_cast<AutoregressiveLayer<double>&>(b).order();
+      };
+    };
+    ar_case("MAF(5, natural order, affine)", false, false, false, affine);
+    ar_case("MAF(5, random order, residual, affine learned scale)", false, true, true, affine_learned);
+    ar_case("MAF(5, random order, interleaved affine fixture)", false, true, false, interleaved);
+    ar_case("IAF(5, natural order, residual, affine)", true, false, true, affine);
+    ar_case("IAF(5, random order, affine learned scale)", true, true, false, affine_learned);
+    ar_case("IAF(5, random order, residual, interleaved affine fixture)", true, true, true, interleaved);
+    ar_case("MAF(5, random order, additive)", false, true, false,
+            [] { return Tau(std::make_shared<AdditiveTransformer<double>>()); });
+    // A transformer from examples/ whose inverse is a bisection: IAF's density direction runs it.
+    ar_case("IAF(5, random order, TanhResidual (examples/))", true, true, false,
+            [] { return Tau(std::make_shared<TanhResidualTransformer<double>>()); });
+  }
+
   // ---- examples/ (a contributor's bijector, see README "Writing a bijector") ----------------
   cases.push_back({"LeakyReLUBijector(4) vectors (examples/)",
                    [](Rng&) -> B { return std::make_shared<LeakyReLUBijector<double>>(4, 0.5); },
                    {3, 4}});
+
+  // ---- Coupling from parts: every transformer on every partition ------------------------------
+  // (the factory cases above cover the families' own combinations; these fill in the rest). A
+  // vector partition gets an MLP conditioner, an image one a small ResNet, each sized for the
+  // transformer's P parameters per transformed element.
+  {
+    using Tau = std::function<std::shared_ptr<Transformer<double>>(std::size_t k)>;
+    const std::vector<std::pair<std::string, Tau>> transformers = {
+        {"Additive", [](std::size_t) { return std::make_shared<AdditiveTransformer<double>>(); }},
+        {"Affine(tanh)", [](std::size_t k) { return std::make_shared<AffineTransformer<double>>(k, false); }},
+        {"Affine(learned scale)", [](std::size_t k) { return std::make_shared<AffineTransformer<double>>(k, true); }},
+        {"SigmoidAffine", [](std::size_t) { return std::make_shared<SigmoidAffineTransformer<double>>(); }},
+        {"TanhResidual (examples/)", [](std::size_t) { return std::make_shared<TanhResidualTransformer<double>>(); }},
+    };
+    const std::vector<std::pair<Partition, Shape>> partitions = {
+        {{PartitionKind::EvenOdd, true}, {3, 6}},
+        {{PartitionKind::ChannelHalves, false}, {2, 4, 3, 3}},
+        {{PartitionKind::Checkerboard, true}, {2, 2, 4, 4}},
+    };
+    for (const auto& [tau_name, tau] : transformers)
+      for (const auto& [partition, shape] : partitions)
+        cases.push_back({"Coupling(" + partition.name() + ", " + tau_name + ")",
+                         [tau = tau, partition = partition, shape = shape](Rng& r) -> B {
+                           const std::size_t c = shape[1], k = partition.transformed_channels(c);
+                           std::shared_ptr<Transformer<double>> t = tau(k);
+                           const std::size_t out = t->parameters_per_element() * k;
+                           const std::size_t in = partition.conditioner_in_channels(c);
+                           std::shared_ptr<Layer<double>> net;
+                           if (shape.size() == 2) net = std::make_shared<MLP<double>>(in, 8, 2, out, r);
+                           else net = std::make_shared<ResNetConditioner<double>>(in, 4, 1, out, r);
+                           return std::make_shared<Coupling<double>>(c, partition, net, t);
+                         },
+                         shape});
+  }
 
   return cases;
 }

@@ -28,6 +28,10 @@ struct BijectorCase {
   // Also check the gradients in training mode (batch norm: batch statistics, through which
   // every sample's output depends on the whole batch).
   bool check_training_mode = false;
+  // Autoregressive layers (MAF, IAF): returns the built layer's order (order[0] depends on
+  // nothing). The harness then checks that the finite-difference Jacobian, rows and columns
+  // taken in that order, is exactly 0 above the diagonal.
+  std::function<std::vector<std::size_t>(Bijector<double>&)> autoregressive_order = {};
 };
 
 std::vector<BijectorCase> all_bijector_cases();

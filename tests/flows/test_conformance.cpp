@@ -118,6 +118,37 @@ TEST_CASE("conformance: every bijector round-trips and its log-det is exact", "[
   }
 }
 
+// Autoregressive layers: output order[a] depends only on inputs order[0..a], so the
+// finite-difference Jacobian with rows and columns taken in the order is lower triangular —
+// the entries above the diagonal are exactly 0 (not merely small), and those on it nonzero.
+TEST_CASE("conformance: autoregressive layers have a triangular Jacobian in their order", "[flows][conformance]") {
+  std::size_t checked = 0;
+  for (const BijectorCase& c : all_bijector_cases()) {
+    if (!c.autoregressive_order) continue;
+    SECTION(c.name) {
+      INFO("autoregressive bijector: " << c.name);
+      Rng rng(4321);
+      auto bij = prepare(c, rng);
+      const std::vector<std::size_t> order = c.autoregressive_order(*bij);
+      NoGradGuard no_grad;
+      const Tensor64 x = rng.uniform<double>(c.input_shape, c.input_lo, c.input_hi);
+      for (std::size_t b = 0; b < c.input_shape[0]; ++b) {
+        auto f = [&](const Tensor64& in) { return bij->forward(Var64(in)).value.value(); };
+        const Tensor64 jac = numeric_jacobian(f, sample_slice(x, b), 1e-6);
+        const std::size_t d = order.size();
+        REQUIRE(jac.shape() == Shape{d, d});
+        for (std::size_t r = 0; r < d; ++r) {
+          INFO("sample " << b << ", output " << order[r] << " (position " << r << ")");
+          CHECK(jac[order[r] * d + order[r]] != 0.0);
+          for (std::size_t col = r + 1; col < d; ++col) CHECK(jac[order[r] * d + order[col]] == 0.0);
+        }
+      }
+    }
+    ++checked;
+  }
+  REQUIRE(checked >= 8);
+}
+
 namespace {
 
 // Gradient check of one prepared bijector in its current mode (eval or training).

@@ -11,7 +11,7 @@
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "flows/bijectors/actnorm.hpp"
-#include "flows/bijectors/glow_coupling.hpp"
+#include "flows/bijectors/coupling_factories.hpp"
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "tensor/elementwise.hpp"
 #include "tensor/linalg.hpp"
@@ -131,7 +131,9 @@ TEST_CASE("glow: a restored ActNorm is not re-initialised", "[flows][glow]") {
   CHECK(max_abs_diff(b.parameter("logs").value(), saved.at("logs")) == 0.0);
 
   // The same holds for the layer form inside a coupling network.
-  GlowCoupling<double> c1(4, 6, rng), c2(4, 6, rng);
+  auto c1_ptr = make_glow_coupling<double>(4, 6, rng), c2_ptr = make_glow_coupling<double>(4, 6, rng);
+  Coupling<double>& c1 = *c1_ptr;
+  Coupling<double>& c2 = *c2_ptr;
   c1.train();
   c1.forward(Var64(rng.normal<double>({2, 4, 3, 3})));
   REQUIRE(c1.net()->has_parameter("conv1_weight"));
@@ -219,7 +221,8 @@ TEST_CASE("glow: a fresh coupling scales x_b by sigmoid(2) and keeps x_a", "[flo
   const Tensor64 x = rng.normal<double>({2, 6, 3, 3});
   const double s2 = 1.0 / (1.0 + std::exp(-2.0));
   for (bool training : {true, false}) {
-    GlowCoupling<double> affine(6, 16, rng, true);
+    auto affine_ptr = make_glow_coupling<double>(6, 16, rng, true);
+    Coupling<double>& affine = *affine_ptr;
     affine.train(training);
     Transformed<double> out = affine.forward(Var64(x));
     const Tensor64& y = out.value.value();
@@ -236,7 +239,8 @@ TEST_CASE("glow: a fresh coupling scales x_b by sigmoid(2) and keeps x_a", "[flo
     CHECK(std::abs(out.logdet.value()[0] - expected_logdet) < 1e-12);
     CHECK(std::abs(out.logdet.value()[1] - expected_logdet) < 1e-12);
 
-    GlowCoupling<double> additive(6, 16, rng, false);
+    auto additive_ptr = make_glow_coupling<double>(6, 16, rng, false);
+    Coupling<double>& additive = *additive_ptr;
     additive.train(training);
     Transformed<double> a = additive.forward(Var64(x));
     CHECK(max_abs_diff(a.value.value(), x) == 0.0);

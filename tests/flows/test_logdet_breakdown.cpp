@@ -162,7 +162,7 @@ TEST_CASE("logdet breakdown: rows per layer, per Glow step, and the same totals 
   // Steps: one row per Glow step.
   CHECK(steps.terms.size() == 1 + 2 * (1 + 2) + 1 + 1);
   CHECK(steps.terms[2].name == "scale0.1");
-  CHECK(steps.terms[2].type.rfind("Chain(ActNorm,InvConv1x1LU,GlowCoupling(affine))", 0) == 0);
+  CHECK(steps.terms[2].type.rfind("Chain(ActNorm,InvConv1x1LU,Coupling(SigmoidAffine))", 0) == 0);
   // A step's row is the sum of its three layers' rows.
   for (std::size_t i = 0; i < 5; ++i) {
     const double parts = leaves.terms[2].per_sample[i] + leaves.terms[3].per_sample[i] + leaves.terms[4].per_sample[i];

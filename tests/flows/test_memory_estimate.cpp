@@ -123,6 +123,12 @@ TEST_CASE("memory estimate: parameter count equals the built model's, every pres
   toy_glow.lu = false;
   toy_glow.blocks = 3;
   configs.push_back(toy_glow);
+  for (const char* m : {"realnvp", "glow"})  // --transformer additive (no s, no learned scale)
+    for (const Shape& event : {Shape{1, 16, 16}, Shape{2}}) {
+      PresetConfig additive = preset(m, event);
+      additive.transformer = "additive";
+      configs.push_back(resolve_preset(additive));
+    }
   for (const PresetConfig& c : configs) {
     Rng rng(1);
     const auto model = make_flow<float>(c, rng);

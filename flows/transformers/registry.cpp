@@ -1,0 +1,63 @@
+// flows/transformers/registry.cpp — the name -> transformer table.
+#include "flows/transformers/registry.hpp"
+
+#include <functional>
+#include <stdexcept>
+#include <utility>
+
+#include "flows/transformers/additive.hpp"
+#include "flows/transformers/affine.hpp"
+#include "flows/transformers/sigmoid_affine.hpp"
+
+namespace fz {
+
+namespace {
+
+template <typename T>
+using Maker = std::function<std::shared_ptr<Transformer<T>>(const TransformerOptions&)>;
+
+// name -> builder; an empty builder is a known name whose transformer is not written yet.
+template <typename T>
+const std::vector<std::pair<std::string, Maker<T>>>& table() {
+  static const std::vector<std::pair<std::string, Maker<T>>> kTable = {
+      {"additive", [](const TransformerOptions&) { return std::make_shared<AdditiveTransformer<T>>(); }},
+      {"affine",
+       [](const TransformerOptions& o) { return std::make_shared<AffineTransformer<T>>(o.channels, o.learned_scale); }},
+      {"sigmoid-affine", [](const TransformerOptions&) { return std::make_shared<SigmoidAffineTransformer<T>>(); }},
+      {"spline", nullptr},
+      {"mixture", nullptr},
+  };
+  return kTable;
+}
+
+}  // namespace
+
+std::vector<std::string> transformer_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : table<float>()) names.push_back(entry.first);
+  return names;
+}
+
+bool transformer_available(const std::string& name) {
+  for (const auto& entry : table<float>())
+    if (entry.first == name) return static_cast<bool>(entry.second);
+  return false;
+}
+
+template <typename T>
+std::shared_ptr<Transformer<T>> make_transformer(const std::string& name, const TransformerOptions& options) {
+  std::string known;
+  for (const auto& [entry, make] : table<T>()) {
+    if (entry == name) {
+      if (!make) throw std::invalid_argument("transformer '" + name + "' is not available yet");
+      return make(options);
+    }
+    known += (known.empty() ? "" : ", ") + entry;
+  }
+  throw std::invalid_argument("unknown transformer '" + name + "' (" + known + ")");
+}
+
+template std::shared_ptr<Transformer<float>> make_transformer<float>(const std::string&, const TransformerOptions&);
+template std::shared_ptr<Transformer<double>> make_transformer<double>(const std::string&, const TransformerOptions&);
+
+}  // namespace fz
