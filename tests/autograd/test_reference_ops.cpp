@@ -2,7 +2,8 @@
 // ops (the `_reference` function next to it): equal values and equal gradients of every input,
 // in float32 and float64; that under reference_ops() (tensor/reference_mode.hpp) the fused op
 // records its plain form's primitive ops and none of its own; and the float64 gradcheck of the
-// ops that moved into autograd/ (channel_affine, channel_affine_relu).
+// ops that moved into autograd/ from flows/ (channel_affine(_relu), affine_coupling_tanh,
+// select_channels, keep_masked).
 //
 // Tolerances: float64 1e-12 (both forms do the same arithmetic in a different order: a few ulp
 // of values of order 10); float32 2e-5 of the largest magnitude (a sum of up to ~100 products
@@ -14,15 +15,20 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "autograd/gradcheck.hpp"
+#include "autograd/ops_affine_coupling.hpp"
 #include "autograd/ops_channel_affine.hpp"
 #include "autograd/ops_conv.hpp"
 #include "autograd/ops_elementwise.hpp"
+#include "autograd/ops_keep_masked.hpp"
+#include "autograd/ops_layout.hpp"
 #include "autograd/ops_matmul.hpp"
 #include "autograd/ops_rational_quadratic_spline.hpp"
 #include "autograd/ops_reduce.hpp"
+#include "autograd/ops_select_channels.hpp"
 #include "autograd/tape.hpp"
 #include "tensor/random.hpp"
 #include "tensor/reference_mode.hpp"
@@ -109,6 +115,33 @@ std::vector<Pair<T>> fused_pairs() {
   out.push_back({"linear_relu, no bias", {{7, 5}, {9, 5}},
                  [](const V& v) { return linear_relu(v[0], v[1]); },
                  [](const V& v) { return linear_relu_reference(v[0], v[1]); }, "linear_relu"});
+  // affine_coupling_tanh's two outputs as one tensor (B, C * inner + 1): the value's entries of
+  // each sample, then its log-det (the same reshape and concat on both sides).
+  auto both = [](const AffineCouplingOutput<T>& o) {
+    const std::size_t b = o.value.shape()[0];
+    return concat({reshape(o.value, Shape{b, o.value.numel() / b}), reshape(o.logdet, Shape{b, 1})}, 1);
+  };
+  const CouplingChannels halves{{0, 1}, {2, 3}}, even_odd{{1, 3}, {0, 2}}, toy{{1}, {0}};
+  for (const auto& [label, ch, x_shape] :
+       {std::tuple<const char*, CouplingChannels, Shape>{"affine_coupling_tanh (B, 4, 2, 3), halves", halves, {2, 4, 2, 3}},
+        std::tuple<const char*, CouplingChannels, Shape>{"affine_coupling_tanh (B, 4), even/odd", even_odd, {5, 4}},
+        std::tuple<const char*, CouplingChannels, Shape>{"affine_coupling_tanh (B, 2), the 2-D toy", toy, {7, 2}}}) {
+    out.push_back({label, {x_shape, x_shape},
+                   [=](const V& v) { return both(affine_coupling_tanh(v[0], v[1], ch)); },
+                   [=](const V& v) { return both(affine_coupling_tanh_reference(v[0], v[1], ch)); },
+                   "affine_coupling"});
+  }
+  out.push_back({"select_channels, a permutation", {{2, 4, 3}},
+                 [](const V& v) { return select_channels(v[0], {2, 0, 3, 1}); },
+                 [](const V& v) { return select_channels_reference(v[0], {2, 0, 3, 1}); }, "select_channels"});
+  out.push_back({"select_channels, a half (B, C)", {{3, 6}},
+                 [](const V& v) { return select_channels(v[0], {1, 3, 5}); },
+                 [](const V& v) { return select_channels_reference(v[0], {1, 3, 5}); }, "select_channels"});
+  Tensor<T> mask({1, 1, 3, 4});
+  for (std::size_t i = 0; i < 12; ++i) mask[i] = T((i / 4 + i % 4) % 2);
+  out.push_back({"keep_masked", {{2, 3, 3, 4}, {2, 3, 3, 4}},
+                 [=](const V& v) { return keep_masked(v[0], v[1], mask); },
+                 [=](const V& v) { return keep_masked_reference(v[0], v[1], mask); }, "keep_masked"});
   return out;
 }
 
@@ -256,8 +289,34 @@ TEST_CASE("reference ops: channel_affine(_relu) and their plain forms pass gradc
   for (const auto& [name, f] : ops) {
     INFO(name);
     const GradcheckResult r = gradcheck(f, in);
-    CHECK(r.ok);
     INFO(r.message);
+    CHECK(r.ok);
+  }
+}
+
+// The coupling ops that moved from flows/ (affine_coupling_tanh from flows/transformers/
+// affine.cpp, keep_masked from flows/bijectors/coupling.cpp, select_channels behind
+// Partition::conditioning_part and permute_channels) get their gradcheck here too.
+TEST_CASE("reference ops: the coupling ops moved from flows/ pass gradcheck", "[autograd][reference][gradcheck]") {
+  Rng rng(6);
+  const CouplingChannels even_odd{{1, 3}, {0, 2}};
+  const Tensor64 x = rng.uniform<double>({2, 4, 3}, -1, 1), h = rng.uniform<double>({2, 4, 3}, -1, 1);
+  Tensor64 mask({1, 1, 2, 3});
+  for (std::size_t i = 0; i < 6; ++i) mask[i] = double(i % 2);
+  const std::vector<std::tuple<const char*, VarFunction64, std::vector<Tensor64>>> ops = {
+      {"affine_coupling_tanh value",
+       [=](const std::vector<Var64>& v) { return affine_coupling_tanh(v[0], v[1], even_odd).value; }, {x, h}},
+      {"affine_coupling_tanh logdet",
+       [=](const std::vector<Var64>& v) { return affine_coupling_tanh(v[0], v[1], even_odd).logdet; }, {x, h}},
+      {"select_channels", [](const std::vector<Var64>& v) { return select_channels(v[0], {3, 1}); }, {x}},
+      {"keep_masked", [=](const std::vector<Var64>& v) { return keep_masked(v[0], v[1], mask); },
+       {rng.uniform<double>({2, 2, 2, 3}, -1, 1), rng.uniform<double>({2, 2, 2, 3}, -1, 1)}},
+  };
+  for (const auto& [name, f, in] : ops) {
+    INFO(name);
+    const GradcheckResult r = gradcheck(f, in);
+    INFO(r.message);
+    CHECK(r.ok);
   }
 }
 
@@ -275,4 +334,12 @@ TEST_CASE("reference ops: the plain forms reject what the fused ops reject", "[a
                     Catch::Contains("does not fit weight"));
   CHECK_THROWS_WITH(linear_relu_reference(Var64(Tensor64({2, 5})), Var64(Tensor64({4, 5})), s3),
                     Catch::Contains("bias must have shape (4)"));
+  const Var64 v4(Tensor64({2, 4}));
+  CHECK_THROWS_WITH(affine_coupling_tanh_reference(v4, v4, CouplingChannels{{0, 1}, {1, 2}}),
+                    Catch::Contains("split the 4 channels into two halves of 2"));
+  CHECK_THROWS_WITH(affine_coupling_tanh(v4, Var64(Tensor64({2, 2})), CouplingChannels{{0, 1}, {2, 3}}),
+                    Catch::Contains("do not fit"));
+  CHECK_THROWS_WITH(select_channels_reference(v4, {0, 4}), Catch::Contains("distinct channels below 4"));
+  CHECK_THROWS_WITH(select_channels(v4, {1, 1}), Catch::Contains("twice"));
+  CHECK_THROWS_WITH(keep_masked_reference(x, x, Tensor64({1, 1, 3, 4})), Catch::Contains("(1, 1, H, W) mask"));
 }
