@@ -1,6 +1,7 @@
 // tests/cli/test_reference_ops_flag.cpp — `--reference-ops` and FZ_REFERENCE_OPS=1 (every fused
 // op as its plain composition of primitive ops, tensor/reference_mode.hpp) through the real
-// binary: `eval` of a tiny checkpoint gives the same numbers as the default run, and the flag
+// binary: `eval` of tiny checkpoints (2-D runs trained here, the image fixtures of
+// tests/cli/coupling_checkpoints/) gives the same numbers as the default run, and the flag
 // really switches the path (`tape` lists no fused op under it).
 //
 // Tolerance 1e-5 relative: the evaluation is float32; the two paths differ by the rounding of
@@ -21,14 +22,19 @@ namespace {
 
 std::string temp_path(const std::string& name) { return fz::test::fresh_temp_path("refops", name); }
 
-// nll_nats from the JSON object on the last line of `eval --json`.
-double eval_nll(const std::string& checkpoint, const std::string& flags, const std::string& env) {
+// `field` of the JSON object on the last line of `eval --json` (nll_nats, bpd).
+double eval_number(const std::string& checkpoint, const std::string& flags, const std::string& env,
+                   const char* field = "nll_nats", const char* limit = "400") {
   const fz::test::BinaryRun r = fz::test::run_flowzoo(
-      "eval --checkpoint " + checkpoint + " --limit 400 --json " + flags, temp_path("io"), env);
+      "eval --checkpoint " + checkpoint + " --limit " + limit + " --json " + flags, temp_path("io"), env);
   INFO(r.err);
   REQUIRE(r.status == 0);
   const std::string last = r.out.substr(r.out.rfind('{'));
-  return nlohmann::json::parse(last).at("nll_nats").get<double>();
+  return nlohmann::json::parse(last).at(field).get<double>();
+}
+
+double eval_nll(const std::string& checkpoint, const std::string& flags, const std::string& env) {
+  return eval_number(checkpoint, flags, env);
 }
 
 }  // namespace
@@ -48,6 +54,23 @@ TEST_CASE("cli --reference-ops / FZ_REFERENCE_OPS=1: eval gives the default's nu
     CHECK(std::abs(flag - fused) <= 1e-5 * std::abs(fused));
     CHECK(env == flag);  // the same switch, the same path: bit for bit
     fs::remove_all(out);
+  }
+}
+
+// The image models (ActNorm, Glow's and RealNVP's conditioner chains, checkerboard couplings)
+// on the 2-step Fashion-MNIST checkpoints of tests/cli/coupling_checkpoints/: test bits/dim of
+// 16 images.
+TEST_CASE("cli --reference-ops / FZ_REFERENCE_OPS=1: eval of image checkpoints gives the default's "
+          "bits/dim", "[cli][reference]") {
+  for (const char* name : {"realnvp_img", "glow_img", "glow_add_img"}) {
+    INFO(name);
+    const std::string ckpt = std::string(FZ_COUPLING_FIXTURES) + "/" + name + ".safetensors";
+    const double fused = eval_number(ckpt, "", "FZ_REFERENCE_OPS=0", "bpd", "16");
+    const double flag = eval_number(ckpt, "--reference-ops", "FZ_REFERENCE_OPS=0", "bpd", "16");
+    const double env = eval_number(ckpt, "", "FZ_REFERENCE_OPS=1", "bpd", "16");
+    CHECK(std::isfinite(fused));
+    CHECK(std::abs(flag - fused) <= 1e-5 * std::abs(fused));
+    CHECK(env == flag);
   }
 }
 
