@@ -25,6 +25,7 @@
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_keep_masked.hpp"
 #include "autograd/ops_layout.hpp"
+#include "autograd/ops_linalg.hpp"
 #include "autograd/ops_matmul.hpp"
 #include "autograd/ops_rational_quadratic_spline.hpp"
 #include "autograd/ops_reduce.hpp"
@@ -137,6 +138,14 @@ std::vector<Pair<T>> fused_pairs() {
   out.push_back({"select_channels, a half (B, C)", {{3, 6}},
                  [](const V& v) { return select_channels(v[0], {1, 3, 5}); },
                  [](const V& v) { return select_channels_reference(v[0], {1, 3, 5}); }, "select_channels"});
+  // Glow's LU 1x1 weight: P a permutation, signs of both kinds.
+  Tensor<T> perm({4, 4});
+  for (std::size_t i = 0; i < 4; ++i) perm[i * 4 + (i + 1) % 4] = T(1);
+  Tensor<T> signs({4});
+  for (std::size_t i = 0; i < 4; ++i) signs[i] = i % 3 == 0 ? T(-1) : T(1);
+  out.push_back({"lu_compose", {{4, 4}, {4, 4}, {4}},
+                 [=](const V& v) { return lu_compose(perm, v[0], v[1], signs, v[2]); },
+                 [=](const V& v) { return lu_compose_reference(perm, v[0], v[1], signs, v[2]); }, "lu_compose"});
   Tensor<T> mask({1, 1, 3, 4});
   for (std::size_t i = 0; i < 12; ++i) mask[i] = T((i / 4 + i % 4) % 2);
   out.push_back({"keep_masked", {{2, 3, 3, 4}, {2, 3, 3, 4}},

@@ -36,14 +36,15 @@ namespace {
 
 // The fused ops that have a plain form (autograd/ops_channel_affine.hpp, ops_conv.hpp,
 // ops_matmul.hpp, ops_rational_quadratic_spline.hpp, ops_affine_coupling.hpp,
-// ops_select_channels.hpp, ops_keep_masked.hpp): under reference_ops() none may appear.
+// ops_select_channels.hpp, ops_keep_masked.hpp, ops_linalg.hpp): under reference_ops() none may appear.
 const std::set<std::string> kFusedOps = {
     "channel_affine",      "channel_affine_relu",     "conv2d_affine",
     "conv2d_affine_relu",  "relu_conv2d_affine",      "relu_conv2d_affine_relu",
     "conv2d_affine_chain", "linear",                  "linear_relu",
     "rational_quadratic_spline", "rational_quadratic_spline_log_derivative",
     "affine_coupling",     "affine_coupling_logdet",  "keep_masked",
-    "select_channels",     "partition_gather",        "permute_channels"};
+    "select_channels",     "partition_gather",        "permute_channels",
+    "lu_compose"};
 
 template <typename T>
 struct PathResult {
