@@ -341,6 +341,10 @@ TEST_CASE("reference ops: the plain forms reject what the fused ops reject", "[a
                     Catch::Contains("scale and shift must both be (4)"));
   CHECK_THROWS_WITH(conv2d_affine_chain_reference(x, false, std::vector<ConvAffineVars<double>>{}),
                     Catch::Contains("no layers"));
+  const Var64 w_next(Tensor64({2, 3, 1, 1}));  // takes 3 channels where the first layer gives 4
+  CHECK_THROWS_WITH(conv2d_affine_chain_reference(x, false, {{w, s4, s4, true}, {w_next, Var64(Tensor64({2})),
+                                                                                 Var64(Tensor64({2})), false}}),
+                    Catch::Contains("do not chain"));
   CHECK_THROWS_WITH(linear_reference(Var64(Tensor64({2, 5})), Var64(Tensor64({4, 6}))),
                     Catch::Contains("does not fit weight"));
   CHECK_THROWS_WITH(linear_relu_reference(Var64(Tensor64({2, 5})), Var64(Tensor64({4, 5})), s3),
