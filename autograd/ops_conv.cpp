@@ -1,13 +1,16 @@
 // autograd/ops_conv.cpp — conv2d, conv2d_affine and conv2d_affine_chain as differentiable ops
-// over the tensor-level kernels.
+// over the tensor-level kernels, and the plain forms of the two fused ops from primitive ops.
 #include "autograd/ops_conv.hpp"
 
 #include <memory>
 #include <stdexcept>
 
 #include "autograd/grad_mode.hpp"
+#include "autograd/ops_elementwise.hpp"
+#include "autograd/ops_layout.hpp"
 #include "tensor/conv2d.hpp"
 #include "tensor/conv2d_affine.hpp"
+#include "tensor/reference_mode.hpp"
 
 namespace fz {
 
@@ -43,6 +46,8 @@ template <typename T>
 Var<T> conv2d_affine(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
                      const Var<T>& shift, bool relu, std::size_t stride, std::size_t padding,
                      bool relu_input) {
+  if (reference_ops())
+    return conv2d_affine_reference(x, weight, scale, shift, relu, stride, padding, relu_input);
   const bool keep_layout = GradMode::enabled() && weight.requires_grad();
   auto saved = std::make_shared<ConvAffineSaved<T>>();
   ConvAffineOptions options;
@@ -82,6 +87,7 @@ template <typename T>
 Var<T> conv2d_affine_chain(const Var<T>& x, bool relu_input,
                            const std::vector<ConvAffineVars<T>>& layers) {
   if (layers.empty()) throw std::invalid_argument("conv2d_affine_chain: no layers");
+  if (reference_ops()) return conv2d_affine_chain_reference(x, relu_input, layers);
   const bool keep_layout = GradMode::enabled() && layers[0].weight.requires_grad();
   auto saved = std::make_shared<ConvAffineChainSaved<T>>();
   Tensor<T> y = conv2d_affine_chain(x.value(), relu_input, layer_values(layers), saved.get(),
@@ -109,6 +115,53 @@ Var<T> conv2d_affine_chain(const Var<T>& x, bool relu_input,
                    });
 }
 
+// ---- the plain forms -------------------------------------------------------------------------
+
+template <typename T>
+Var<T> conv2d_affine_reference(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
+                               const Var<T>& shift, bool relu, std::size_t stride,
+                               std::size_t padding, bool relu_input) {
+  const Var<T> input = relu_input ? fz::relu(x) : x;
+  const Var<T> z = conv2d(input, weight, Var<T>(), stride, padding);
+  if (scale.dim() != 1 || shift.shape() != scale.shape() || z.shape()[1] != scale.shape()[0])
+    throw std::invalid_argument("conv2d_affine: scale and shift must both be (" +
+                                std::to_string(z.shape()[1]) + "), got " +
+                                shape_str(scale.shape()) + " and " + shape_str(shift.shape()));
+  const Shape per_channel = {1, scale.shape()[0], 1, 1};
+  const Var<T> y = z * reshape(scale, per_channel) + reshape(shift, per_channel);
+  return relu ? fz::relu(y) : y;
+}
+
+template <typename T>
+Var<T> conv2d_affine_chain_reference(const Var<T>& x, bool relu_input,
+                                     const std::vector<ConvAffineVars<T>>& layers) {
+  // The fused kernel's checks, with its messages (tensor/conv2d_affine.cpp).
+  if (layers.empty()) throw std::invalid_argument("conv2d_affine_chain: no layers");
+  if (x.dim() != 4)
+    throw std::invalid_argument("conv2d_affine_chain: input must be (N, C, H, W), got " +
+                                shape_str(x.shape()));
+  std::size_t channels = x.shape()[1];
+  for (const ConvAffineVars<T>& l : layers) {
+    const Shape& ws = l.weight.shape();
+    if (ws.size() != 4 || ws[2] % 2 == 0 || ws[2] != ws[3])
+      throw std::invalid_argument("conv2d_affine_chain: weights must be square with an odd "
+                                  "kernel, got " + shape_str(ws));
+    if (ws[1] != channels)
+      throw std::invalid_argument("conv2d_affine_chain: a layer with weight " + shape_str(ws) +
+                                  " gets " + std::to_string(channels) +
+                                  " input channels: the layers do not chain");
+    channels = ws[0];
+  }
+  Var<T> h = x;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const ConvAffineVars<T>& l = layers[i];
+    const std::size_t same_padding = (l.weight.shape()[2] - 1) / 2;
+    h = conv2d_affine_reference(h, l.weight, l.scale, l.shift, l.relu, 1, same_padding,
+                                /*relu_input=*/i == 0 && relu_input);
+  }
+  return h;
+}
+
 template Var<float> conv2d(const Var<float>&, const Var<float>&, const Var<float>&, std::size_t,
                            std::size_t);
 template Var<double> conv2d(const Var<double>&, const Var<double>&, const Var<double>&,
@@ -121,5 +174,15 @@ template Var<float> conv2d_affine_chain(const Var<float>&, bool,
                                         const std::vector<ConvAffineVars<float>>&);
 template Var<double> conv2d_affine_chain(const Var<double>&, bool,
                                          const std::vector<ConvAffineVars<double>>&);
+template Var<float> conv2d_affine_reference(const Var<float>&, const Var<float>&,
+                                            const Var<float>&, const Var<float>&, bool,
+                                            std::size_t, std::size_t, bool);
+template Var<double> conv2d_affine_reference(const Var<double>&, const Var<double>&,
+                                             const Var<double>&, const Var<double>&, bool,
+                                             std::size_t, std::size_t, bool);
+template Var<float> conv2d_affine_chain_reference(const Var<float>&, bool,
+                                                  const std::vector<ConvAffineVars<float>>&);
+template Var<double> conv2d_affine_chain_reference(const Var<double>&, bool,
+                                                   const std::vector<ConvAffineVars<double>>&);
 
 }  // namespace fz

@@ -1,4 +1,5 @@
-// autograd/ops_conv.hpp — differentiable 2-D convolution (NCHW, PyTorch conventions).
+// autograd/ops_conv.hpp — differentiable 2-D convolution (NCHW, PyTorch conventions), the
+// fused convolution + per-channel affine (+ ReLU) ops, and their plain reference forms.
 #pragma once
 
 #include <cstddef>
@@ -39,5 +40,18 @@ struct ConvAffineVars {
 template <typename T>
 Var<T> conv2d_affine_chain(const Var<T>& x, bool relu_input,
                            const std::vector<ConvAffineVars<T>>& layers);
+
+// The plain forms, from primitive ops (conv2d, reshape, broadcast mul / add, relu): what the
+// fused ops above equal to rounding, and run under reference_ops() (tensor/reference_mode.hpp).
+//   conv2d_affine_reference:       act(conv2d(x', w) * scale_b + shift_b), x' = relu(x) or x,
+//                                  scale_b, shift_b = scale, shift reshaped to (1, C_out, 1, 1)
+//   conv2d_affine_chain_reference: conv2d_affine_reference layer by layer, padding (k - 1) / 2
+template <typename T>
+Var<T> conv2d_affine_reference(const Var<T>& x, const Var<T>& weight, const Var<T>& scale,
+                               const Var<T>& shift, bool relu, std::size_t stride = 1,
+                               std::size_t padding = 0, bool relu_input = false);
+template <typename T>
+Var<T> conv2d_affine_chain_reference(const Var<T>& x, bool relu_input,
+                                     const std::vector<ConvAffineVars<T>>& layers);
 
 }  // namespace fz

@@ -1,5 +1,6 @@
 // autograd/ops_linalg.cpp — logabsdet, inverse and lu_compose: forward and backward side by
-// side, on the plain-loop kernels of tensor/linalg.
+// side, on the plain-loop kernels of tensor/linalg; and lu_compose's plain form from masks,
+// exp and matmul.
 #include "autograd/ops_linalg.hpp"
 
 #include <cmath>
@@ -7,7 +8,11 @@
 #include <string>
 #include <utility>
 
+#include "autograd/ops_elementwise.hpp"
+#include "autograd/ops_layout.hpp"
+#include "autograd/ops_matmul.hpp"
 #include "tensor/linalg.hpp"
+#include "tensor/reference_mode.hpp"
 
 namespace fz {
 
@@ -61,9 +66,12 @@ Var<T> inverse(const Var<T>& W) {
   });
 }
 
+namespace {
+
+// n, after checking P, L_param, U_param are (n, n) and sign_s, log_s (n).
 template <typename T>
-Var<T> lu_compose(const Tensor<T>& P, const Var<T>& L_param, const Var<T>& U_param,
-                  const Tensor<T>& sign_s, const Var<T>& log_s) {
+std::size_t check_lu_shapes(const Tensor<T>& P, const Var<T>& L_param, const Var<T>& U_param,
+                            const Tensor<T>& sign_s, const Var<T>& log_s) {
   const std::size_t n = check_square_var(L_param, "lu_compose", "L_param");
   const Shape nn{n, n}, n1{n};
   if (P.shape() != nn || U_param.shape() != nn || sign_s.shape() != n1 || log_s.shape() != n1)
@@ -72,6 +80,17 @@ Var<T> lu_compose(const Tensor<T>& P, const Var<T>& L_param, const Var<T>& U_par
         " and sign_s, log_s of shape " + shape_str(n1) + "; got P " + shape_str(P.shape()) +
         ", L_param " + shape_str(L_param.shape()) + ", U_param " + shape_str(U_param.shape()) +
         ", sign_s " + shape_str(sign_s.shape()) + ", log_s " + shape_str(log_s.shape()));
+  return n;
+}
+
+}  // namespace
+
+template <typename T>
+Var<T> lu_compose(const Tensor<T>& P, const Var<T>& L_param, const Var<T>& U_param,
+                  const Tensor<T>& sign_s, const Var<T>& log_s) {
+  if (reference_ops()) return lu_compose_reference(P, L_param, U_param, sign_s, log_s);
+  const std::size_t n = check_lu_shapes(P, L_param, U_param, sign_s, log_s);
+  const Shape nn{n, n}, n1{n};
 
   // Lt = tril(L_param, -1) + I, Ut = triu(U_param, 1) + diag(s), s = sign_s * exp(log_s).
   Tensor<T> Lt(nn), Ut(nn), s = Tensor<T>::empty(n1);
@@ -113,6 +132,26 @@ Var<T> lu_compose(const Tensor<T>& P, const Var<T>& L_param, const Var<T>& U_par
                    });
 }
 
+// The masks select the strict triangles, the identity adds the unit diagonal of L, and
+// identity * s (s broadcast along the rows) is diag(s).
+template <typename T>
+Var<T> lu_compose_reference(const Tensor<T>& P, const Var<T>& L_param, const Var<T>& U_param,
+                            const Tensor<T>& sign_s, const Var<T>& log_s) {
+  const std::size_t n = check_lu_shapes(P, L_param, U_param, sign_s, log_s);
+  Tensor<T> strict_lower({n, n}), strict_upper({n, n}), identity({n, n});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      strict_lower[i * n + j] = j < i ? T(1) : T(0);
+      strict_upper[i * n + j] = j > i ? T(1) : T(0);
+      identity[i * n + j] = i == j ? T(1) : T(0);
+    }
+  const Var<T> eye(identity);
+  const Var<T> lower = L_param * Var<T>(strict_lower) + eye;
+  const Var<T> s = exp(log_s) * Var<T>(sign_s);
+  const Var<T> upper = U_param * Var<T>(strict_upper) + eye * reshape(s, Shape{1, n});
+  return matmul(Var<T>(P), matmul(lower, upper));
+}
+
 template Var<float> logabsdet(const Var<float>&);
 template Var<double> logabsdet(const Var<double>&);
 template Var<float> inverse(const Var<float>&);
@@ -121,5 +160,10 @@ template Var<float> lu_compose(const Tensor<float>&, const Var<float>&, const Va
                                const Tensor<float>&, const Var<float>&);
 template Var<double> lu_compose(const Tensor<double>&, const Var<double>&, const Var<double>&,
                                 const Tensor<double>&, const Var<double>&);
+template Var<float> lu_compose_reference(const Tensor<float>&, const Var<float>&, const Var<float>&,
+                                         const Tensor<float>&, const Var<float>&);
+template Var<double> lu_compose_reference(const Tensor<double>&, const Var<double>&,
+                                          const Var<double>&, const Tensor<double>&,
+                                          const Var<double>&);
 
 }  // namespace fz

@@ -28,4 +28,10 @@ template <typename T>
 Var<T> lu_compose(const Tensor<T>& P, const Var<T>& L_param, const Var<T>& U_param,
                   const Tensor<T>& sign_s, const Var<T>& log_s);
 
+// lu_compose as plain ops: L_param * strict-lower mask + I, U_param * strict-upper mask +
+// diag(sign_s * exp(log_s)), and two matmuls (what reference_ops() runs; equal to rounding).
+template <typename T>
+Var<T> lu_compose_reference(const Tensor<T>& P, const Var<T>& L_param, const Var<T>& U_param,
+                            const Tensor<T>& sign_s, const Var<T>& log_s);
+
 }  // namespace fz

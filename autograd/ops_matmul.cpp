@@ -1,5 +1,6 @@
 // autograd/ops_matmul.cpp — matmul and linear as differentiable ops (forward and backward
-// side by side, all products through fz::gemm / fz::matmul).
+// side by side, all products through fz::gemm / fz::matmul), and the plain forms of linear and
+// linear_relu from matmul, transpose, add and relu.
 #include "autograd/ops_matmul.hpp"
 
 #include <algorithm>
@@ -8,8 +9,11 @@
 
 #include <xsimd/xsimd.hpp>
 
+#include "autograd/ops_elementwise.hpp"
+#include "autograd/ops_layout.hpp"
 #include "tensor/gemm.hpp"
 #include "tensor/matmul.hpp"
+#include "tensor/reference_mode.hpp"
 #include "tensor/scratch.hpp"
 
 namespace fz {
@@ -120,6 +124,22 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
 
 namespace {
 
+// Throws std::invalid_argument naming `op` unless x is (..., in), weight (out, in) and bias
+// (out) or undefined.
+template <typename T>
+void check_linear_shapes(const char* op, const Var<T>& x, const Var<T>& weight,
+                         const Var<T>& bias) {
+  const Shape& xs = x.shape();
+  const Shape& ws = weight.shape();
+  if (ws.size() != 2 || xs.empty() || xs.back() != ws[1])
+    throw std::invalid_argument(std::string(op) + ": input " + shape_str(xs) +
+                                " does not fit weight " + shape_str(ws) +
+                                " (expected input (..., in) and weight (out, in))");
+  if (bias.defined() && bias.shape() != Shape{ws[0]})
+    throw std::invalid_argument(std::string(op) + ": bias must have shape (" +
+                                std::to_string(ws[0]) + "), got " + shape_str(bias.shape()));
+}
+
 // y = x W^T + b (then max(0, y) when `relu`);  with G' = G (masked by y > 0 when `relu`):
 // dL/dx = G' W,  dL/dW = G'^T x,  dL/db = sum over rows of G'.
 template <typename T>
@@ -127,16 +147,9 @@ Var<T> linear_impl(const char* op, bool relu, const Var<T>& x, const Var<T>& wei
                    const Var<T>& bias) {
   const Tensor<T>& xv = x.value();
   const Tensor<T>& wv = weight.value();
-  if (wv.dim() != 2 || xv.dim() == 0 || xv.shape().back() != wv.shape()[1])
-    throw std::invalid_argument(std::string(op) + ": input " + shape_str(xv.shape()) +
-                                " does not fit weight " + shape_str(wv.shape()) +
-                                " (expected input (..., in) and weight (out, in))");
+  check_linear_shapes(op, x, weight, bias);
   const std::size_t in = wv.shape()[1], out = wv.shape()[0];
   const std::size_t rows = xv.numel() / in;
-  if (bias.defined() && bias.value().shape() != Shape{out})
-    throw std::invalid_argument(std::string(op) + ": bias must have shape (" +
-                                std::to_string(out) + "), got " +
-                                shape_str(bias.value().shape()));
   Shape yshape = xv.shape();
   yshape.back() = out;
   Tensor<T> y = Tensor<T>::empty(yshape);
@@ -188,12 +201,34 @@ Var<T> linear_impl(const char* op, bool relu, const Var<T>& x, const Var<T>& wei
 
 template <typename T>
 Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias) {
+  if (reference_ops()) return linear_reference(x, weight, bias);
   return linear_impl("linear", false, x, weight, bias);
 }
 
 template <typename T>
 Var<T> linear_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bias) {
+  if (reference_ops()) return linear_relu_reference(x, weight, bias);
   return linear_impl("linear_relu", true, x, weight, bias);
+}
+
+// ---- the plain forms -------------------------------------------------------------------------
+
+template <typename T>
+Var<T> linear_reference(const Var<T>& x, const Var<T>& weight, const Var<T>& bias) {
+  check_linear_shapes("linear", x, weight, bias);
+  const std::size_t in = weight.shape()[1], out = weight.shape()[0];
+  Shape y_shape = x.shape();
+  y_shape.back() = out;
+  // (..., in) as rows of a matrix, times W^T, plus b broadcast over the rows.
+  Var<T> y = matmul(reshape(x, Shape{x.numel() / in, in}), transpose(weight, 0, 1));
+  if (bias.defined()) y = y + bias;
+  return reshape(y, y_shape);
+}
+
+template <typename T>
+Var<T> linear_relu_reference(const Var<T>& x, const Var<T>& weight, const Var<T>& bias) {
+  check_linear_shapes("linear_relu", x, weight, bias);
+  return relu(linear_reference(x, weight, bias));
 }
 
 template Var<float> matmul(const Var<float>&, const Var<float>&);
@@ -202,5 +237,10 @@ template Var<float> linear(const Var<float>&, const Var<float>&, const Var<float
 template Var<double> linear(const Var<double>&, const Var<double>&, const Var<double>&);
 template Var<float> linear_relu(const Var<float>&, const Var<float>&, const Var<float>&);
 template Var<double> linear_relu(const Var<double>&, const Var<double>&, const Var<double>&);
+template Var<float> linear_reference(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> linear_reference(const Var<double>&, const Var<double>&, const Var<double>&);
+template Var<float> linear_relu_reference(const Var<float>&, const Var<float>&, const Var<float>&);
+template Var<double> linear_relu_reference(const Var<double>&, const Var<double>&,
+                                           const Var<double>&);
 
 }  // namespace fz

@@ -23,4 +23,12 @@ Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>
 template <typename T>
 Var<T> linear_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>());
 
+// The plain forms (what reference_ops() runs; tests/autograd/test_reference_ops.cpp holds them
+// equal): linear = reshape(matmul(reshape(x, (rows, in)), transpose(W)) + b, (..., out)) — the
+// fused op adds the bias inside the product instead — and linear_relu = relu(that).
+template <typename T>
+Var<T> linear_reference(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>());
+template <typename T>
+Var<T> linear_relu_reference(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = Var<T>());
+
 }  // namespace fz

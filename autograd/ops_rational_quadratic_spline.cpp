@@ -28,6 +28,7 @@
 #include "autograd/ops_scan.hpp"
 #include "autograd/ops_softmax.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/reference_mode.hpp"
 
 namespace fz {
 
@@ -454,6 +455,7 @@ void check_rational_quadratic_spline_options(const RationalQuadraticSplineOption
 template <typename T>
 RationalQuadraticSplineOutput<T> rational_quadratic_spline(
     const Var<T>& x, const Var<T>& params, const RationalQuadraticSplineOptions& options) {
+  if (reference_ops()) return rational_quadratic_spline_reference(x, params, options);
   check_rational_quadratic_spline_options(options);
   check_shapes(x.shape(), params.shape(), options.bins);
   const Shape& xs = x.shape();

@@ -69,7 +69,8 @@ RationalQuadraticSplineOutput<T> rational_quadratic_spline(
 
 // The same spline composed only of primitive differentiable ops; equal to
 // rational_quadratic_spline in values and gradients (to rounding), far slower. For tests and
-// for reading. Same arguments, same errors.
+// for reading, and what rational_quadratic_spline runs under reference_ops()
+// (tensor/reference_mode.hpp). Same arguments, same errors.
 template <typename T>
 RationalQuadraticSplineOutput<T> rational_quadratic_spline_reference(
     const Var<T>& x, const Var<T>& params, const RationalQuadraticSplineOptions& options = {});

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
+#include "tensor/reference_mode.hpp"
 
 using namespace fz::cli;
 
@@ -114,6 +115,14 @@ void finish_study_flags(RunConfig& c, const StudyFlags& f) {
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);
+}
+
+// --reference-ops on a command that computes: every fused op runs its plain composition of
+// primitive ops (tensor/reference_mode.hpp). Set while parsing, so before any work.
+void add_reference_ops_flag(CLI::App* cmd) {
+  cmd->add_flag_callback("--reference-ops", [] { fz::set_reference_ops(true); },
+                         "Run every fused op as its plain composition of primitive ops (the readable path: "
+                         "slower, same results to float rounding; FZ_REFERENCE_OPS=1 does the same)");
 }
 
 }  // namespace
@@ -312,6 +321,8 @@ int main(int argc, char** argv) {
   zo->add_option("--families", zoo_families, "Comma-separated families (model names or labels); default: all");
   zo->add_option("--seed", zoo.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
   zo->add_option("--threads", zoo.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, 1024));
+
+  for (CLI::App* cmd : {t, e, s, d, in, lt, tp, pr, zo}) add_reference_ops_flag(cmd);
 
   try {
     app.parse(argc, argv);

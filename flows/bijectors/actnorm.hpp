@@ -24,20 +24,10 @@
 #include <utility>
 
 #include "autograd/nn/module.hpp"
+#include "autograd/ops_channel_affine.hpp"  // channel_affine, channel_affine_relu (users of ActNorm use them too)
 #include "flows/bijector.hpp"
 
 namespace fz {
-
-// y[b, c, ...] = x[b, c, ...] * scale[c] + shift[c] for x of shape (B, C, ...) and scale,
-// shift of shape (C): one fused, differentiable pass (ActNorm, Glow's zero-conv output scale).
-// dL/dx = G * scale_c, dL/dscale_c = sum G * x, dL/dshift_c = sum G (sums over all axes but 1).
-template <typename T>
-Var<T> channel_affine(const Var<T>& x, const Var<T>& scale, const Var<T>& shift);
-
-// max(0, channel_affine(x, scale, shift)) in one pass (Glow's ActNorm -> ReLU): the tape keeps
-// one tensor instead of two and the backward makes one pass instead of two.
-template <typename T>
-Var<T> channel_affine_relu(const Var<T>& x, const Var<T>& scale, const Var<T>& shift);
 
 namespace detail {
 // The state and initialisation shared by ActNorm and ActNormLayer.
@@ -50,6 +40,9 @@ struct ActNormState {
   Var<T> apply(const Var<T>& x) const;          // (x + bias) * exp(logs)
   Var<T> apply_inverse(const Var<T>& y) const;  // y * exp(-logs) - bias
   Var<T> apply_relu(const Var<T>& x) const;     // max(0, apply(x)), fused
+  // The formula as plain broadcast ops (what the three above run under reference_ops()).
+  Var<T> apply_reference(const Var<T>& x) const;          // (x + bias) * exp(logs)
+  Var<T> apply_inverse_reference(const Var<T>& y) const;  // y * exp(-logs) - bias
 };
 }  // namespace detail
 

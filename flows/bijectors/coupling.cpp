@@ -77,37 +77,8 @@ Transformed<T> Coupling<T>::inverse(const Var<T>& y) {
   return apply(y, false, "Coupling::inverse");
 }
 
-template <typename T>
-Var<T> keep_masked(const Var<T>& x, const Var<T>& tau, const Tensor<T>& mask) {
-  const Shape& s = x.shape();
-  if (s.size() != 4 || tau.shape() != s || mask.shape() != Shape{1, 1, s[2], s[3]})
-    throw std::invalid_argument("keep_masked: needs x and tau (B, C, H, W) and a (1, 1, H, W) mask, got " +
-                                shape_str(s) + ", " + shape_str(tau.shape()) + ", " + shape_str(mask.shape()));
-  const std::size_t planes = s[0] * s[1], hw = s[2] * s[3];
-  Tensor<T> y = Tensor<T>::empty(s);
-  const T* xv = x.value().data();
-  const T* tv = tau.value().data();
-  const T* mv = mask.data();
-  for (std::size_t p = 0; p < planes; ++p)
-    for (std::size_t i = 0; i < hw; ++i) y[p * hw + i] = mv[i] != T(0) ? xv[p * hw + i] : tv[p * hw + i];
-  return record_op("keep_masked", std::move(y), {x, tau}, [x, tau, mask, planes, hw](const Tensor<T>& g) {
-    const T* mv = mask.data();
-    const T* gv = g.data();
-    // d/dx = g on the mask, d/dtau = g off it.
-    for (int to_x = 1; to_x >= 0; --to_x) {
-      const Var<T>& target = to_x ? x : tau;
-      if (!target.requires_grad()) continue;
-      Tensor<T> d = Tensor<T>::empty(g.shape());
-      for (std::size_t p = 0; p < planes; ++p)
-        for (std::size_t i = 0; i < hw; ++i) d[p * hw + i] = (mv[i] != T(0)) == bool(to_x) ? gv[p * hw + i] : T(0);
-      target.accumulate_grad(std::move(d));
-    }
-  });
-}
-
 #define FZ_INSTANTIATE(T) \
-  template class Coupling<T>; \
-  template Var<T> keep_masked<T>(const Var<T>&, const Var<T>&, const Tensor<T>&);
+  template class Coupling<T>;
 FZ_INSTANTIATE(float)
 FZ_INSTANTIATE(double)
 #undef FZ_INSTANTIATE

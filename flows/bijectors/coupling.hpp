@@ -32,6 +32,7 @@
 #include <string>
 
 #include "autograd/nn/module.hpp"
+#include "autograd/ops_keep_masked.hpp"  // keep_masked, the checkerboard blend
 #include "flows/bijector.hpp"
 #include "flows/bijectors/partition.hpp"
 #include "flows/transformers/fused_split_coupling.hpp"
@@ -68,11 +69,6 @@ class Coupling : public Bijector<T> {
   std::shared_ptr<Transformer<T>> transformer_;
   FusedSplitCoupling<T>* fused_ = nullptr;  // transformer_ itself, if it has a fused forward
 };
-
-// Checkerboard blend: x where mask = 1, tau where mask = 0 (mask (1, 1, H, W), x and tau
-// (B, C, H, W)), as one op; the gradient goes to x on the mask and to tau off it.
-template <typename T>
-Var<T> keep_masked(const Var<T>& x, const Var<T>& tau, const Tensor<T>& mask);
 
 extern template class Coupling<float>;
 extern template class Coupling<double>;

@@ -6,6 +6,7 @@
 
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_layout.hpp"
+#include "autograd/ops_select_channels.hpp"
 #include "flows/channel_split.hpp"
 
 namespace fz {
@@ -69,20 +70,6 @@ Var<T> Partition::merge(const Var<T>& a, const Var<T>& b) const {
   throw std::logic_error("Partition::merge: a checkerboard partition is a mask, not a split");
 }
 
-namespace {
-
-// dst[0..n) = src[0..n). Vectors (the 2-D toy) copy runs of one element, where a memmove call
-// per element would cost more than the gather itself.
-template <typename T>
-inline void copy_run(const T* src, std::size_t n, T* dst) {
-  if (n == 1)
-    *dst = *src;
-  else
-    std::copy(src, src + n, dst);
-}
-
-}  // namespace
-
 std::size_t Partition::conditioning_channel(std::size_t j, std::size_t channels) const {
   if (kind == PartitionKind::EvenOdd) return 2 * j + (parity ? 1 : 0);
   if (kind == PartitionKind::ChannelHalves) return parity ? channels / 2 + j : j;
@@ -95,34 +82,16 @@ std::size_t Partition::transformed_channel(std::size_t j, std::size_t channels) 
   throw std::logic_error("Partition::transformed_channel: a checkerboard partition is a mask");
 }
 
-// a[n, j, r] = x[n, conditioning_channel(j), r];  dL/dx[n, conditioning_channel(j), r] =
-// G[n, j, r], zero on the transformed channels.
+// a[n, j, r] = x[n, conditioning_channel(j), r] (autograd/ops_select_channels.hpp: one copy
+// per channel run, the plain slice-and-concat under reference_ops()).
 template <typename T>
 Var<T> Partition::conditioning_part(const Var<T>& x) const {
   if (is_masked())
     throw std::logic_error("Partition::conditioning_part: a checkerboard partition is a mask");
-  const Shape& s = x.shape();
-  const std::size_t c = s.at(1), k = c / 2, n = s[0];
-  const std::size_t inner = s.size() > 2 ? shape_numel(Shape(s.begin() + 2, s.end())) : 1;
-  Shape half = s;
-  half[1] = k;
-  Tensor<T> a = Tensor<T>::empty(half);
-  const T* xv = x.value().data();
-  for (std::size_t b = 0; b < n; ++b)
-    for (std::size_t j = 0; j < k; ++j) {
-      const T* src = xv + (b * c + conditioning_channel(j, c)) * inner;
-      copy_run(src, inner, a.data() + (b * k + j) * inner);
-    }
-  const Partition self = *this;
-  return record_op("partition_gather", std::move(a), {x}, [x, self, n, c, k, inner](const Tensor<T>& g) {
-    Tensor<T> dx(x.value().shape());  // zero on the transformed channels
-    for (std::size_t b = 0; b < n; ++b)
-      for (std::size_t j = 0; j < k; ++j) {
-        const T* src = g.data() + (b * k + j) * inner;
-        copy_run(src, inner, dx.data() + (b * c + self.conditioning_channel(j, c)) * inner);
-      }
-    x.accumulate_grad(std::move(dx));
-  });
+  const std::size_t c = x.shape().at(1), k = c / 2;
+  std::vector<std::size_t> channels(k);
+  for (std::size_t j = 0; j < k; ++j) channels[j] = conditioning_channel(j, c);
+  return select_channels(x, channels, "partition_gather");
 }
 
 template <typename T>

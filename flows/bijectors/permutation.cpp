@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "autograd/ops_layout.hpp"
+#include "autograd/ops_select_channels.hpp"
 
 namespace fz {
 
@@ -28,20 +29,6 @@ std::vector<std::size_t> inverse_perm(const std::vector<std::size_t>& perm) {
   return inv;
 }
 
-// out[b, j, :] = in[b, perm[j], :]
-template <typename T>
-Tensor<T> gather_channels(const Tensor<T>& in, const std::vector<std::size_t>& perm) {
-  const Shape& s = in.shape();
-  const std::size_t c = s[1], inner = shape_numel(s) / (s[0] * c);
-  Tensor<T> out = Tensor<T>::empty(s);
-  for (std::size_t b = 0; b < s[0]; ++b)
-    for (std::size_t j = 0; j < c; ++j) {
-      auto src = in.begin() + (b * c + perm[j]) * inner;
-      std::copy(src, src + inner, out.begin() + (b * c + j) * inner);
-    }
-  return out;
-}
-
 }  // namespace
 
 template <typename T>
@@ -49,11 +36,8 @@ Var<T> permute_channels(const Var<T>& x, const std::vector<std::size_t>& perm) {
   if (x.dim() < 2 || x.shape()[1] != perm.size())
     throw std::invalid_argument("permute_channels: permutation of " + std::to_string(perm.size()) +
                                 " channels applied to " + shape_str(x.shape()));
-  // The Jacobian is a permutation matrix: the gradient is gathered with the inverse order.
-  return record_op("permute_channels", gather_channels(x.value(), perm), {x},
-                   [x, inv = inverse_perm(perm)](const Tensor<T>& g) {
-                     if (x.requires_grad()) x.accumulate_grad(gather_channels(g, inv));
-                   });
+  // The Jacobian is a permutation matrix: the gradient goes back to the channels it came from.
+  return select_channels(x, perm, "permute_channels");
 }
 
 template <typename T>

@@ -49,7 +49,9 @@ class AffineTransformer : public Transformer<T>, public FusedSplitCoupling<T> {
 // (B, 2k, rest...), s = h[:, :k], t = h[:, k:]:
 //   value  = x with b replaced by b * exp(tanh(s)) + t       (op "affine_coupling")
 //   logdet = per-sample sum of tanh(s)                       (op "affine_coupling_logdet")
-// Equal to the unfused forward (split, tanh, exp, mul, add, merge, sum_per_sample).
+// Equal to the unfused forward (split, tanh, exp, mul, add, merge, sum_per_sample). The op is
+// autograd/ops_affine_coupling.hpp's (with its plain form, run under reference_ops()); this
+// overload names the channels by the partition.
 template <typename T>
 Transformed<T> affine_coupling_tanh(const Var<T>& x, const Var<T>& h, const Partition& partition);
 
