@@ -11,6 +11,7 @@
 #include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "tensor/elementwise.hpp"
+#include "tensor/copy_run.hpp"
 #include "tensor/reference_mode.hpp"
 
 namespace fz {
@@ -36,16 +37,6 @@ void check_coupling(const Shape& xs, const Shape& hs, const CouplingChannels& ch
   if (!ok)
     throw std::invalid_argument("affine_coupling_tanh: the conditioning and transformed channels must split the " +
                                 std::to_string(c) + " channels into two halves of " + std::to_string(k));
-}
-
-// dst[0..n) = src[0..n). The 2-D toy copies runs of one element, where a memmove call per
-// element would cost more than the whole op's arithmetic.
-template <typename T>
-inline void copy_run(const T* src, std::size_t n, T* dst) {
-  if (n == 1)
-    *dst = *src;
-  else
-    std::copy(src, src + n, dst);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "autograd/ops_layout.hpp"
+#include "tensor/copy_run.hpp"
 #include "tensor/reference_mode.hpp"
 
 namespace fz {
@@ -25,16 +26,6 @@ void check_channels(const Shape& s, const std::vector<std::size_t>& channels, co
     seen[c] = true;
   }
   if (channels.empty()) throw std::invalid_argument(std::string(op) + ": no channels selected");
-}
-
-// dst[0..n) = src[0..n). The 2-D toys copy runs of one element, where a memmove call per
-// element would cost more than the whole op.
-template <typename T>
-inline void copy_run(const T* src, std::size_t n, T* dst) {
-  if (n == 1)
-    *dst = *src;
-  else
-    std::copy(src, src + n, dst);
 }
 
 }  // namespace
