@@ -28,6 +28,7 @@
 #include "flows/transformers/affine.hpp"
 #include "tensor/linalg.hpp"
 #include "tests/flows/affine_transformer_fixture.hpp"
+#include "tensor/reference_mode.hpp"
 
 using namespace fz;
 using fz::testing::InterleavedAffineFixture;
@@ -386,6 +387,7 @@ TEST_CASE("make_maf: starts as the identity, reverses between layers, and learns
 }
 
 TEST_CASE("maf and iaf: one MADE pass in the fast direction, D in the slow one", "[flows][autoregressive]") {
+  const ReferenceOpsScope fused(false);  // counts the fused ops' tape nodes
   const std::size_t d = 6;
   Rng rng(33);
   // Count the MADE output maps ("linear" nodes; hidden maps are fused "linear_relu") that a

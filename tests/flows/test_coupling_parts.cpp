@@ -42,6 +42,7 @@
 #include "flows/conditioners/mlp.hpp"
 #include "tensor/elementwise.hpp"
 #include "tests/flows/tiny_presets.hpp"
+#include "tensor/reference_mode.hpp"
 
 using namespace fz;
 using namespace fz::testing;
@@ -327,6 +328,7 @@ TEST_CASE("coupling parts: each transformer's inverse undoes its forward, its lo
 
 TEST_CASE("coupling parts: Coupling keeps the checkpoint names, takes the fused forward exactly where "
           "it applies, and names a wrong conditioner output", "[flows][coupling-parts]") {
+  const ReferenceOpsScope fused(false);  // checks the fused path itself, whatever FZ_REFERENCE_OPS says
   Rng rng(78);
   // RealNVP's learned scale is the coupling's own "scale", ahead of the net's parameters.
   auto realnvp = make_resnet_affine_coupling<double>(4, {PartitionKind::ChannelHalves, false}, 4, 1, rng);

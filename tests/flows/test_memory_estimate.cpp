@@ -15,6 +15,7 @@
 #include "tests/flows/tiny_presets.hpp"
 
 #include "tests/sanitizer.hpp"
+#include "tensor/reference_mode.hpp"
 #ifdef FZ_TEST_ASAN
 // The ASan runtime's count of live heap bytes (declared here: GCC ships no sanitizer headers).
 extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
@@ -140,6 +141,7 @@ TEST_CASE("memory estimate: parameter count equals the built model's, every pres
 }
 
 TEST_CASE("memory estimate: a training step's activations within a factor 1.5 of the measured heap", "[memory]") {
+  const ReferenceOpsScope fused(false);  // the estimate models the fused path (the default)
   if (allocated_now() < 0) {
     WARN("heap not measurable in this build (no mallinfo2): only the parameter counts are checked");
     return;

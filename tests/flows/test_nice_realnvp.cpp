@@ -20,6 +20,7 @@
 #include "flows/conditioners/mlp.hpp"
 #include "flows/conditioners/resnet.hpp"
 #include "tensor/elementwise.hpp"
+#include "tensor/reference_mode.hpp"
 
 using namespace fz;
 
@@ -412,6 +413,7 @@ TEST_CASE("nice/realnvp: the fused tanh affine coupling equals the unfused ops, 
 
 TEST_CASE("nice/realnvp: tanh MLP couplings use the fused path and still invert",
           "[flows][nice_realnvp]") {
+  const ReferenceOpsScope fused(false);  // checks the fused path itself, whatever FZ_REFERENCE_OPS says
   Rng rng(23);
   for (bool parity : {false, true}) {
     auto c = make_mlp_affine_coupling<double>(6, parity, 8, 2, rng);
