@@ -14,8 +14,8 @@
 # a step, so they time more steps (--toy-steps), and PyTorch runs at 1 and 2 threads (and T)
 # with its best median reported: the target is PyTorch's best.
 # The machines are shared and noisy: compare ratios, not absolute times. Exits 1 if the two
-# sides of a workload report different parameter counts. Installs Debian's python3-torch (and
-# "time") with apt-get when missing.
+# sides of a workload report different parameter counts. Installs Debian's python3-torch,
+# libopenblas0-pthread (PyTorch's BLAS) and "time" with apt-get when missing.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,6 +65,18 @@ if ! "$python" -c 'import torch' >/dev/null 2>&1; then
     echo "run_models.sh: could not install python3-torch (apt-get install python3-torch as root)" >&2
     exit 1
   fi
+fi
+
+# Debian's torch does its matmul/linear through the system libblas.so.3. Without OpenBLAS that
+# is the netlib reference BLAS, about 20x slower on the toys' 512 x 64 x 64 products (1.8 ms
+# against 0.09 ms at one thread), which would measure the BLAS and not PyTorch: install the
+# pthreads OpenBLAS (the one torch_models.py sizes with OPENBLAS_NUM_THREADS) when no OpenBLAS
+# provides libblas.so.3.
+multiarch=/usr/lib/x86_64-linux-gnu
+if [ ! -e "$multiarch/openblas-pthread/libblas.so.3" ] && [ ! -e "$multiarch/openblas-openmp/libblas.so.3" ]; then
+  echo "run_models.sh: no OpenBLAS; installing the Debian 'libopenblas0-pthread' package for PyTorch's BLAS ..." >&2
+  $sudo_cmd apt-get install -y libopenblas0-pthread >/dev/null 2>&1 ||
+    echo "run_models.sh: could not install libopenblas0-pthread; PyTorch's linear layers run on the reference BLAS" >&2
 fi
 
 if [ ! -f "$build/build.ninja" ]; then
