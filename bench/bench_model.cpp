@@ -1,9 +1,12 @@
 // bench/bench_model.cpp — the model workloads of ../shared/BENCHMARKS.md (toy-realnvp,
-// nice-fmnist, realnvp-fmnist, glow-fmnist) on flowzoo's side; bench/torch_models.py is the
-// PyTorch side with the same architectures, flags and output lines. A program, not a test.
+// nice-fmnist, realnvp-fmnist, glow-fmnist) and of issue 13's "Speed" (toy-nsf, maf-toy) on
+// flowzoo's side; bench/torch_models.py is the PyTorch side with the same architectures, flags
+// and output lines. A program, not a test.
 //
 // Speed (default): builds the workload's preset at its defaults (which is the BENCHMARKS.md
 // architecture; the parameter count is printed so the runner can check that both sides match),
+// or for toy-nsf and maf-toy the model from its parts (make_toy_nsf, make_maf_toy below; they
+// do not depend on the --model nsf|maf presets, so the workloads stay fixed if those change),
 // trains it with fz::Trainer (Adam lr 1e-3) on real Fashion-MNIST batches (or fresh two-moons
 // samples for the toy), and times each whole optimiser step — dequantization, forward, backward,
 // gradient norm and Adam update — with steady_clock. Fetching the next batch is not timed (on
@@ -24,7 +27,7 @@
 //   <w>_quality      bpd|nats test bpd / NLL after the budget  (quality)
 //   <w>_quality_steps steps   optimiser steps taken in the budget
 //
-// Usage: bench_model --workload toy-realnvp|nice-fmnist|realnvp-fmnist|glow-fmnist
+// Usage: bench_model --workload toy-realnvp|toy-nsf|maf-toy|nice-fmnist|realnvp-fmnist|glow-fmnist
 //                    [--threads T (2)] [--steps N (30)] [--warmup W (5)] [--batch B]
 //                    [--quality MINUTES] [--test-images N (10000)] [--seed S (0)]
 #include <sys/resource.h>
@@ -42,8 +45,12 @@
 #include "datasets/fashion_mnist.hpp"
 #include "datasets/loader.hpp"
 #include "datasets/toy2d.hpp"
+#include "flows/bijectors/coupling_factories.hpp"
+#include "flows/bijectors/masked_autoregressive.hpp"
 #include "flows/presets.hpp"
 #include "flows/trainer.hpp"
+#include "flows/transformers/affine.hpp"
+#include "flows/transformers/rational_quadratic_spline.hpp"
 #include "tensor/parallel.hpp"
 
 namespace {
@@ -63,7 +70,7 @@ struct Options {
 
 [[noreturn]] void usage_error(const std::string& what) {
   std::fprintf(stderr,
-               "bench_model: %s\nusage: bench_model --workload toy-realnvp|nice-fmnist|realnvp-fmnist|"
+               "bench_model: %s\nusage: bench_model --workload toy-realnvp|toy-nsf|maf-toy|nice-fmnist|realnvp-fmnist|"
                "glow-fmnist [--threads T] [--steps N] [--warmup W] [--batch B] [--quality MINUTES] "
                "[--test-images N] [--seed S]\n",
                what.c_str());
@@ -97,13 +104,57 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// The BENCHMARKS.md workload -> preset (at its defaults) and batch size.
-fz::PresetConfig preset_for(const std::string& workload, std::size_t& batch) {
+bool is_toy(const std::string& workload) {
+  return workload == "toy-realnvp" || workload == "toy-nsf" || workload == "maf-toy";
+}
+
+// The 2-D single-scale flows of the toy workloads: one chain, standard normal base.
+std::shared_ptr<fz::FlowModel<float>> toy_model(std::shared_ptr<fz::Chain<float>> flow) {
+  std::vector<fz::FlowModel<float>::Scale> scales = {{std::move(flow), nullptr}};
+  return std::make_shared<fz::FlowModel<float>>(fz::Shape{2}, nullptr, scales,
+                                                std::make_shared<fz::StandardNormal<float>>());
+}
+
+// toy-nsf: 8 rational-quadratic spline couplings on the two coordinates (even/odd, alternating
+// parity), each conditioned by MLP 1 -> 64 -> 64 -> 23 (3K - 1 = 23 spline parameters for
+// K = 8 bins; PyTorch's default Linear init), tail bound 3, minimum bin width, height and
+// derivative 1e-3 (the op's defaults). 46,264 parameters.
+std::shared_ptr<fz::FlowModel<float>> make_toy_nsf(fz::Rng& rng) {
+  fz::RationalQuadraticSplineOptions spline;
+  spline.bins = 8;
+  spline.tail_bound = 3.0;
+  spline.min_bin_width = spline.min_bin_height = spline.min_derivative = 1e-3;
+  auto flow = std::make_shared<fz::Chain<float>>();
+  for (std::size_t i = 0; i < 8; ++i)
+    flow->add(fz::make_mlp_coupling<float>(2, i % 2 == 1, 64, 2, rng,
+                                           std::make_shared<fz::RationalQuadraticSplineTransformer<float>>(spline)));
+  return toy_model(flow);
+}
+
+// maf-toy: make_maf's stack of 5 MAF layers with a Reverse between consecutive ones, each a
+// MADE 2 -> 64 -> 64 -> 4 (natural order, zero-initialised output map) feeding the affine
+// transformer with log_s = tanh(s) (AffineTransformer without learned scale, as the 2-D toys).
+// 23,060 parameters (the masked-out weights count: they are stored and updated).
+std::shared_ptr<fz::FlowModel<float>> make_maf_toy(fz::Rng& rng) {
+  fz::TransformerFactory<float> affine = [] { return std::make_shared<fz::AffineTransformer<float>>(2, false); };
+  return toy_model(fz::make_maf<float>(2, 5, 64, 2, affine, rng));
+}
+
+// The workload's model and batch size: a BENCHMARKS.md preset at its defaults, or one of the
+// two issue-13 toys built above.
+std::shared_ptr<fz::FlowModel<float>> model_for(const std::string& workload, fz::Rng& rng, std::size_t& batch) {
   fz::PresetConfig c;
   std::size_t default_batch = 64;
+  std::shared_ptr<fz::FlowModel<float>> model;
   if (workload == "toy-realnvp") {
     c.model = "realnvp";
     c.event_shape = {2};
+    default_batch = 512;
+  } else if (workload == "toy-nsf") {
+    model = make_toy_nsf(rng);
+    default_batch = 512;
+  } else if (workload == "maf-toy") {
+    model = make_maf_toy(rng);
     default_batch = 512;
   } else if (workload == "nice-fmnist") {
     c.model = "nice";
@@ -113,10 +164,11 @@ fz::PresetConfig preset_for(const std::string& workload, std::size_t& batch) {
   } else if (workload == "glow-fmnist") {
     c.model = "glow";  // defaults: L = 2, K = 8, hidden 128, affine, LU
   } else {
-    usage_error("unknown workload '" + workload + "' (toy-realnvp, nice-fmnist, realnvp-fmnist, glow-fmnist)");
+    usage_error("unknown workload '" + workload +
+                "' (toy-realnvp, toy-nsf, maf-toy, nice-fmnist, realnvp-fmnist, glow-fmnist)");
   }
   if (batch == 0) batch = default_batch;
-  return c;
+  return model ? model : fz::make_flow<float>(c, rng);
 }
 
 double peak_rss_mb() {
@@ -140,8 +192,7 @@ double seconds_since(Clock::time_point t0) {
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   std::size_t batch_size = o.batch;
-  const fz::PresetConfig config = preset_for(o.workload, batch_size);
-  const bool toy = o.workload == "toy-realnvp";
+  const bool toy = is_toy(o.workload);
   const bool quality = o.quality_minutes >= 0;
   const char* w = o.workload.c_str();
   const char* loss_unit = toy ? "nats" : "bpd";
@@ -149,7 +200,7 @@ int main(int argc, char** argv) {
 
   try {
     fz::Rng init_rng(o.seed);
-    auto model = fz::make_flow<float>(config, init_rng);
+    auto model = model_for(o.workload, init_rng, batch_size);
     fz::TrainerOptions topt;  // Adam, lr 1e-3
     if (quality) {
       // The one recipe both sides use for quality runs (torch_models.py does the same).

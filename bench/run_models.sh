@@ -6,20 +6,22 @@
 # memory — and prints one markdown table: the median over rounds of each run's median step
 # seconds, the ratio flowzoo / PyTorch (< 1: flowzoo is faster), and peak RSS.
 #
-# Usage: bench/run_models.sh [--workloads toy-realnvp,nice-fmnist,realnvp-fmnist,glow-fmnist]
+# Usage: bench/run_models.sh [--workloads toy-realnvp,toy-nsf,maf-toy,nice-fmnist,realnvp-fmnist,glow-fmnist]
 #                            [--threads T (2)] [--rounds R (3)] [--steps N (30)] [--warmup W (5)]
 #                            [--toy-steps N (300)]
 # Env:   BUILD_DIR (default build-release), PYTHON (default /usr/bin/python3).
-# toy-realnvp steps take milliseconds, so it times more of them (--toy-steps), and PyTorch runs
-# at 1 and 2 threads (and T) with its best median reported: the target is PyTorch's best.
+# The toy workloads (toy-realnvp, toy-nsf, maf-toy: 2-D two moons, batch 512) take milliseconds
+# a step, so they time more steps (--toy-steps), and PyTorch runs at 1 and 2 threads (and T)
+# with its best median reported: the target is PyTorch's best.
 # The machines are shared and noisy: compare ratios, not absolute times. Exits 1 if the two
-# sides of a workload report different parameter counts.
+# sides of a workload report different parameter counts. Installs Debian's python3-torch,
+# libopenblas0-pthread (PyTorch's BLAS) and "time" with apt-get when missing.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BUILD_DIR:-build-release}"
 python="${PYTHON:-/usr/bin/python3}"
-workloads="toy-realnvp,nice-fmnist,realnvp-fmnist,glow-fmnist"
+workloads="toy-realnvp,toy-nsf,maf-toy,nice-fmnist,realnvp-fmnist,glow-fmnist"
 threads=2
 rounds=3
 steps=30
@@ -34,19 +36,47 @@ while [ $# -gt 0 ]; do
     --steps) steps="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --toy-steps) toy_steps="$2"; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run_models.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 cd "$root"
 
 # /usr/bin/time (Debian package "time") measures each process's peak RSS.
+sudo_cmd=""
+[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 if [ ! -x /usr/bin/time ]; then
   echo "run_models.sh: /usr/bin/time is missing; installing the Debian 'time' package ..." >&2
-  sudo_cmd=""
-  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get install -y time >/dev/null 2>&1 ||
     echo "run_models.sh: could not install 'time'; using the programs' own getrusage peak RSS" >&2
+fi
+
+# The PyTorch side is Debian's python3-torch under the system python (a large package: the
+# install takes minutes). Without it no ratio can be measured, so failing to install is fatal.
+if ! "$python" -c 'import torch' >/dev/null 2>&1; then
+  if [ "$python" != /usr/bin/python3 ]; then
+    echo "run_models.sh: $python cannot import torch (install PyTorch for it, or unset PYTHON)" >&2
+    exit 1
+  fi
+  echo "run_models.sh: PyTorch is missing; installing the Debian 'python3-torch' package ..." >&2
+  if ! { $sudo_cmd apt-get install -y python3-torch >/dev/null 2>&1 ||
+         { $sudo_cmd apt-get update >/dev/null 2>&1 && $sudo_cmd apt-get install -y python3-torch >/dev/null 2>&1; }; } ||
+     ! "$python" -c 'import torch' >/dev/null 2>&1; then
+    echo "run_models.sh: could not install python3-torch (apt-get install python3-torch as root)" >&2
+    exit 1
+  fi
+fi
+
+# Debian's torch does its matmul/linear through the system libblas.so.3. Without OpenBLAS that
+# is the netlib reference BLAS, about 20x slower on the toys' 512 x 64 x 64 products (1.8 ms
+# against 0.09 ms at one thread), which would measure the BLAS and not PyTorch: install the
+# pthreads OpenBLAS (the one torch_models.py sizes with OPENBLAS_NUM_THREADS) when no OpenBLAS
+# provides libblas.so.3.
+multiarch=/usr/lib/x86_64-linux-gnu
+if [ ! -e "$multiarch/openblas-pthread/libblas.so.3" ] && [ ! -e "$multiarch/openblas-openmp/libblas.so.3" ]; then
+  echo "run_models.sh: no OpenBLAS; installing the Debian 'libopenblas0-pthread' package for PyTorch's BLAS ..." >&2
+  $sudo_cmd apt-get install -y libopenblas0-pthread >/dev/null 2>&1 ||
+    echo "run_models.sh: could not install libopenblas0-pthread; PyTorch's linear layers run on the reference BLAS" >&2
 fi
 
 if [ ! -f "$build/build.ninja" ]; then
@@ -88,7 +118,7 @@ IFS=',' read -r -a wl <<<"$workloads"
 for w in "${wl[@]}"; do
   n="$steps"
   torch_threads=("$threads")
-  if [ "$w" = "toy-realnvp" ]; then
+  if [ "$w" = "toy-realnvp" ] || [ "$w" = "toy-nsf" ] || [ "$w" = "maf-toy" ]; then
     n="$toy_steps"
     torch_threads=($(printf '%s\n' 1 2 "$threads" | sort -nu))
   fi

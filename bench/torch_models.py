@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """bench/torch_models.py — the PyTorch side of bench_model: the four model workloads of
 ../shared/BENCHMARKS.md (toy-realnvp, nice-fmnist, realnvp-fmnist, glow-fmnist) with exactly
-the architectures of flowzoo's presets (flows/presets.cpp), the same flags and the same output
+the architectures of flowzoo's presets (flows/presets.cpp), and issue 13's toy-nsf and maf-toy
+with those of bench_model's make_toy_nsf and make_maf_toy; the same flags and the same output
 lines (implementation column "pytorch"). Run with Debian's /usr/bin/python3 (python3-torch).
 
 Architecture details that must match flowzoo, so that both sides do the same work and have the
@@ -27,6 +28,13 @@ same parameter count (the runner checks the count):
   * NICE: 4 additive couplings on even/odd halves of the 784-vector (MLP 392 -> 1000 x5 -> 392),
     diagonal scaling exp(s), standard logistic prior.
   * toy: 8 affine couplings on the two coordinates, MLP 1 -> 64 -> 64 -> 2, standard normal.
+  * toy-nsf: 8 rational-quadratic spline couplings (RationalQuadraticSpline below, the formulas
+    of autograd/ops_rational_quadratic_spline.hpp: K = 8 bins on [-3, 3], softmax widths and
+    heights with minimum 1e-3, interior derivatives 1e-3 + softplus, 1 at the ends, identity
+    tails), MLP 1 -> 64 -> 64 -> 23 in the blocked layout (widths, heights, derivatives).
+  * maf-toy: 5 MAF layers, reversed between consecutive ones, each a MADE 2 -> 64 -> 64 -> 4
+    (flows/conditioners/made.hpp degrees and masks, natural order, zero output map) feeding
+    the affine map y = x exp(tanh(s)) + t, s = columns 0..1, t = columns 2..3.
 
 Speed mode times the whole optimiser step (dequantization, forward, backward, Adam; not the
 batch fetch) and prints the median over --steps steps after --warmup. Quality mode
@@ -76,7 +84,9 @@ import torch.nn.functional as F  # noqa: E402
 
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
 HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
-WORKLOADS = {"toy-realnvp": 512, "nice-fmnist": 200, "realnvp-fmnist": 64, "glow-fmnist": 64}
+WORKLOADS = {"toy-realnvp": 512, "toy-nsf": 512, "maf-toy": 512, "nice-fmnist": 200,
+             "realnvp-fmnist": 64, "glow-fmnist": 64}
+TOY_WORKLOADS = {"toy-realnvp", "toy-nsf", "maf-toy"}
 
 
 # ---- data ---------------------------------------------------------------------------------
@@ -284,6 +294,120 @@ class DiagonalScaling(nn.Module):
         return x * torch.exp(self.log_scale), self.log_scale.sum()
 
 
+# ---- neural spline flow (toy-nsf) ----------------------------------------------------------
+
+class RationalQuadraticSpline(nn.Module):
+    """Durkan et al.'s monotone rational-quadratic spline, elementwise, identity tails, in plain
+    torch ops; the same function as flowzoo's fused op (autograd/ops_rational_quadratic_spline).
+    forward(x (N, k), theta (N, (3K - 1) k) blocked: number p of column j at p * k + j) returns
+    (y, log dy/dx), both (N, k)."""
+
+    def __init__(self, bins=8, tail_bound=3.0, min_width=1e-3, min_height=1e-3, min_derivative=1e-3):
+        super().__init__()
+        self.bins, self.bound = bins, tail_bound
+        self.min_width, self.min_height, self.min_derivative = min_width, min_height, min_derivative
+
+    def knots(self, logits, min_size):
+        """(widths, knots): bin sizes and their K + 1 knots, -B and B exactly at the ends."""
+        k, bound = self.bins, self.bound
+        sizes = min_size + (1 - k * min_size) * torch.softmax(logits, -1)
+        cum = F.pad(torch.cumsum(sizes, -1)[..., :-1], (1, 0))
+        knots = F.pad(-bound + 2 * bound * cum, (0, 1), value=bound)
+        return knots[..., 1:] - knots[..., :-1], knots
+
+    def forward(self, x, theta):
+        n, k, K = x.shape[0], x.shape[1], self.bins
+        theta = theta.view(n, 3 * K - 1, k).transpose(1, 2)  # (N, k, 3K - 1)
+        widths, xs = self.knots(theta[..., :K], self.min_width)
+        heights, ys = self.knots(theta[..., K:2 * K], self.min_height)
+        derivs = F.pad(self.min_derivative + F.softplus(theta[..., 2 * K:]), (1, 1), value=1.0)
+        inside = (x >= -self.bound) & (x <= self.bound)
+        xc = x.clamp(-self.bound, self.bound).unsqueeze(-1)
+        # bin = number of interior knots at or below x
+        b = torch.searchsorted(xs[..., 1:K].contiguous(), xc, right=True)
+        pick = lambda t: t.gather(-1, b).squeeze(-1)  # noqa: E731
+        xk, w, yk, h = pick(xs), pick(widths), pick(ys), pick(heights)
+        d0, d1 = pick(derivs), derivs[..., 1:].gather(-1, b).squeeze(-1)
+        s = h / w
+        xi = ((xc.squeeze(-1) - xk) / w).clamp(0, 1)
+        t = xi * (1 - xi)
+        den = s + (d0 + d1 - 2 * s) * t
+        y = yk + h * (s * xi * xi + d0 * t) / den
+        n2 = d1 * xi * xi + 2 * s * t + d0 * (1 - xi) ** 2
+        logd = torch.log(n2) + 2 * torch.log(s) - 2 * torch.log(den)
+        return torch.where(inside, y, x), torch.where(inside, logd, torch.zeros_like(logd))
+
+
+class SplineCoupling(nn.Module):
+    """Even/odd coupling of 2k features (parity swaps the roles): y_b = spline(x_b; net(x_a))."""
+
+    def __init__(self, parity, net, spline):
+        super().__init__()
+        self.parity, self.net, self.spline = parity, net, spline
+
+    def forward(self, x):
+        even, odd = x[:, 0::2], x[:, 1::2]
+        a, b = (odd, even) if self.parity else (even, odd)
+        yb, logd = self.spline(b, self.net(a))
+        out = merge_interleaved(yb, a) if self.parity else merge_interleaved(a, yb)
+        return out, logd.sum(1)
+
+
+# ---- masked autoregressive flow (maf-toy) ----------------------------------------------------
+
+class MaskedLinear(nn.Linear):
+    """linear(x, weight * mask, bias): masked weights stay parameters (and get zero gradient)."""
+
+    def __init__(self, d_in, d_out, mask):
+        super().__init__(d_in, d_out)
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        return F.linear(x, self.weight * self.mask, self.bias)
+
+
+class MADE(nn.Module):
+    """flowzoo's MADE (flows/conditioners/made.hpp), natural order: input i has degree i + 1,
+    hidden unit u degree u mod (D - 1) + 1, output column p * D + j the degree of input j;
+    hidden masks degree(out) >= degree(in), output mask strictly >. Output map zeroed."""
+
+    def __init__(self, d, hidden, n_hidden, params_per_dim):
+        super().__init__()
+        deg_in = torch.arange(1, d + 1)
+        deg_hidden = torch.arange(hidden) % max(d - 1, 1) + 1
+        deg_out = deg_in.repeat(params_per_dim)
+        layers, prev = [], deg_in
+        for _ in range(n_hidden):
+            layers.append(MaskedLinear(len(prev), hidden, (deg_hidden[:, None] >= prev[None, :]).float()))
+            prev = deg_hidden
+        last = MaskedLinear(len(prev), len(deg_out), (deg_out[:, None] > prev[None, :]).float())
+        zero_(last)
+        self.layers = nn.ModuleList(layers + [last])
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = F.relu(layer(x))
+        return self.layers[-1](x)
+
+
+class MAFAffine(nn.Module):
+    """The density direction of a MAF layer: y = x exp(tanh(s)) + t with (s, t) = MADE(x)."""
+
+    def __init__(self, d, hidden, n_hidden):
+        super().__init__()
+        self.made = MADE(d, hidden, n_hidden, 2)
+
+    def forward(self, x):
+        s, t = self.made(x).chunk(2, 1)
+        log_s = torch.tanh(s)
+        return x * torch.exp(log_s) + t, log_s.sum(1)
+
+
+class Reverse(nn.Module):
+    def forward(self, x):
+        return x.flip(1), 0.0
+
+
 # ---- Glow ---------------------------------------------------------------------------------
 
 class ActNormLayer(nn.Module):
@@ -441,6 +565,17 @@ def make_model(workload):
         layers = [AffineCoupling("evenodd", i % 2 == 1, MLP(1, 64, 2, 2), 1, learned_scale=False)
                   for i in range(8)]
         return FlowModel(None, [(layers, None)], "normal")
+    if workload == "toy-nsf":
+        layers = [SplineCoupling(i % 2 == 1, MLP(1, 64, 2, 23), RationalQuadraticSpline(8, 3.0))
+                  for i in range(8)]
+        return FlowModel(None, [(layers, None)], "normal")
+    if workload == "maf-toy":
+        layers = []
+        for i in range(5):
+            if i > 0:
+                layers.append(Reverse())
+            layers.append(MAFAffine(2, 64, 2))
+        return FlowModel(None, [(layers, None)], "normal")
     if workload == "nice-fmnist":
         layers = [AdditiveCoupling(i % 2 == 1, MLP(392, 1000, 5, 392)) for i in range(4)]
         layers.append(DiagonalScaling(784))
@@ -497,7 +632,7 @@ def main():
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    w, toy, quality = a.workload, a.workload == "toy-realnvp", a.quality >= 0
+    w, toy, quality = a.workload, a.workload in TOY_WORKLOADS, a.quality >= 0
     batch_size = a.batch or WORKLOADS[w]
     loss_unit = "nats" if toy else "bpd"
 
