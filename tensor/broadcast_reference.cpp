@@ -7,6 +7,7 @@
 
 #include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
 #include <xtensor/xreducer.hpp>
 
 #include "tensor/xtensor_view.hpp"
@@ -18,6 +19,7 @@ Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape) {
   if (!broadcastable_to(x.shape(), shape))
     throw std::invalid_argument("broadcast_to: cannot broadcast shape " + shape_str(x.shape()) +
                                 " to " + shape_str(shape));
+  if (x.shape() == shape) return x;  // shared, as broadcast.hpp promises
   return Tensor<T>(xt::broadcast(xview(x), shape));
 }
 
@@ -37,8 +39,9 @@ Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
   std::vector<std::size_t> axes;
   for (std::size_t i = 0; i < g.dim(); ++i)
     if (i < lead || (core[i - lead] == 1 && g.shape()[i] != 1)) axes.push_back(i);
-  if (axes.empty()) return g.clone().reshape(shape);
-  return Tensor<T>(xt::sum<T>(xview(g), axes)).reshape(shape);
+  if (axes.empty()) return g.reshape(shape);  // nothing to add up: g itself, shared
+  // Added up in order in double, rounded to T once.
+  return Tensor<T>(xt::cast<T>(xt::sum<double>(xview(g), axes))).reshape(shape);
 }
 
 template Tensor<float> broadcast_to(const Tensor<float>&, const Shape&);

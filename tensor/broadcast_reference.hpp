@@ -2,7 +2,7 @@
 // (tensor/broadcast.hpp): xt::broadcast, and xt::sum over the axes that broadcasting added or
 // stretched. The ground truth the collapsed-axis fast paths are tested against, and what they
 // run instead when reference_ops() is on. Namespace fz::reference; the same errors as the fast
-// kernels; results are always fresh buffers (the fast ones may share their input's).
+// kernels, and the same sharing: the input itself when nothing is broadcast or summed.
 #pragma once
 
 #include "tensor/broadcast.hpp"

@@ -16,10 +16,11 @@ namespace fz::reference {
 
 namespace {
 
-// The same shape errors as the fast kernels (xtensor would throw its own broadcast_error).
+// The same shape errors as the fast kernels, naming the op (xtensor would throw its own
+// broadcast_error).
 template <typename T>
-void check_broadcast(const Tensor<T>& a, const Tensor<T>& b) {
-  (void)broadcast_shapes(a.shape(), b.shape());
+void check_broadcast(const Tensor<T>& a, const Tensor<T>& b, const char* op) {
+  (void)make_broadcast_plan(a.shape(), b.shape(), op);
 }
 
 }  // namespace
@@ -90,50 +91,50 @@ template <typename T> Tensor<T> scalar_div(type_identity_t<T> s, const Tensor<T>
 
 template <typename T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast(a, b);
+  check_broadcast(a, b, "add");
   return Tensor<T>(xview(a) + xview(b));
 }
 template <typename T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast(a, b);
+  check_broadcast(a, b, "sub");
   return Tensor<T>(xview(a) - xview(b));
 }
 template <typename T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast(a, b);
+  check_broadcast(a, b, "mul");
   return Tensor<T>(xview(a) * xview(b));
 }
 template <typename T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast(a, b);
+  check_broadcast(a, b, "div");
   return Tensor<T>(xview(a) / xview(b));
 }
 template <typename T>
 Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast(a, b);
+  check_broadcast(a, b, "maximum");
   return Tensor<T>(xt::maximum(xview(a), xview(b)));
 }
 template <typename T>
 Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast(a, b);
+  check_broadcast(a, b, "minimum");
   return Tensor<T>(xt::minimum(xview(a), xview(b)));
 }
 template <typename T>
 Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast(a, b);
+  check_broadcast(a, b, "pow");
   return Tensor<T>(xt::pow(xview(a), xview(b)));
 }
 template <typename T>
 Tensor<T> maximum_weight(const Tensor<T>& a, const Tensor<T>& b) {
-  check_broadcast(a, b);
+  check_broadcast(a, b, "maximum");
   const auto va = xview(a);
   const auto vb = xview(b);
   return Tensor<T>(xt::where(va > vb, T(1), xt::where(xt::equal(va, vb), T(0.5), T(0))));
 }
 template <typename T>
 Tensor<T> affine_elementwise(const Tensor<T>& x, const Tensor<T>& scale, const Tensor<T>& shift) {
-  check_broadcast(x, scale);
-  check_broadcast(x, shift);
+  check_broadcast(x, scale, "affine_elementwise");
+  check_broadcast(x, shift, "affine_elementwise");
   return Tensor<T>(xview(x) * xview(scale) + xview(shift));
 }
 

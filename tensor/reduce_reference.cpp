@@ -11,6 +11,7 @@
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmath.hpp>
+#include <xtensor/xoperation.hpp>
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xsort.hpp>
 #include <xtensor/xstrided_view.hpp>
@@ -21,12 +22,20 @@ namespace fz::reference {
 
 namespace {
 
-// Non-negative, sorted axes (what xtensor's reducers want); throws like the fast kernels on
-// an out-of-range or repeated axis.
-std::vector<std::size_t> axes_of(const Shape& s, const std::vector<int>& axes) {
-  (void)reduced_shape(s, axes, false);
+// Non-negative, sorted axes (what xtensor's reducers want); an out-of-range or repeated axis
+// throws naming the op, as in the fast kernels.
+std::vector<std::size_t> axes_of(const Shape& s, const std::vector<int>& axes, const char* op) {
   std::vector<std::size_t> out;
-  for (int a : axes) out.push_back(normalize_axis(a, s.size()));
+  for (int a : axes) {
+    const long k = a < 0 ? a + static_cast<long>(s.size()) : a;
+    if (k < 0 || k >= static_cast<long>(s.size()))
+      throw std::out_of_range(std::string(op) + ": axis " + std::to_string(a) +
+                              " is out of range for a tensor of shape " + shape_str(s));
+    if (std::find(out.begin(), out.end(), static_cast<std::size_t>(k)) != out.end())
+      throw std::invalid_argument(std::string(op) + ": axis " + std::to_string(a) +
+                                  " appears twice (shape " + shape_str(s) + ")");
+    out.push_back(static_cast<std::size_t>(k));
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -44,14 +53,34 @@ void check_not_empty_reduction(const Shape& in, const Shape& out, const char* op
                                 shape_str(in) + ")");
 }
 
+// How many elements of each group (reduced over `ax`, kept as size-1 axes) satisfy `cond`.
+template <typename C>
+xt::xarray<std::size_t> count_where(const C& cond, const std::vector<std::size_t>& ax) {
+  return xt::sum<std::size_t>(xt::cast<std::size_t>(cond), ax, xt::keep_dims);
+}
+
+// The max of each group (keepdim), with the fast kernel's answers at the edges xt::amax gets
+// differently: NaN propagates (amax compares with >, which skips NaN), and a group of -inf has
+// max -inf (amax starts from the lowest FINITE value, so it would say -FLT_MAX).
+template <typename T, typename V>
+xt::xarray<T> group_max(const V& v, const std::vector<std::size_t>& ax) {
+  const T lowest = std::numeric_limits<T>::lowest();
+  const xt::xarray<T> m = xt::amax(v, ax, xt::keep_dims);
+  const auto nans = count_where(xt::isnan(v), ax);
+  const auto lowests = count_where(xt::equal(v, lowest), ax);
+  return xt::where(nans > std::size_t(0), std::numeric_limits<T>::quiet_NaN(),
+                   xt::where(xt::equal(m, lowest) && xt::equal(lowests, std::size_t(0)),
+                             -std::numeric_limits<T>::infinity(), m));
+}
+
 }  // namespace
 
 template <typename T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
-  const std::vector<std::size_t> ax = axes_of(x.shape(), axes);
+  const std::vector<std::size_t> ax = axes_of(x.shape(), axes, "sum");
   if (ax.empty()) return x.clone();  // NumPy's axis=(): nothing is reduced
-  // xt::sum<T>: the accumulator is T, added up in order.
-  return Tensor<T>(xt::sum<T>(xview(x), ax)).reshape(reduced_shape(x.shape(), axes, keepdim));
+  // xt::sum<double>: added up in order in a double accumulator, then rounded to T once.
+  return Tensor<T>(xt::cast<T>(xt::sum<double>(xview(x), ax))).reshape(reduced_shape(x.shape(), axes, keepdim));
 }
 template <typename T>
 Tensor<T> sum(const Tensor<T>& x) {
@@ -64,10 +93,10 @@ Tensor<T> sum(const Tensor<T>& x, int axis, bool keepdim) {
 
 template <typename T>
 Tensor<T> mean(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
-  const std::vector<std::size_t> ax = axes_of(x.shape(), axes);
+  const std::vector<std::size_t> ax = axes_of(x.shape(), axes, "mean");
   if (ax.empty()) return x.clone();
   // Over zero elements this is 0 / 0 = NaN, as the fast kernel promises.
-  return Tensor<T>(xt::mean<T>(xview(x), ax)).reshape(reduced_shape(x.shape(), axes, keepdim));
+  return Tensor<T>(xt::cast<T>(xt::mean<double>(xview(x), ax))).reshape(reduced_shape(x.shape(), axes, keepdim));
 }
 template <typename T>
 Tensor<T> mean(const Tensor<T>& x) {
@@ -80,12 +109,12 @@ Tensor<T> mean(const Tensor<T>& x, int axis, bool keepdim) {
 
 template <typename T>
 Tensor<T> max(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
-  const std::vector<std::size_t> ax = axes_of(x.shape(), axes);
+  const std::vector<std::size_t> ax = axes_of(x.shape(), axes, "max");
   const Shape out_shape = reduced_shape(x.shape(), axes, keepdim);
   check_not_empty_reduction(x.shape(), out_shape, "max");
   if (ax.empty()) return x.clone();
   if (x.numel() == 0) return Tensor<T>::empty(out_shape);
-  return Tensor<T>(xt::amax(xview(x), ax)).reshape(out_shape);
+  return Tensor<T>(group_max<T>(xview(x), ax)).reshape(out_shape);
 }
 template <typename T>
 Tensor<T> max(const Tensor<T>& x) {
@@ -107,7 +136,7 @@ Tensor<T> max_with_index(const Tensor<T>& x, const std::vector<int>& axes, bool 
     // The first maximal element is the one with the smallest flat index.
     const auto index = xt::reshape_view(xt::arange<std::size_t>(n), x.shape());
     const auto candidates = xt::where(xt::equal(xview(x), xview(m)), index, n);
-    const std::vector<std::size_t> ax = axes_of(x.shape(), axes);
+    const std::vector<std::size_t> ax = axes_of(x.shape(), axes, "max");
     const xt::xarray<std::size_t> first =
         ax.empty() ? xt::xarray<std::size_t>(candidates) : xt::xarray<std::size_t>(xt::amin(candidates, ax));
     flat_index.assign(first.begin(), first.end());
@@ -117,16 +146,17 @@ Tensor<T> max_with_index(const Tensor<T>& x, const std::vector<int>& axes, bool 
 
 template <typename T>
 Tensor<T> logsumexp(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
-  const std::vector<std::size_t> ax = axes_of(x.shape(), axes);
+  const std::vector<std::size_t> ax = axes_of(x.shape(), axes, "logsumexp");
   const Shape out_shape = reduced_shape(x.shape(), axes, keepdim);
   if (x.numel() == 0) return Tensor<T>::full(out_shape, -std::numeric_limits<T>::infinity());
   if (ax.empty()) return x.clone();  // log(exp(x)) = x
   const auto v = xview(x);
-  // m + log(sum(exp(x - m))) with m the max; an infinite or NaN max is itself the answer.
-  const xt::xarray<T> m = xt::amax(v, ax, xt::keep_dims);
+  // m + log(sum(exp(x - m))) with m the max (the sum in double); an infinite or NaN max is
+  // itself the answer.
+  const xt::xarray<T> m = group_max<T>(v, ax);
   const xt::xarray<T> shift = xt::where(xt::isfinite(m), m, T(0));
-  const xt::xarray<T> lse = shift + xt::log(xt::sum<T>(xt::exp(v - shift), ax, xt::keep_dims));
-  return Tensor<T>(xt::where(xt::isfinite(m), lse, m)).reshape(out_shape);
+  const xt::xarray<double> lse = shift + xt::log(xt::sum<double>(xt::exp(v - shift), ax, xt::keep_dims));
+  return Tensor<T>(xt::where(xt::isfinite(m), xt::cast<T>(lse), m)).reshape(out_shape);
 }
 template <typename T>
 Tensor<T> logsumexp(const Tensor<T>& x) {
@@ -139,6 +169,7 @@ Tensor<T> logsumexp(const Tensor<T>& x, int axis, bool keepdim) {
 
 template <typename T>
 std::vector<std::size_t> argmax(const Tensor<T>& x, int axis) {
+  (void)axes_of(x.shape(), {axis}, "argmax");
   const Shape out_shape = reduced_shape(x.shape(), {axis}, false);
   check_not_empty_reduction(x.shape(), out_shape, "argmax");
   if (x.numel() == 0) return {};

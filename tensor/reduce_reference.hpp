@@ -4,10 +4,11 @@
 // reference_ops() is on.
 //
 // Same names, signatures, axis rules (negative axes, an empty list reduces nothing, keepdim)
-// and errors as tensor/reduce.hpp, in namespace fz::reference. One deliberate difference, the
-// one a reader expects from the NumPy form: sums accumulate sequentially in T, so a float sum
-// of many elements differs from the fast kernel's (double across blocks) by float rounding.
-// NaN inputs to max/argmax are not defined here (the fast kernels propagate NaN).
+// and errors as tensor/reduce.hpp, in namespace fz::reference. Sums (also inside mean and
+// logsumexp) are added up in order in double and rounded to T once, so a float sum is close to
+// correctly rounded; the fast kernel adds float SIMD blocks first, so the two differ by float
+// rounding (tests/tensor/test_reference_kernels.cpp shows a case). max propagates NaN like
+// the fast kernel; max_with_index and argmax are not defined for NaN inputs here.
 #pragma once
 
 #include <cstddef>

@@ -2,7 +2,8 @@
 // xtensor form in tensor/*_reference.cpp, on random shapes: odd sizes around the SIMD width,
 // size-0 and size-1 axes, 0-d tensors, NumPy broadcasting of every axis pattern; float and
 // double. Then the switch: with reference_ops() on, the fast entry points return exactly what
-// the reference forms return, shown on a float sum where the two summation orders differ.
+// the reference forms return, shown on a float sum where the fast and the plain summation
+// orders give different floats.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -289,6 +290,10 @@ TEMPLATE_TEST_CASE("reference kernels: reductions over random axis sets", "[tens
   const T inf = std::numeric_limits<T>::infinity();
   const Tensor<T> x({2, 3}, {-inf, -inf, -inf, 1, inf, 2});
   check_equal(logsumexp(x, 1), reference::logsumexp(x, 1), "logsumexp of infinite rows");
+  check_equal(max(x, 1), reference::max(x, 1), "max of infinite rows");  // -inf, not the lowest float
+  const Tensor<T> with_nan({2, 3}, {1, std::numeric_limits<T>::quiet_NaN(), 2, 4, 5, 6});
+  check_close(max(with_nan, 1), reference::max(with_nan, 1), 0.0, "max propagates NaN");
+  CHECK(std::isnan(reference::max(with_nan, 1)[0]));
 }
 
 TEMPLATE_TEST_CASE("reference kernels: broadcast_to and sum_to", "[tensor][reference]", float, double) {
@@ -375,10 +380,15 @@ TEMPLATE_TEST_CASE("reference kernels: layout ops are exact", "[tensor][referenc
 
 TEST_CASE("reference kernels: reference_ops() routes the fast entry points to the plain forms",
           "[tensor][reference]") {
-  // 10^6 copies of 0.1f: adding them up one by one in float drifts visibly from 10^5, while
-  // the fast kernel (float within short SIMD blocks, double across them) stays within 1e-6.
-  // So the two paths give different floats and the switch's effect is observable.
-  const Tensor<float> x = Tensor<float>::full({1000000}, 0.1f);
+  // One big value and many ones: x = [1e8, 1, 1, ..., 1]. The fast kernel accumulates float
+  // SIMD lanes within a block before going to double, so the ones that share a lane with 1e8
+  // are lost (1e8 + 1 == 1e8 in float; one per block row, 31 or more per block). The plain form
+  // adds in order in double and rounds once, so it is within half a float ulp (4 at 1e8) of the
+  // exact 1e8 + n - 1. Two different floats: which one sum() returns shows which path ran.
+  const std::size_t n = 4096;
+  Tensor<float> x = Tensor<float>::ones({n});
+  x[0] = 1e8f;
+  const double exact = 1e8 + double(n - 1);
   const float plain = reference::sum(x).item();
   float fast_value = 0, routed_value = 0;
   {
@@ -390,11 +400,11 @@ TEST_CASE("reference kernels: reference_ops() routes the fast entry points to th
     CHECK(reference_ops());
     routed_value = sum(x).item();
   }
-  INFO("plain " << plain << ", fast " << fast_value << ", routed " << routed_value);
-  CHECK(std::abs(fast_value - 1e5f) < 0.1f);
-  CHECK(std::abs(plain - 1e5f) > 1.0f);  // sequential float accumulation drifts
-  CHECK(routed_value == plain);          // the switch ran the plain form...
-  CHECK(routed_value != fast_value);     // ...and not the fast one
+  INFO("exact " << exact << ", plain " << plain << ", fast " << fast_value << ", routed " << routed_value);
+  CHECK(std::abs(double(plain) - exact) <= 4.0);
+  CHECK(std::abs(double(fast_value) - exact) >= 16.0);  // the float-lane rounding of the fast path
+  CHECK(routed_value == plain);                          // the switch ran the plain form...
+  CHECK(routed_value != fast_value);                     // ...and not the fast one
 
   // Both ways, every family gives the same values (bit for bit with the switch on, since the
   // entry points then return the reference result itself).
