@@ -150,7 +150,7 @@ TEMPLATE_TEST_CASE("reference kernels: unary and scalar-operand elementwise ops"
   using T = TestType;
   ReferenceOpsScope fast_path(false);
   Rng rng(1401);
-  for (int trial = 0; trial < 12; ++trial) {
+  for (int trial = 0; trial < 40; ++trial) {
     Shape s = random_shape(rng);
     if (trial == 0) s = {4 * kW + 1};  // whole batches plus a tail
     for (const auto& c : unary_cases<T>()) {
@@ -194,7 +194,7 @@ TEMPLATE_TEST_CASE("reference kernels: in-place and gradient helpers", "[tensor]
   using T = TestType;
   ReferenceOpsScope fast_path(false);
   Rng rng(1403);
-  for (int trial = 0; trial < 10; ++trial) {
+  for (int trial = 0; trial < 30; ++trial) {
     const Shape s = random_shape(rng);
     const Tensor<T> g = values<T>(rng, s, -2, 2), x = values<T>(rng, s, -2, 2, true);
     const Tensor<T> y01 = values<T>(rng, s, 0.01, 0.99), ypos = values<T>(rng, s, 0.1, 3);
@@ -241,7 +241,7 @@ TEMPLATE_TEST_CASE("reference kernels: reductions over random axis sets", "[tens
   ReferenceOpsScope fast_path(false);
   Rng rng(1404);
   const double eps = std::numeric_limits<T>::epsilon();
-  for (int trial = 0; trial < 40; ++trial) {
+  for (int trial = 0; trial < 100; ++trial) {
     const Shape s = random_shape(rng);
     const Tensor<T> x = values<T>(rng, s, -3, 3, true);  // coarse: ties for max / argmax
     std::vector<int> axes;
@@ -332,7 +332,7 @@ TEMPLATE_TEST_CASE("reference kernels: layout ops are exact", "[tensor][referenc
     for (std::size_t i = 0; i < t.numel(); ++i) t[i] = static_cast<T>(rng.below(250));
     return t;
   };
-  for (int trial = 0; trial < 30; ++trial) {
+  for (int trial = 0; trial < 60; ++trial) {
     const Shape s = random_shape(rng);
     const Tensor<T> x = fill(s);
     const std::string on = " on " + shape_str(s);
