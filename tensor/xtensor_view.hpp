@@ -39,6 +39,11 @@ auto xview(const Tensor<T>& t) {
   return xt::adapt(t.data(), t.numel(), xt::no_ownership(), t.shape(), xt::layout_type::row_major);
 }
 
+// No view of a temporary tensor: its buffer may be freed at the end of the statement while
+// the view (or an expression holding it) lives on. Name the tensor first.
+template <typename T>
+void xview(Tensor<T>&& t) = delete;
+
 template <typename T>
 template <class E>
 Tensor<T>::Tensor(const xt::xexpression<E>& expression) {
