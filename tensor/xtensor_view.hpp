@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <stdexcept>
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
@@ -27,15 +28,25 @@
 
 namespace fz {
 
+namespace detail {
+// An undefined Tensor (no buffer) has shape () but no element: a view of it would read nullptr.
+template <typename T>
+void check_viewable(const Tensor<T>& t) {
+  if (!t.defined()) throw std::invalid_argument("xview: the tensor is undefined (it has no buffer)");
+}
+}  // namespace detail
+
 // Mutable view: assigning to it (or to an xt::view of it) writes into the tensor's buffer.
 template <typename T>
 auto xview(Tensor<T>& t) {
+  detail::check_viewable(t);
   return xt::adapt(t.data(), t.numel(), xt::no_ownership(), t.shape(), xt::layout_type::row_major);
 }
 
 // Read-only view of a const tensor.
 template <typename T>
 auto xview(const Tensor<T>& t) {
+  detail::check_viewable(t);
   return xt::adapt(t.data(), t.numel(), xt::no_ownership(), t.shape(), xt::layout_type::row_major);
 }
 

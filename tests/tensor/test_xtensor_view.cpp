@@ -45,6 +45,8 @@ TEMPLATE_TEST_CASE("xtensor_view: views alias the buffer and carry the shape", "
   CHECK(xview(s)() == T(3));
   Tensor<T> e({4, 0});
   CHECK(xview(e).size() == 0);
+  const Tensor<T> undefined;
+  CHECK_THROWS_AS(xview(undefined), std::invalid_argument);
 }
 
 TEMPLATE_TEST_CASE("xtensor_view: a Tensor from an expression equals the elementwise kernels",
