@@ -1,5 +1,6 @@
 // tensor/broadcast.cpp — broadcasting rules, the collapsed BroadcastPlan, broadcast_to and
 // sum_to (the one reduction of broadcast gradients back to an input's shape).
+// Plain forms: tensor/broadcast_reference.cpp, run instead when reference_ops() is on.
 #include "tensor/broadcast.hpp"
 
 #include <algorithm>
@@ -8,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "tensor/broadcast_reference.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/reference_mode.hpp"
 #include "tensor/simd.hpp"
 
 namespace fz {
@@ -161,6 +164,7 @@ BroadcastPlan make_broadcast_plan(const Shape& a, const Shape& b, const char* wh
 
 template <typename T>
 Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape) {
+  if (reference_ops()) return reference::broadcast_to(x, shape);
   if (!broadcastable_to(x.shape(), shape))
     throw std::invalid_argument("broadcast_to: cannot broadcast shape " + shape_str(x.shape()) +
                                 " to " + shape_str(shape));
@@ -193,6 +197,7 @@ Tensor<T> broadcast_to(const Tensor<T>& x, const Shape& shape) {
 
 template <typename T>
 Tensor<T> sum_to(const Tensor<T>& g, const Shape& shape) {
+  if (reference_ops()) return reference::sum_to(g, shape);
   if (g.shape() == shape) return g;
   if (shape.size() > g.dim()) {
     // Extra leading size-1 axes on the target (a (1,C,1,1) input under a (C,H,W) gradient)

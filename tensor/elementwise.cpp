@@ -1,6 +1,7 @@
 // tensor/elementwise.cpp — unary, scalar, broadcasting binary, in-place and gradient-helper
 // kernels. Each kernel is one lambda on xsimd batches handed to a shared driver: simd::map
-// for equal shapes, and binary() below for NumPy broadcasting.
+// for equal shapes, and binary() below for NumPy broadcasting. Each public kernel first hands
+// over to its plain xtensor form (tensor/elementwise_reference.cpp) when reference_ops() is on.
 #include "tensor/elementwise.hpp"
 
 #include <algorithm>
@@ -11,7 +12,9 @@
 #include <vector>
 
 #include "tensor/broadcast.hpp"
+#include "tensor/elementwise_reference.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/reference_mode.hpp"
 #include "tensor/simd.hpp"
 
 namespace fz {
@@ -166,42 +169,52 @@ Tensor<T> binary(const Tensor<T>& a, const Tensor<T>& b, const F& f, const char*
 
 template <typename T>
 Tensor<T> neg(const Tensor<T>& x) {
+  if (reference_ops()) return reference::neg(x);
   return unary(x, [](const B<T>& v) { return -v; });
 }
 template <typename T>
 Tensor<T> exp(const Tensor<T>& x) {
+  if (reference_ops()) return reference::exp(x);
   return unary(x, [](const B<T>& v) { return xsimd::exp(v); });
 }
 template <typename T>
 Tensor<T> expm1(const Tensor<T>& x) {
+  if (reference_ops()) return reference::expm1(x);
   return unary(x, [](const B<T>& v) { return xsimd::expm1(v); });
 }
 template <typename T>
 Tensor<T> log(const Tensor<T>& x) {
+  if (reference_ops()) return reference::log(x);
   return unary(x, [](const B<T>& v) { return xsimd::log(v); });
 }
 template <typename T>
 Tensor<T> log1p(const Tensor<T>& x) {
+  if (reference_ops()) return reference::log1p(x);
   return unary(x, [](const B<T>& v) { return xsimd::log1p(v); });
 }
 template <typename T>
 Tensor<T> sqrt(const Tensor<T>& x) {
+  if (reference_ops()) return reference::sqrt(x);
   return unary(x, [](const B<T>& v) { return xsimd::sqrt(v); });
 }
 template <typename T>
 Tensor<T> rsqrt(const Tensor<T>& x) {
+  if (reference_ops()) return reference::rsqrt(x);
   return unary(x, [](const B<T>& v) { return B<T>(T(1)) / xsimd::sqrt(v); });
 }
 template <typename T>
 Tensor<T> reciprocal(const Tensor<T>& x) {
+  if (reference_ops()) return reference::reciprocal(x);
   return unary(x, [](const B<T>& v) { return B<T>(T(1)) / v; });
 }
 template <typename T>
 Tensor<T> abs(const Tensor<T>& x) {
+  if (reference_ops()) return reference::abs(x);
   return unary(x, [](const B<T>& v) { return xsimd::abs(v); });
 }
 template <typename T>
 Tensor<T> sign(const Tensor<T>& x) {
+  if (reference_ops()) return reference::sign(x);
   return unary(x, [](const B<T>& v) {
     const B<T> zero(T(0));
     return xsimd::select(v > zero, B<T>(T(1)), xsimd::select(v < zero, B<T>(T(-1)), zero));
@@ -209,45 +222,54 @@ Tensor<T> sign(const Tensor<T>& x) {
 }
 template <typename T>
 Tensor<T> square(const Tensor<T>& x) {
+  if (reference_ops()) return reference::square(x);
   return unary(x, [](const B<T>& v) { return v * v; });
 }
 template <typename T>
 Tensor<T> tanh(const Tensor<T>& x) {
+  if (reference_ops()) return reference::tanh(x);
   return unary(x, [](const B<T>& v) { return xsimd::tanh(v); });
 }
 template <typename T>
 Tensor<T> sigmoid(const Tensor<T>& x) {
+  if (reference_ops()) return reference::sigmoid(x);
   // 1 / (1 + e^-x): e^-x overflows to inf for very negative x, giving exactly 0 — no NaN.
   return unary(x, [](const B<T>& v) { return B<T>(T(1)) / (B<T>(T(1)) + xsimd::exp(-v)); });
 }
 template <typename T>
 Tensor<T> logsigmoid(const Tensor<T>& x) {
+  if (reference_ops()) return reference::logsigmoid(x);
   return unary(x, [](const B<T>& v) {
     return xsimd::min(v, B<T>(T(0))) - xsimd::log1p(xsimd::exp(-xsimd::abs(v)));
   });
 }
 template <typename T>
 Tensor<T> softplus(const Tensor<T>& x) {
+  if (reference_ops()) return reference::softplus(x);
   return unary(x, [](const B<T>& v) {
     return xsimd::max(v, B<T>(T(0))) + xsimd::log1p(xsimd::exp(-xsimd::abs(v)));
   });
 }
 template <typename T>
 Tensor<T> relu(const Tensor<T>& x) {
+  if (reference_ops()) return reference::relu(x);
   return unary(x, [](const B<T>& v) { return xsimd::max(v, B<T>(T(0))); });
 }
 template <typename T>
 Tensor<T> leaky_relu(const Tensor<T>& x, type_identity_t<T> slope) {
+  if (reference_ops()) return reference::leaky_relu(x, slope);
   return unary(x, [slope](const B<T>& v) { return xsimd::select(v > B<T>(T(0)), v, v * B<T>(slope)); });
 }
 template <typename T>
 Tensor<T> elu(const Tensor<T>& x, type_identity_t<T> alpha) {
+  if (reference_ops()) return reference::elu(x, alpha);
   return unary(x, [alpha](const B<T>& v) {
     return xsimd::select(v > B<T>(T(0)), v, B<T>(alpha) * xsimd::expm1(v));
   });
 }
 template <typename T>
 Tensor<T> clamp(const Tensor<T>& x, type_identity_t<T> lo, type_identity_t<T> hi) {
+  if (reference_ops()) return reference::clamp(x, lo, hi);
   if (!(lo <= hi))
     throw std::invalid_argument("clamp: lower bound " + std::to_string(lo) +
                                 " is above upper bound " + std::to_string(hi));
@@ -255,6 +277,7 @@ Tensor<T> clamp(const Tensor<T>& x, type_identity_t<T> lo, type_identity_t<T> hi
 }
 template <typename T>
 Tensor<T> pow(const Tensor<T>& x, type_identity_t<T> p) {
+  if (reference_ops()) return reference::pow(x, p);
   if (p == T(1)) return x.clone();
   if (p == T(0.5)) return sqrt(x);
   if (p == std::trunc(p) && std::abs(p) <= T(64)) {
@@ -268,18 +291,22 @@ Tensor<T> pow(const Tensor<T>& x, type_identity_t<T> p) {
 
 template <typename T>
 Tensor<T> add_scalar(const Tensor<T>& x, type_identity_t<T> s) {
+  if (reference_ops()) return reference::add_scalar(x, s);
   return unary(x, [s](const B<T>& v) { return v + B<T>(s); });
 }
 template <typename T>
 Tensor<T> mul_scalar(const Tensor<T>& x, type_identity_t<T> s) {
+  if (reference_ops()) return reference::mul_scalar(x, s);
   return unary(x, [s](const B<T>& v) { return v * B<T>(s); });
 }
 template <typename T>
 Tensor<T> affine_scalar(const Tensor<T>& x, type_identity_t<T> a, type_identity_t<T> b) {
+  if (reference_ops()) return reference::affine_scalar(x, a, b);
   return unary(x, [a, b](const B<T>& v) { return xsimd::fma(B<T>(a), v, B<T>(b)); });
 }
 template <typename T>
 Tensor<T> scalar_div(type_identity_t<T> s, const Tensor<T>& x) {
+  if (reference_ops()) return reference::scalar_div(s, x);
   return unary(x, [s](const B<T>& v) { return B<T>(s) / v; });
 }
 
@@ -287,34 +314,42 @@ Tensor<T> scalar_div(type_identity_t<T> s, const Tensor<T>& x) {
 
 template <typename T>
 Tensor<T> add(const Tensor<T>& a, const Tensor<T>& b) {
+  if (reference_ops()) return reference::add(a, b);
   return binary(a, b, [](const B<T>& x, const B<T>& y) { return x + y; }, "add");
 }
 template <typename T>
 Tensor<T> sub(const Tensor<T>& a, const Tensor<T>& b) {
+  if (reference_ops()) return reference::sub(a, b);
   return binary(a, b, [](const B<T>& x, const B<T>& y) { return x - y; }, "sub");
 }
 template <typename T>
 Tensor<T> mul(const Tensor<T>& a, const Tensor<T>& b) {
+  if (reference_ops()) return reference::mul(a, b);
   return binary(a, b, [](const B<T>& x, const B<T>& y) { return x * y; }, "mul");
 }
 template <typename T>
 Tensor<T> div(const Tensor<T>& a, const Tensor<T>& b) {
+  if (reference_ops()) return reference::div(a, b);
   return binary(a, b, [](const B<T>& x, const B<T>& y) { return x / y; }, "div");
 }
 template <typename T>
 Tensor<T> maximum(const Tensor<T>& a, const Tensor<T>& b) {
+  if (reference_ops()) return reference::maximum(a, b);
   return binary(a, b, [](const B<T>& x, const B<T>& y) { return xsimd::max(x, y); }, "maximum");
 }
 template <typename T>
 Tensor<T> minimum(const Tensor<T>& a, const Tensor<T>& b) {
+  if (reference_ops()) return reference::minimum(a, b);
   return binary(a, b, [](const B<T>& x, const B<T>& y) { return xsimd::min(x, y); }, "minimum");
 }
 template <typename T>
 Tensor<T> pow(const Tensor<T>& a, const Tensor<T>& b) {
+  if (reference_ops()) return reference::pow(a, b);
   return binary(a, b, [](const B<T>& x, const B<T>& y) { return xsimd::pow(x, y); }, "pow");
 }
 template <typename T>
 Tensor<T> maximum_weight(const Tensor<T>& a, const Tensor<T>& b) {
+  if (reference_ops()) return reference::maximum_weight(a, b);
   return binary(a, b, [](const B<T>& x, const B<T>& y) {
     const B<T> zero(T(0));
     return xsimd::select(x > y, B<T>(T(1)), xsimd::select(x == y, B<T>(T(0.5)), zero));
@@ -323,6 +358,7 @@ Tensor<T> maximum_weight(const Tensor<T>& a, const Tensor<T>& b) {
 
 template <typename T>
 Tensor<T> affine_elementwise(const Tensor<T>& x, const Tensor<T>& scale, const Tensor<T>& shift) {
+  if (reference_ops()) return reference::affine_elementwise(x, scale, shift);
   const auto fma3 = [](const B<T>& v, const B<T>& s, const B<T>& t) { return xsimd::fma(v, s, t); };
   if (scale.shape() == shift.shape()) {
     if (scale.shape() == x.shape()) {
@@ -366,21 +402,25 @@ Tensor<T> affine_elementwise(const Tensor<T>& x, const Tensor<T>& scale, const T
 
 template <typename T>
 void add_inplace(Tensor<T>& dst, const Tensor<T>& src) {
+  if (reference_ops()) return reference::add_inplace(dst, src);
   check_same(dst, src, "add_inplace");
   simd::map(dst.numel(), dst.data(), [](const B<T>& x, const B<T>& y) { return x + y; }, dst.data(), src.data());
 }
 template <typename T>
 void sub_inplace(Tensor<T>& dst, const Tensor<T>& src) {
+  if (reference_ops()) return reference::sub_inplace(dst, src);
   check_same(dst, src, "sub_inplace");
   simd::map(dst.numel(), dst.data(), [](const B<T>& x, const B<T>& y) { return x - y; }, dst.data(), src.data());
 }
 template <typename T>
 void mul_inplace(Tensor<T>& dst, const Tensor<T>& src) {
+  if (reference_ops()) return reference::mul_inplace(dst, src);
   check_same(dst, src, "mul_inplace");
   simd::map(dst.numel(), dst.data(), [](const B<T>& x, const B<T>& y) { return x * y; }, dst.data(), src.data());
 }
 template <typename T>
 void axpy_inplace(Tensor<T>& dst, type_identity_t<T> alpha, const Tensor<T>& src) {
+  if (reference_ops()) return reference::axpy_inplace(dst, alpha, src);
   check_same(dst, src, "axpy_inplace");
   const B<T> a(alpha);
   simd::map(dst.numel(), dst.data(), [&](const B<T>& x, const B<T>& y) { return xsimd::fma(a, y, x); },
@@ -388,6 +428,7 @@ void axpy_inplace(Tensor<T>& dst, type_identity_t<T> alpha, const Tensor<T>& src
 }
 template <typename T>
 void axpby_inplace(Tensor<T>& dst, type_identity_t<T> alpha, const Tensor<T>& src, type_identity_t<T> beta) {
+  if (reference_ops()) return reference::axpby_inplace(dst, alpha, src, beta);
   check_same(dst, src, "axpby_inplace");
   const B<T> a(alpha), bt(beta);
   simd::map(dst.numel(), dst.data(),
@@ -395,11 +436,13 @@ void axpby_inplace(Tensor<T>& dst, type_identity_t<T> alpha, const Tensor<T>& sr
 }
 template <typename T>
 void scale_inplace(Tensor<T>& dst, type_identity_t<T> alpha) {
+  if (reference_ops()) return reference::scale_inplace(dst, alpha);
   const B<T> a(alpha);
   simd::map(dst.numel(), dst.data(), [&](const B<T>& x) { return x * a; }, dst.data());
 }
 template <typename T>
 void add_scalar_inplace(Tensor<T>& dst, type_identity_t<T> s) {
+  if (reference_ops()) return reference::add_scalar_inplace(dst, s);
   const B<T> a(s);
   simd::map(dst.numel(), dst.data(), [&](const B<T>& x) { return x + a; }, dst.data());
 }
@@ -418,26 +461,31 @@ Tensor<T> grad2(const Tensor<T>& g, const Tensor<T>& x, const char* what, const 
 
 template <typename T>
 Tensor<T> sigmoid_backward(const Tensor<T>& g, const Tensor<T>& y) {
+  if (reference_ops()) return reference::sigmoid_backward(g, y);
   return grad2(g, y, "sigmoid_backward", [](const B<T>& gv, const B<T>& yv) { return gv * yv * (B<T>(T(1)) - yv); });
 }
 template <typename T>
 Tensor<T> tanh_backward(const Tensor<T>& g, const Tensor<T>& y) {
+  if (reference_ops()) return reference::tanh_backward(g, y);
   return grad2(g, y, "tanh_backward", [](const B<T>& gv, const B<T>& yv) { return gv * (B<T>(T(1)) - yv * yv); });
 }
 template <typename T>
 Tensor<T> relu_backward(const Tensor<T>& g, const Tensor<T>& x) {
+  if (reference_ops()) return reference::relu_backward(g, x);
   return grad2(g, x, "relu_backward", [](const B<T>& gv, const B<T>& xv) {
     return xsimd::select(xv > B<T>(T(0)), gv, B<T>(T(0)));
   });
 }
 template <typename T>
 Tensor<T> leaky_relu_backward(const Tensor<T>& g, const Tensor<T>& x, type_identity_t<T> slope) {
+  if (reference_ops()) return reference::leaky_relu_backward(g, x, slope);
   return grad2(g, x, "leaky_relu_backward", [slope](const B<T>& gv, const B<T>& xv) {
     return xsimd::select(xv > B<T>(T(0)), gv, gv * B<T>(slope));
   });
 }
 template <typename T>
 Tensor<T> elu_backward(const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& y, type_identity_t<T> alpha) {
+  if (reference_ops()) return reference::elu_backward(g, x, y, alpha);
   check_same(g, x, "elu_backward");
   check_same(g, y, "elu_backward");
   Tensor<T> out = Tensor<T>::empty(g.shape());
@@ -448,12 +496,14 @@ Tensor<T> elu_backward(const Tensor<T>& g, const Tensor<T>& x, const Tensor<T>& 
 }
 template <typename T>
 Tensor<T> clamp_backward(const Tensor<T>& g, const Tensor<T>& x, type_identity_t<T> lo, type_identity_t<T> hi) {
+  if (reference_ops()) return reference::clamp_backward(g, x, lo, hi);
   return grad2(g, x, "clamp_backward", [lo, hi](const B<T>& gv, const B<T>& xv) {
     return xsimd::select((xv >= B<T>(lo)) && (xv <= B<T>(hi)), gv, B<T>(T(0)));
   });
 }
 template <typename T>
 Tensor<T> abs_backward(const Tensor<T>& g, const Tensor<T>& x) {
+  if (reference_ops()) return reference::abs_backward(g, x);
   return grad2(g, x, "abs_backward", [](const B<T>& gv, const B<T>& xv) {
     const B<T> zero(T(0));
     return xsimd::select(xv > zero, gv, xsimd::select(xv < zero, -gv, zero));
@@ -461,26 +511,31 @@ Tensor<T> abs_backward(const Tensor<T>& g, const Tensor<T>& x) {
 }
 template <typename T>
 Tensor<T> softplus_backward(const Tensor<T>& g, const Tensor<T>& x) {
+  if (reference_ops()) return reference::softplus_backward(g, x);
   return grad2(g, x, "softplus_backward", [](const B<T>& gv, const B<T>& xv) {
     return gv / (B<T>(T(1)) + xsimd::exp(-xv));
   });
 }
 template <typename T>
 Tensor<T> logsigmoid_backward(const Tensor<T>& g, const Tensor<T>& x) {
+  if (reference_ops()) return reference::logsigmoid_backward(g, x);
   return grad2(g, x, "logsigmoid_backward", [](const B<T>& gv, const B<T>& xv) {
     return gv / (B<T>(T(1)) + xsimd::exp(xv));
   });
 }
 template <typename T>
 Tensor<T> log1p_backward(const Tensor<T>& g, const Tensor<T>& x) {
+  if (reference_ops()) return reference::log1p_backward(g, x);
   return grad2(g, x, "log1p_backward", [](const B<T>& gv, const B<T>& xv) { return gv / (B<T>(T(1)) + xv); });
 }
 template <typename T>
 Tensor<T> sqrt_backward(const Tensor<T>& g, const Tensor<T>& y) {
+  if (reference_ops()) return reference::sqrt_backward(g, y);
   return grad2(g, y, "sqrt_backward", [](const B<T>& gv, const B<T>& yv) { return gv / (yv + yv); });
 }
 template <typename T>
 Tensor<T> pow_backward(const Tensor<T>& g, const Tensor<T>& x, type_identity_t<T> p) {
+  if (reference_ops()) return reference::pow_backward(g, x, p);
   const T q = p - T(1);
   if (q == std::trunc(q) && std::abs(q) <= T(64)) {
     const int iq = static_cast<int>(q);

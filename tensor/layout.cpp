@@ -3,14 +3,17 @@
 // Most ops view the tensor as (outer, axis, inner) around one axis, so each step copies a
 // contiguous block of `inner` (or axis*inner) elements with std::copy. permute is the general
 // strided gather; squeeze2d/unsqueeze2d have their own loops because they are on the hot path
-// of every multi-scale flow.
+// of every multi-scale flow. Plain forms (xtensor views): tensor/layout_reference.cpp, run
+// instead when reference_ops() is on.
 #include "tensor/layout.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 #include <string>
 
+#include "tensor/layout_reference.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/reference_mode.hpp"
 
 namespace fz {
 
@@ -73,6 +76,7 @@ PadWidths full_widths(const Shape& s, const PadWidths& widths, const char* op) {
 
 template <typename T>
 Tensor<T> permute(const Tensor<T>& x, const std::vector<int>& axes) {
+  if (reference_ops()) return reference::permute(x, axes);
   const Shape& s = x.shape();
   const std::size_t nd = s.size();
   if (axes.size() != nd)
@@ -137,6 +141,7 @@ Tensor<T> permute(const Tensor<T>& x, const std::vector<int>& axes) {
 
 template <typename T>
 Tensor<T> transpose(const Tensor<T>& x, int axis_a, int axis_b) {
+  if (reference_ops()) return reference::transpose(x, axis_a, axis_b);
   const std::size_t a = axis_of(axis_a, x.shape(), "transpose");
   const std::size_t b = axis_of(axis_b, x.shape(), "transpose");
   std::vector<int> axes(x.dim());
@@ -147,6 +152,7 @@ Tensor<T> transpose(const Tensor<T>& x, int axis_a, int axis_b) {
 
 template <typename T>
 Tensor<T> slice(const Tensor<T>& x, int axis, long start, long stop) {
+  if (reference_ops()) return reference::slice(x, axis, start, stop);
   const Shape& s = x.shape();
   const std::size_t a = axis_of(axis, s, "slice");
   const long n = static_cast<long>(s[a]);
@@ -173,6 +179,7 @@ Tensor<T> slice(const Tensor<T>& x, int axis, long start, long stop) {
 
 template <typename T>
 Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
+  if (reference_ops()) return reference::concat(xs, axis);
   if (xs.empty()) throw std::invalid_argument("concat: needs at least one tensor");
   const Shape& s0 = xs[0].shape();
   const std::size_t a = axis_of(axis, s0, "concat");
@@ -209,6 +216,7 @@ Tensor<T> concat(const std::vector<Tensor<T>>& xs, int axis) {
 
 template <typename T>
 std::vector<Tensor<T>> split(const Tensor<T>& x, const std::vector<std::size_t>& sizes, int axis) {
+  if (reference_ops()) return reference::split(x, sizes, axis);
   const std::size_t a = axis_of(axis, x.shape(), "split");
   std::size_t total = 0;
   for (std::size_t n : sizes) total += n;
@@ -240,12 +248,14 @@ std::vector<std::size_t> chunk_sizes(std::size_t size, std::size_t n) {
 
 template <typename T>
 std::vector<Tensor<T>> chunk(const Tensor<T>& x, std::size_t n, int axis) {
+  if (reference_ops()) return reference::chunk(x, n, axis);
   const std::size_t a = axis_of(axis, x.shape(), "chunk");
   return split(x, chunk_sizes(x.shape()[a], n), axis);
 }
 
 template <typename T>
 Tensor<T> pad(const Tensor<T>& x, const PadWidths& widths, T value) {
+  if (reference_ops()) return reference::pad(x, widths, value);
   const PadWidths w = full_widths(x.shape(), widths, "pad");
   Shape out_shape = x.shape();
   std::vector<std::size_t> lo(w.size()), zero(w.size(), 0);
@@ -260,6 +270,7 @@ Tensor<T> pad(const Tensor<T>& x, const PadWidths& widths, T value) {
 
 template <typename T>
 Tensor<T> unpad(const Tensor<T>& x, const PadWidths& widths) {
+  if (reference_ops()) return reference::unpad(x, widths);
   const PadWidths w = full_widths(x.shape(), widths, "unpad");
   Shape out_shape = x.shape();
   std::vector<std::size_t> lo(w.size()), zero(w.size(), 0);
@@ -279,6 +290,7 @@ Tensor<T> unpad(const Tensor<T>& x, const PadWidths& widths) {
 template <typename T>
 Tensor<T> pad2d(const Tensor<T>& x, std::size_t top, std::size_t bottom, std::size_t left,
                 std::size_t right, T value) {
+  if (reference_ops()) return reference::pad2d(x, top, bottom, left, right, value);
   if (x.dim() < 2)
     throw std::invalid_argument("pad2d: needs at least 2 axes, got shape " + shape_str(x.shape()));
   return pad(x, PadWidths{{top, bottom}, {left, right}}, value);
@@ -286,6 +298,7 @@ Tensor<T> pad2d(const Tensor<T>& x, std::size_t top, std::size_t bottom, std::si
 
 template <typename T>
 Tensor<T> squeeze2d(const Tensor<T>& x) {
+  if (reference_ops()) return reference::squeeze2d(x);
   const Shape& s = x.shape();
   if (s.size() != 4 || s[2] % 2 != 0 || s[3] % 2 != 0)
     throw std::invalid_argument("squeeze2d: needs (N, C, H, W) with even H and W, got shape " +
@@ -312,6 +325,7 @@ Tensor<T> squeeze2d(const Tensor<T>& x) {
 
 template <typename T>
 Tensor<T> unsqueeze2d(const Tensor<T>& x) {
+  if (reference_ops()) return reference::unsqueeze2d(x);
   const Shape& s = x.shape();
   if (s.size() != 4 || s[1] % 4 != 0)
     throw std::invalid_argument("unsqueeze2d: needs (N, 4C, H, W) with channels divisible by 4, "
@@ -345,6 +359,7 @@ Tensor<T> unsqueeze2d(const Tensor<T>& x) {
 
 template <typename T>
 Tensor<T> flip(const Tensor<T>& x, int axis) {
+  if (reference_ops()) return reference::flip(x, axis);
   const Shape& s = x.shape();
   const std::size_t a = axis_of(axis, s, "flip");
   Tensor<T> out = Tensor<T>::empty(s);

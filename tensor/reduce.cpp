@@ -10,6 +10,7 @@
 // The offsets of the kept and reduced index combinations are tabulated once, so the inner
 // loops are plain contiguous loops. A "policy" (sum, max, max-with-index, logsumexp) supplies
 // the accumulator type and how runs/rows are folded into it.
+// Plain forms (xtensor reducers): tensor/reduce_reference.cpp, run instead when reference_ops().
 #include "tensor/reduce.hpp"
 
 #include <algorithm>
@@ -21,6 +22,8 @@
 #include <xsimd/xsimd.hpp>
 
 #include "tensor/parallel.hpp"
+#include "tensor/reduce_reference.hpp"
+#include "tensor/reference_mode.hpp"
 
 namespace fz {
 
@@ -370,64 +373,78 @@ Shape reduced_shape(const Shape& in_shape, const std::vector<int>& axes, bool ke
 
 template <typename T>
 Tensor<T> sum(const Tensor<T>& x) {
+  if (reference_ops()) return reference::sum(x);
   return sum_scaled(x, all_mask(x.shape()), false, false);
 }
 template <typename T>
 Tensor<T> sum(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
+  if (reference_ops()) return reference::sum(x, axes, keepdim);
   return sum_scaled(x, axis_mask(x.shape(), axes, "sum"), keepdim, false);
 }
 template <typename T>
 Tensor<T> sum(const Tensor<T>& x, int axis, bool keepdim) {
+  if (reference_ops()) return reference::sum(x, axis, keepdim);
   return sum(x, std::vector<int>{axis}, keepdim);
 }
 
 template <typename T>
 Tensor<T> mean(const Tensor<T>& x) {
+  if (reference_ops()) return reference::mean(x);
   return sum_scaled(x, all_mask(x.shape()), false, true);
 }
 template <typename T>
 Tensor<T> mean(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
+  if (reference_ops()) return reference::mean(x, axes, keepdim);
   return sum_scaled(x, axis_mask(x.shape(), axes, "mean"), keepdim, true);
 }
 template <typename T>
 Tensor<T> mean(const Tensor<T>& x, int axis, bool keepdim) {
+  if (reference_ops()) return reference::mean(x, axis, keepdim);
   return mean(x, std::vector<int>{axis}, keepdim);
 }
 
 template <typename T>
 Tensor<T> max(const Tensor<T>& x) {
+  if (reference_ops()) return reference::max(x);
   return max_impl(x, all_mask(x.shape()), false, nullptr, "max");
 }
 template <typename T>
 Tensor<T> max(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
+  if (reference_ops()) return reference::max(x, axes, keepdim);
   return max_impl(x, axis_mask(x.shape(), axes, "max"), keepdim, nullptr, "max");
 }
 template <typename T>
 Tensor<T> max(const Tensor<T>& x, int axis, bool keepdim) {
+  if (reference_ops()) return reference::max(x, axis, keepdim);
   return max(x, std::vector<int>{axis}, keepdim);
 }
 
 template <typename T>
 Tensor<T> max_with_index(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim,
                          std::vector<std::size_t>& flat_index) {
+  if (reference_ops()) return reference::max_with_index(x, axes, keepdim, flat_index);
   return max_impl(x, axis_mask(x.shape(), axes, "max"), keepdim, &flat_index, "max");
 }
 
 template <typename T>
 Tensor<T> logsumexp(const Tensor<T>& x) {
+  if (reference_ops()) return reference::logsumexp(x);
   return logsumexp_impl(x, all_mask(x.shape()), false);
 }
 template <typename T>
 Tensor<T> logsumexp(const Tensor<T>& x, const std::vector<int>& axes, bool keepdim) {
+  if (reference_ops()) return reference::logsumexp(x, axes, keepdim);
   return logsumexp_impl(x, axis_mask(x.shape(), axes, "logsumexp"), keepdim);
 }
 template <typename T>
 Tensor<T> logsumexp(const Tensor<T>& x, int axis, bool keepdim) {
+  if (reference_ops()) return reference::logsumexp(x, axis, keepdim);
   return logsumexp(x, std::vector<int>{axis}, keepdim);
 }
 
 template <typename T>
 std::vector<std::size_t> argmax(const Tensor<T>& x, int axis) {
+  if (reference_ops()) return reference::argmax(x, axis);
   std::vector<std::size_t> flat;
   const std::vector<int> axes{axis};
   const std::vector<bool> mask = axis_mask(x.shape(), axes, "argmax");
@@ -441,6 +458,7 @@ std::vector<std::size_t> argmax(const Tensor<T>& x, int axis) {
 template <typename T>
 Tensor<T> expand_reduced(const Tensor<T>& g, const Shape& in_shape, const std::vector<int>& axes,
                          T scale) {
+  if (reference_ops()) return reference::expand_reduced(g, in_shape, axes, scale);
   const std::vector<bool> mask = axis_mask(in_shape, axes, "expand_reduced");
   const Plan p = make_plan(in_shape, mask, true);
   if (shape_numel(g.shape()) != shape_numel(p.out_shape) ||

@@ -20,6 +20,11 @@
 
 #include "tensor/shape.hpp"
 
+namespace xt {
+template <class D>
+class xexpression;
+}  // namespace xt
+
 namespace fz {
 
 template <typename T>
@@ -36,6 +41,11 @@ class Tensor {
   // Shape plus values in row-major order; throws if the count does not match.
   Tensor(const Shape& shape, std::initializer_list<T> values);
   Tensor(const Shape& shape, const std::vector<T>& values);
+  // Evaluates any xtensor expression (`2 * xview(a) + xt::exp(xview(b))`) into fresh storage of
+  // the expression's shape, so nothing dangles. Defined in tensor/xtensor_view.hpp: include it
+  // where you build tensors from expressions (this header stays light for everyone else).
+  template <class E>
+  explicit Tensor(const xt::xexpression<E>& expression);
 
   // Uninitialised buffer: for kernels that overwrite every element.
   static Tensor empty(const Shape& shape);
