@@ -2,14 +2,20 @@
 #include "flows/bijector.hpp"
 
 #include "autograd/ops_elementwise.hpp"
-#include "flows/encode_observer.hpp"
+#include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
+#include "flows/encode_observer.hpp"
 
 namespace fz {
 
 template <typename T>
 Var<T> zero_logdet(std::size_t batch) {
   return Var<T>(Tensor<T>({batch}, T(0)), false);
+}
+
+template <typename T>
+Var<T> constant_logdet(const Var<T>& value, std::size_t batch) {
+  return zero_logdet<T>(batch) + reshape(value, Shape{1});
 }
 
 template <typename T>
@@ -62,6 +68,8 @@ Shape Chain<T>::inverse_shape(const Shape& out) const {
 
 template Var<float> zero_logdet<float>(std::size_t);
 template Var<double> zero_logdet<double>(std::size_t);
+template Var<float> constant_logdet<float>(const Var<float>&, std::size_t);
+template Var<double> constant_logdet<double>(const Var<double>&, std::size_t);
 template Var<float> sum_per_sample<float>(const Var<float>&);
 template Var<double> sum_per_sample<double>(const Var<double>&);
 template class Chain<float>;

@@ -47,6 +47,11 @@ class Bijector : public Module<T> {
 template <typename T>
 Var<T> zero_logdet(std::size_t batch);
 
+// A (B,) log-det whose every entry is the 0-d `value` (differentiably): layers whose Jacobian
+// is the same at every input (ActNorm, the invertible 1x1 convolutions).
+template <typename T>
+Var<T> constant_logdet(const Var<T>& value, std::size_t batch);
+
 // Sums every axis but the first: (B, ...) -> (B,). Per-sample log-dets and log-probs.
 template <typename T>
 Var<T> sum_per_sample(const Var<T>& x);

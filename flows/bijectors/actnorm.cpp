@@ -31,12 +31,6 @@ ChannelGeom channel_geom(const Shape& s, std::size_t channels, const char* op) {
   return {s[0], s[1], s[0] * s[1] == 0 ? 0 : shape_numel(s) / (s[0] * s[1])};
 }
 
-// A (B,) log-det whose every entry is the 0-d `value` (differentiably).
-template <typename T>
-Var<T> per_sample(const Var<T>& value, std::size_t batch) {
-  return zero_logdet<T>(batch) + reshape(value, Shape{1});
-}
-
 }  // namespace
 
 // ---- shared state ----------------------------------------------------------------------------
@@ -139,13 +133,13 @@ Transformed<T> ActNorm<T>::forward(const Var<T>& x) {
   state_.maybe_initialise(x, this->is_training(), "ActNorm");
   const ChannelGeom g = channel_geom(x.shape(), channels_, "ActNorm");
   // log|det| = H W sum(logs)
-  return {state_.apply(x), per_sample(sum(state_.logs) * T(g.inner), g.batch)};
+  return {state_.apply(x), constant_logdet(sum(state_.logs) * T(g.inner), g.batch)};
 }
 
 template <typename T>
 Transformed<T> ActNorm<T>::inverse(const Var<T>& y) {
   const ChannelGeom g = channel_geom(y.shape(), channels_, "ActNorm");
-  return {state_.apply_inverse(y), per_sample(sum(state_.logs) * T(-double(g.inner)), g.batch)};
+  return {state_.apply_inverse(y), constant_logdet(sum(state_.logs) * T(-double(g.inner)), g.batch)};
 }
 
 // ---- ActNormLayer (plain layer) --------------------------------------------------------------

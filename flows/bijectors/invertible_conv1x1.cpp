@@ -37,12 +37,6 @@ Var<T> mix_channels(const Var<T>& x, const Var<T>& W) {
   return reshape(conv2d(reshape(x, as4), W4), s);
 }
 
-// A (B,) log-det whose every entry is the 0-d `value` (differentiably).
-template <typename T>
-Var<T> per_sample(const Var<T>& value, std::size_t batch) {
-  return zero_logdet<T>(batch) + reshape(value, Shape{1});
-}
-
 // A Haar-random rotation, drawn in double so float and double layers start alike.
 template <typename T>
 Tensor<T> initial_rotation(std::size_t channels, Rng& rng, const char* who) {
@@ -64,14 +58,14 @@ template <typename T>
 Transformed<T> InvConv1x1<T>::forward(const Var<T>& x) {
   const std::size_t hw = positions(x.shape(), channels_, "InvConv1x1");
   // log|det| = H W log|det W|
-  return {mix_channels(x, weight_), per_sample(logabsdet(weight_) * T(hw), x.shape()[0])};
+  return {mix_channels(x, weight_), constant_logdet(logabsdet(weight_) * T(hw), x.shape()[0])};
 }
 
 template <typename T>
 Transformed<T> InvConv1x1<T>::inverse(const Var<T>& y) {
   const std::size_t hw = positions(y.shape(), channels_, "InvConv1x1");
   return {mix_channels(y, fz::inverse(weight_)),
-          per_sample(logabsdet(weight_) * T(-double(hw)), y.shape()[0])};
+          constant_logdet(logabsdet(weight_) * T(-double(hw)), y.shape()[0])};
 }
 
 // ---- LU-decomposed ---------------------------------------------------------------------------
@@ -112,14 +106,14 @@ template <typename T>
 Transformed<T> InvConv1x1LU<T>::forward(const Var<T>& x) {
   const std::size_t hw = positions(x.shape(), channels_, "InvConv1x1LU");
   // log|det| = H W sum(log_s)
-  return {mix_channels(x, weight()), per_sample(log_abs_det() * T(hw), x.shape()[0])};
+  return {mix_channels(x, weight()), constant_logdet(log_abs_det() * T(hw), x.shape()[0])};
 }
 
 template <typename T>
 Transformed<T> InvConv1x1LU<T>::inverse(const Var<T>& y) {
   const std::size_t hw = positions(y.shape(), channels_, "InvConv1x1LU");
   return {mix_channels(y, fz::inverse(weight())),
-          per_sample(log_abs_det() * T(-double(hw)), y.shape()[0])};
+          constant_logdet(log_abs_det() * T(-double(hw)), y.shape()[0])};
 }
 
 template class InvConv1x1<float>;
