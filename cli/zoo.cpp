@@ -45,14 +45,16 @@ struct ZooFamily {
 };
 
 std::vector<ZooFamily> zoo_families() {
-  auto family = [](const std::string& label, const std::string& model) {
+  auto family = [](const std::string& label, const std::string& model, const std::string& transformer = "") {
     ZooFamily f{label, PresetConfig{}};
     f.preset.model = model;
     f.preset.event_shape = {2};
+    f.preset.transformer = transformer;
     return f;
   };
   return {family("NICE additive", "nice"), family("RealNVP affine", "realnvp"),
-          family("Glow-style 2-D", "glow")};
+          family("Glow-style 2-D", "glow"), family("NSF spline coupling", "nsf"),
+          family("MAF affine", "maf", "affine"), family("MAF spline", "maf", "spline")};
 }
 
 // A square box around the density's samples (10% margin): every cell of a column shares it.
