@@ -142,6 +142,9 @@ void RunConfig::validate() const {
 }
 
 TrainingRecipe default_training_recipe(const std::string& /*model*/, const std::string& dataset) {
+  // Toy data: lr 1e-3, no warmup, no clip for every family. nsf and maf were measured with it
+  // (two moons, 2000 steps, batch 512: test NLL nsf 0.328, maf affine 0.334, maf spline 0.326,
+  // realnvp 0.357), so they share it; on images nsf is glow's skeleton and takes its recipe.
   TrainingRecipe r;
   if (dataset != "toy") {
     // Measured on Fashion-MNIST for glow, realnvp and nice alike (see run_config.hpp).
