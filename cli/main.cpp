@@ -196,7 +196,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
   t->add_option("--warmup", c.train.warmup_steps,
                 "Linear learning-rate warmup steps. Default recipe (the one measured to train stably): image data "
-                "(glow, realnvp, nice) lr 1e-3, warmup 200, clip 50; toy 2-D data lr 1e-3, warmup 0, clip 0")
+                "(glow, realnvp, nice, nsf, maf) lr 1e-3, warmup 200, clip 50; toy 2-D data lr 1e-3, warmup 0, clip 0")
       ->transform(whole(0, RunLimits::kMaxSteps));
   t->add_option("--clip", c.train.clip_grad_norm, "Clip the global gradient norm (0 = off; default: the recipe, see --warmup)")
       ->check(real(0, RunLimits::kMaxClip));
