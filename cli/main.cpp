@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/transformer_flags.hpp"
 #include "tensor/reference_mode.hpp"
 
 using namespace fz::cli;
@@ -64,15 +65,37 @@ std::vector<double> parse_list(const std::string& text, const char* flag) {
   return out;
 }
 
+const char* const kModelHelp =
+    "Model family: nice | realnvp | glow | nsf (neural spline flow: 2-D data --couplings spline couplings, default 8, "
+    "MLP 1 -> --hidden 64 x --blocks 2; images: glow with --transformer spline, the Glow multi-scale skeleton with "
+    "spline couplings) | maf (masked autoregressive flow: --couplings MAF layers, default 5, with reversals, MADE "
+    "--hidden 64 x --blocks 2, --transformer affine or spline; images: flattened logit(0.05) pixels, D = C*H*W, and "
+    "sampling costs D MADE passes per layer: slow on images)";
+const char* const kTransformerHelp =
+    "RealNVP, Glow (and MAF: affine | spline; NSF: spline): the couplings' elementwise map: affine (the default; "
+    "RealNVP x * exp(scale * tanh(s)) + t, Glow (x + shift) * sigmoid(pre + 2)) | additive (x + t, volume-preserving "
+    "as in NICE; on Glow the same as --additive) | spline (rational-quadratic, --bins K on [-B, B] = --tail-bound, "
+    "identity outside) | mixture (Flow++ logistic-mixture CDF, --mixtures K)";
+
+// --bins, --tail-bound, --mixtures (checked against the transformer by apply_transformer_flags).
+void add_transformer_options(CLI::App* cmd, TransformerFlags& f) {
+  cmd->add_option("--bins", f.bins, "Spline transformer: bins K (default 8)")->transform(whole(2, RunLimits::kMaxBins));
+  cmd->add_option("--tail-bound", f.tail_bound, "Spline transformer: the spline acts on [-B, B], identity outside (default 3)")
+      ->check(real(0, RunLimits::kMaxTailBound, true));
+  cmd->add_option("--mixtures", f.mixtures, "Mixture transformer: logistic components K (default 4)")
+      ->transform(whole(1, RunLimits::kMaxMixtures));
+}
+
 // Flags picking a model and its data for `tape` and `profile`: the same names as train's.
 struct StudyFlags {
   bool additive = false, plain_1x1 = false;
   std::size_t batch = 0;
+  TransformerFlags transformer_flags;
 };
 
 void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
-  cmd->add_option("--model", c.model.model, "Model family: nice | realnvp | glow")
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow"}));
+  cmd->add_option("--model", c.model.model, kModelHelp)
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
   cmd->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
       ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
   cmd->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
@@ -91,27 +114,20 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
   cmd->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
   cmd->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
   cmd->add_option("--transformer", c.model.transformer,
-                  "RealNVP and Glow: the couplings' elementwise map: affine (the default; RealNVP x * exp(scale * tanh(s)) + t, "
-                "Glow (x + shift) * sigmoid(pre + 2)) | additive (x + t, volume-preserving as in NICE; on Glow the same as "
-                "--additive) | spline | mixture (not available yet)")
+                  kTransformerHelp)
       ->check(CLI::IsMember({"affine", "additive", "spline", "mixture"}));
+  add_transformer_options(cmd, f.transformer_flags);
 }
 
 // --transformer against the model and --additive: FlagError (exit 2) for a combination that
 // cannot be built, before anything is loaded.
-void check_transformer_flag(const RunConfig& c, bool additive) {
-  const std::string& t = c.model.transformer;
-  if (t.empty()) return;
-  if (c.model.model == "nice")
-    throw FlagError("--transformer is for realnvp and glow (NICE's couplings are additive), got --transformer " + t);
-  if (t == "spline" || t == "mixture")
-    throw FlagError("--transformer " + t + ": not available yet (use affine or additive)");
-  if (additive && t != "additive")
-    throw FlagError("--additive contradicts --transformer " + t + " (give one of them)");
+// (cli/transformer_flags.hpp has the rules.)
+void check_transformer_flag(RunConfig& c, bool additive, const TransformerFlags& flags) {
+  apply_transformer_flags(c, additive, flags);
 }
 
 void finish_study_flags(RunConfig& c, const StudyFlags& f) {
-  check_transformer_flag(c, f.additive);
+  check_transformer_flag(c, f.additive, f.transformer_flags);
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);
@@ -137,6 +153,7 @@ int main(int argc, char** argv) {
   c.minutes = 0;
   std::size_t batch = 0, sample_every = 1000;
   bool additive = false, plain_1x1 = false;
+  TransformerFlags transformer_flags;
   auto* t = app.add_subcommand("train", "Train a flow by maximum likelihood");
   t->footer("The --out folder is locked for the whole run (train.lock holds the PID); an existing run in it is "
             "never replaced without --force. Ctrl-C or SIGTERM finishes the step (or evaluation batch) and keeps a "
@@ -144,8 +161,8 @@ int main(int argc, char** argv) {
             "run that cannot fit in this machine's memory is refused (FZ_MEMORY_LIMIT_BYTES=<bytes> sets another "
             "limit). Exit codes: 0 done, 1 bad input or --out in use, 2 bad flag (or one the run folder "
             "contradicts), 3 diverged (the last finite checkpoint is kept), 130 SIGINT, 143 SIGTERM.");
-  t->add_option("--model", c.model.model, "Model family: nice | realnvp | glow")
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow"}));
+  t->add_option("--model", c.model.model, kModelHelp)
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
   t->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
       ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
   t->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
@@ -181,15 +198,14 @@ int main(int argc, char** argv) {
   t->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
   t->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
   t->add_option("--transformer", c.model.transformer,
-                "RealNVP and Glow: the couplings' elementwise map: affine (the default; RealNVP x * exp(scale * tanh(s)) + t, "
-                "Glow (x + shift) * sigmoid(pre + 2)) | additive (x + t, volume-preserving as in NICE; on Glow the same as "
-                "--additive) | spline | mixture (not available yet)")
+                kTransformerHelp)
       ->check(CLI::IsMember({"affine", "additive", "spline", "mixture"}));
+  add_transformer_options(t, transformer_flags);
   t->add_option("--optimizer", c.train.optimizer, "adam | adamax | adamw | sgd")
       ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
   t->add_option("--warmup", c.train.warmup_steps,
                 "Linear learning-rate warmup steps. Default recipe (the one measured to train stably): image data "
-                "(glow, realnvp, nice) lr 1e-3, warmup 200, clip 50; toy 2-D data lr 1e-3, warmup 0, clip 0")
+                "(glow, realnvp, nice, nsf, maf) lr 1e-3, warmup 200, clip 50; toy 2-D data lr 1e-3, warmup 0, clip 0")
       ->transform(whole(0, RunLimits::kMaxSteps));
   t->add_option("--clip", c.train.clip_grad_norm, "Clip the global gradient norm (0 = off; default: the recipe, see --warmup)")
       ->check(real(0, RunLimits::kMaxClip));
@@ -337,7 +353,7 @@ int main(int argc, char** argv) {
 
   try {
     if (t->parsed()) {
-      check_transformer_flag(c, additive);
+      check_transformer_flag(c, additive, transformer_flags);
       c.model.affine = !additive;
       c.model.lu = !plain_1x1;
       c.sample_every = sample_every;

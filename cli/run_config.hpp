@@ -24,6 +24,9 @@ struct RunLimits {
                                  kMaxSteps = 1000000000, kMaxThreads = 1024;
   static constexpr double kMaxEpochs = 1e6, kMaxMinutes = 1e7, kMaxCheckpointSeconds = 1e7, kMaxLr = 10,
                           kMaxClip = 1e12;
+  // The transformers' sizes (cli/transformer_flags.hpp): spline bins and tail bound, mixture components.
+  static constexpr std::uint64_t kMaxBins = 64, kMaxMixtures = 64;
+  static constexpr double kMaxTailBound = 100;
 };
 
 struct RunConfig {

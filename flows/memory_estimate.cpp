@@ -31,6 +31,26 @@ constexpr double kRealNvpCheckerGlue = 9.0;
 constexpr double kRealNvpHalvesGlue = 6.0;
 constexpr double kVectorAffineGlue = 6.0;
 constexpr double kVectorAdditiveGlue = 3.0;
+// The spline and mixture transformers keep a few tensors of the transformed part's size
+// (value, log-derivative, the slices and merge around them) on top of the conditioner output.
+constexpr double kSplineGlue = 6.0;
+constexpr double kMixtureGlue = 12.0;
+
+// P: the conditioner outputs per transformed element (flows/transformers/transformer.hpp).
+double params_per_element(const PresetConfig& c) {
+  if (c.transformer == "additive") return 1;
+  if (c.transformer == "spline") return 3.0 * double(c.bins) - 1;
+  if (c.transformer == "mixture") return 3.0 * double(c.mixtures) + 2;
+  return 2;  // affine, sigmoid-affine
+}
+// The glue of a coupling whose transformer is not affine or additive, else `affine_glue`
+// (additive_glue for additive).
+double transformer_glue(const PresetConfig& c, double affine_glue, double additive_glue) {
+  if (c.transformer == "additive") return additive_glue;
+  if (c.transformer == "spline") return kSplineGlue;
+  if (c.transformer == "mixture") return kMixtureGlue;
+  return affine_glue;
+}
 
 class Ledger {
  public:
@@ -80,12 +100,12 @@ void glow_images(const PresetConfig& c, Ledger& out) {
       const std::string st = lv + " step " + std::to_string(k + 1);
       out.add(st + " actnorm", 2 * ch, s, 2 * s);
       out.add(st + (c.lu ? " 1x1 conv (LU)" : " 1x1 conv"), c.lu ? 2 * ch * ch + ch : ch * ch, s, 2 * s);
-      const double net_out = c.affine ? ch : ch / 2;
+      const double net_out = params_per_element(c) * ch / 2;
       // GlowNet: conv3x3 (no bias) -> ActNorm -> ReLU -> conv1x1 -> ActNorm -> ReLU -> zero conv.
       const double params = conv_params(ch / 2, f, 3, false) + 2 * f + conv_params(f, f, 1, false) + 2 * f +
                             conv_params(f, net_out, 3, true) + net_out;
       const std::vector<double> widths = {f, f, net_out};
-      const double glue = (c.affine ? kGlowAffineGlue : kGlowAdditiveGlue) * s;
+      const double glue = transformer_glue(c, kGlowAffineGlue, kGlowAdditiveGlue) * s;
       out.add(st + " coupling (hidden " + std::to_string(c.hidden) + " at " + at(g) + ")", params,
               chain_held(ch / 2, widths, g) + glue, chain_working(ch / 2, widths, g) + 2 * s);
     }
@@ -112,13 +132,14 @@ void realnvp_coupling(const PresetConfig& c, bool checkerboard, const Geometry& 
   const double f = double(c.hidden), blocks = double(c.blocks), s = g.size();
   const double in = checkerboard ? g.c + 1 : g.c / 2;
   const double transformed = checkerboard ? g.c : g.c / 2;
-  const bool affine = c.transformer != "additive";  // affine: s and t, and a learned "scale"
-  const double net_out = (affine ? 2 : 1) * transformed;
+  const bool affine = c.transformer == "affine";  // affine: s and t, and a learned "scale"
+  const double net_out = params_per_element(c) * transformed;
   const double params = resnet_params(in, f, blocks, net_out, c.weight_norm) + (affine ? transformed : 0);
   double held = in * g.positions() + f * g.positions();  // the conditioner's input, conv_in's output
   held += blocks * (chain_held(f, {f, f}, g) + f * g.positions());  // each block's chain and residual sum
   held += f * g.plane() + net_out * g.positions();                  // conv_out's input planes and output
-  held += (checkerboard ? kRealNvpCheckerGlue : kRealNvpHalvesGlue) * s;
+  const double family_glue = checkerboard ? kRealNvpCheckerGlue : kRealNvpHalvesGlue;
+  held += transformer_glue(c, family_glue, family_glue) * s;
   const double working = chain_working(f, {f, f}, g) + 2 * f * g.positions() + 3 * s;
   out.add(name + " (hidden " + std::to_string(c.hidden) + " at " + at(g) + ")", params, held, working);
 }
@@ -149,9 +170,9 @@ double mlp_params(double in, double hidden, double blocks, double out) {
   return in * hidden + hidden + (blocks - 1) * (hidden * hidden + hidden) + hidden * out + out;
 }
 
-void mlp_coupling(const std::string& name, double d, double hidden, double blocks, bool affine, Ledger& out) {
-  const double net_out = affine ? d : d / 2;
-  const double held = blocks * hidden + net_out + (affine ? kVectorAffineGlue : kVectorAdditiveGlue) * d;
+void mlp_coupling(const PresetConfig& c, const std::string& name, double d, double hidden, double blocks, Ledger& out) {
+  const double net_out = params_per_element(c) * d / 2;
+  const double held = blocks * hidden + net_out + transformer_glue(c, kVectorAffineGlue, kVectorAdditiveGlue) * d;
   out.add(name + " (MLP " + std::to_string(static_cast<std::size_t>(hidden)) + " x " +
               std::to_string(static_cast<std::size_t>(blocks)) + ")",
           mlp_params(d / 2, hidden, blocks, net_out), held, 2 * hidden + 2 * d);
@@ -162,7 +183,7 @@ void nice(const PresetConfig& c, Ledger& out) {
   for (std::size_t e : c.event_shape) d *= double(e);
   out.add("preprocessing (flatten)", 0, d, d);
   for (std::size_t i = 0; i < c.couplings; ++i)
-    mlp_coupling("additive coupling " + std::to_string(i + 1), d, double(c.hidden), double(c.blocks), false, out);
+    mlp_coupling(c, "additive coupling " + std::to_string(i + 1), d, double(c.hidden), double(c.blocks), out);
   out.add("diagonal scaling", d, 2 * d, 2 * d);
   out.add("base (standard logistic)", 0, 4 * d, 3 * d);
 }
@@ -170,8 +191,7 @@ void nice(const PresetConfig& c, Ledger& out) {
 void realnvp_vectors(const PresetConfig& c, Ledger& out) {
   const double d = double(c.event_shape[0]);
   for (std::size_t i = 0; i < c.couplings; ++i)
-    mlp_coupling(c.transformer + " coupling " + std::to_string(i + 1), d, double(c.hidden), double(c.blocks),
-                 c.transformer != "additive", out);
+    mlp_coupling(c, c.transformer + " coupling " + std::to_string(i + 1), d, double(c.hidden), double(c.blocks), out);
   out.add("base (standard normal)", 0, 2 * d, 2 * d);
 }
 
@@ -181,8 +201,25 @@ void glow_vectors(const PresetConfig& c, Ledger& out) {
     const std::string st = "step " + std::to_string(k + 1);
     out.add(st + " actnorm", 2 * d, d, 2 * d);
     out.add(st + (c.lu ? " linear (LU)" : " linear"), c.lu ? 2 * d * d + d : d * d, d, 2 * d);
-    mlp_coupling(st + " " + c.transformer + " coupling", d, double(c.hidden), double(c.blocks),
-                 c.transformer != "additive", out);
+    mlp_coupling(c, st + " " + c.transformer + " coupling", d, double(c.hidden), double(c.blocks), out);
+  }
+  out.add("base (standard normal)", 0, 2 * d, 2 * d);
+}
+
+// ---- MAF: MAF layers (MADE D -> hidden x blocks -> P * D, masked) with reversals ----
+// Each layer holds its hidden activations and outputs like an MLP, plus the transformer's glue;
+// the masked weights (weight * mask) are per layer, not per sample.
+void maf(const PresetConfig& c, Ledger& out) {
+  double d = 1;
+  for (std::size_t e : c.event_shape) d *= double(e);
+  if (c.event_shape.size() != 1) out.add("preprocessing (logit, flatten)", 0, 4 * d, 3 * d);
+  const double hidden = double(c.hidden), blocks = double(c.blocks), net_out = params_per_element(c) * d;
+  for (std::size_t l = 0; l < c.couplings; ++l) {
+    if (l > 0) out.add("reverse " + std::to_string(l), 0, d, d);
+    const double held = blocks * hidden + net_out + transformer_glue(c, kVectorAffineGlue, kVectorAdditiveGlue) * d;
+    out.add("MAF layer " + std::to_string(l + 1) + " " + c.transformer + " (MADE " + std::to_string(c.hidden) + " x " +
+                std::to_string(c.blocks) + ")",
+            mlp_params(d, hidden, blocks, net_out), held, 2 * hidden + net_out + 2 * d);
   }
   out.add("base (standard normal)", 0, 2 * d, 2 * d);
 }
@@ -225,14 +262,22 @@ const LayerMemory& MemoryEstimate::largest_layer() const {
                            [](const LayerMemory& a, const LayerMemory& b) { return a.held_values < b.held_values; });
 }
 
-MemoryEstimate estimate_memory(const PresetConfig& c, std::size_t batch) {
-  if (c.event_shape.empty() || (c.model != "glow" && c.couplings == 0) || c.hidden == 0 || c.blocks == 0)
+MemoryEstimate estimate_memory(const PresetConfig& config, std::size_t batch) {
+  // Glow on images is additive when `affine` is off, whatever the transformer says (as resolve_preset).
+  PresetConfig c = config;
+  if (c.model == "glow" && c.event_shape.size() == 3 && !c.affine && c.transformer == "affine") c.transformer = "additive";
+  if (c.event_shape.empty() || c.hidden == 0 || c.blocks == 0)
     throw std::invalid_argument("estimate_memory: the configuration is not resolved (resolve_preset)");
   const bool vec = c.event_shape.size() == 1;
+  const bool glow_skeleton = c.model == "glow" || (c.model == "nsf" && !vec);
+  if (c.couplings == 0 && !glow_skeleton)
+    throw std::invalid_argument("estimate_memory: the configuration is not resolved (resolve_preset)");
   Ledger ledger;
   if (c.model == "nice") nice(c, ledger);
   else if (c.model == "realnvp") vec ? realnvp_vectors(c, ledger) : realnvp_images(c, ledger);
   else if (c.model == "glow") vec ? glow_vectors(c, ledger) : glow_images(c, ledger);
+  else if (c.model == "nsf") vec ? realnvp_vectors(c, ledger) : glow_images(c, ledger);  // same skeletons
+  else if (c.model == "maf") maf(c, ledger);
   else throw std::invalid_argument("estimate_memory: unknown model '" + c.model + "'");
   MemoryEstimate e;
   e.layers = ledger.take();

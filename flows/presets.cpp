@@ -1,15 +1,18 @@
-// flows/presets.cpp — assembling NICE, RealNVP and Glow (image and 2-D forms) from bijectors.
+// flows/presets.cpp — assembling NICE, RealNVP, Glow, NSF and MAF (image and 2-D forms) from bijectors.
 #include "flows/presets.hpp"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "flows/bijectors/actnorm.hpp"
 #include "flows/bijectors/coupling_factories.hpp"
 #include "flows/bijectors/diagonal_scaling.hpp"
 #include "flows/bijectors/invertible_conv1x1.hpp"
+#include "flows/bijectors/masked_autoregressive.hpp"
 #include "flows/bijectors/partition.hpp"
 #include "flows/bijectors/preprocessing.hpp"
 #include "flows/bijectors/squeeze.hpp"
+#include "flows/transformers/rational_quadratic_spline.hpp"
 #include "flows/transformers/registry.hpp"
 
 namespace fz {
@@ -35,6 +38,27 @@ std::shared_ptr<Transformer<T>> coupling_transformer(const PresetConfig& c, std:
   o.tail_bound = c.tail_bound;
   o.mixtures = c.mixtures;
   return make_transformer<T>(glow_images && c.transformer == "affine" ? "sigmoid-affine" : c.transformer, o);
+}
+
+// A spline whose width and height inputs are all equal and whose interior-derivative inputs
+// are softplus^{-1}(1 - min_derivative) has every derivative 1 and equal bins: the identity.
+// A zero-initialised last layer alone gives equal bins but derivatives min + softplus(0) =
+// 0.69; setting the derivative entries of its bias (blocked layout, parameters 2K .. 3K-2 of
+// each of the k elements) makes the fresh layer the identity, as a zero affine layer is.
+template <typename T>
+void start_spline_at_identity(Module<T>& net, const std::string& last_bias, const Transformer<T>& transformer,
+                              std::size_t k) {
+  const auto* spline = dynamic_cast<const RationalQuadraticSplineTransformer<T>*>(&transformer);
+  if (!spline) return;
+  const RationalQuadraticSplineOptions& o = spline->options();
+  const double identity_derivative = std::log(std::expm1(1.0 - o.min_derivative));
+  Var<T> bias;
+  for (const auto& [name, parameter] : net.named_parameters())
+    if (name == last_bias) bias = parameter;
+  if (!bias.defined()) throw std::logic_error("start_spline_at_identity: the net has no parameter " + last_bias);
+  Tensor<T>& b = bias.mutable_value();
+  for (std::size_t p = 2 * o.bins; p < 3 * o.bins - 1; ++p)
+    for (std::size_t j = 0; j < k; ++j) b[transformer.param_channel(p, j, k)] = static_cast<T>(identity_derivative);
 }
 
 template <typename T>
@@ -102,8 +126,12 @@ std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) 
     channels *= 4;
     h /= 2;
     w /= 2;
-    for (std::size_t k = 0; k < c.steps_per_level; ++k)
-      flow->add(glow_step<T>(channels, c.hidden, rng, c.lu, coupling_transformer<T>(c, channels / 2, false, true)));
+    for (std::size_t k = 0; k < c.steps_per_level; ++k) {
+      auto tau = coupling_transformer<T>(c, channels / 2, false, true);
+      auto step = flow->add(glow_step<T>(channels, c.hidden, rng, c.lu, tau));
+      auto coupling = std::dynamic_pointer_cast<Coupling<T>>((*step)[2]);
+      if (coupling) start_spline_at_identity<T>(*coupling->net(), "zero_conv.bias", *tau, channels / 2);
+    }
     const bool last = level + 1 == c.levels;
     scales.push_back({flow, last ? nullptr : std::make_shared<Split<T>>(channels, /*learned_prior=*/true)});
     if (!last) channels /= 2;
@@ -142,6 +170,41 @@ std::shared_ptr<FlowModel<T>> make_glow_vectors(const PresetConfig& c, Rng& rng)
   return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
 }
 
+// NSF on 2-D data: `couplings` spline couplings on alternating coordinates, each with an MLP
+// conditioner (1 -> hidden x blocks -> 3K - 1) whose last layer starts at the identity.
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_nsf_vectors(const PresetConfig& c, Rng& rng) {
+  const std::size_t d = c.event_shape[0];
+  auto flow = std::make_shared<Chain<T>>();
+  for (std::size_t i = 0; i < c.couplings; ++i) {
+    auto tau = coupling_transformer<T>(c, d / 2, /*learned_scale=*/false, false);
+    auto coupling = make_mlp_coupling<T>(d, i % 2 == 1, c.hidden, c.blocks, rng, tau, /*zero_init_last=*/true);
+    start_spline_at_identity<T>(*coupling->net(), "bias" + std::to_string(c.blocks), *tau, d / 2);
+    flow->add(coupling);
+  }
+  return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
+}
+
+// MAF: `couplings` MAF layers with reversals between them (make_maf), MADE hidden x blocks,
+// on the vector itself (2-D) or on the flattened logit of an image (as RealNVP preprocesses).
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_maf_flow(const PresetConfig& c, Rng& rng) {
+  std::shared_ptr<Chain<T>> pre;
+  if (!is_vector_data(c.event_shape)) {
+    pre = std::make_shared<Chain<T>>();
+    pre->add(std::make_shared<Logit<T>>(T(0.05)));
+    pre->add(std::make_shared<Flatten<T>>(c.event_shape));
+  }
+  const std::size_t d = shape_numel(c.event_shape);
+  const TransformerFactory<T> transformer = [&c, d] { return coupling_transformer<T>(c, d, /*learned_scale=*/false, false); };
+  auto flow = make_maf<T>(d, c.couplings, c.hidden, c.blocks, transformer, rng);
+  for (const auto& layer : flow->layers()) {
+    auto* maf = dynamic_cast<MaskedAutoregressiveFlow<T>*>(layer.get());
+    if (maf) start_spline_at_identity<T>(maf->made(), "bias" + std::to_string(c.blocks), maf->transformer(), d);
+  }
+  return single_scale<T>(c, pre, flow, std::make_shared<StandardNormal<T>>());
+}
+
 }  // namespace
 
 PresetConfig resolve_preset(PresetConfig c) {
@@ -177,11 +240,33 @@ PresetConfig resolve_preset(PresetConfig c) {
     } else if (c.event_shape[0] % 2 != 0) {
       bad("glow: needs an even number of dimensions");
     }
+  } else if (c.model == "nsf" && vec) {
+    c.couplings = or_default(c.couplings, 8);
+    c.hidden = or_default(c.hidden, 64);
+    c.blocks = or_default(c.blocks, 2);
+    if (c.event_shape[0] % 2 != 0) bad("nsf: needs an even number of dimensions");
+  } else if (c.model == "nsf") {  // images: the Glow skeleton with spline couplings
+    c.hidden = or_default(c.hidden, 128);
+    c.blocks = or_default(c.blocks, 2);
+    if (c.levels == 0 || c.steps_per_level == 0) bad("nsf: levels and steps-per-level must be at least 1");
+    const std::size_t m = std::size_t(1) << c.levels;
+    if (c.event_shape[1] % m != 0 || c.event_shape[2] % m != 0)
+      bad("nsf: image height and width must be divisible by 2^levels = " + std::to_string(m));
+  } else if (c.model == "maf") {
+    c.couplings = or_default(c.couplings, 5);
+    c.hidden = or_default(c.hidden, 64);
+    c.blocks = or_default(c.blocks, 2);
+    if (shape_numel(c.event_shape) < 2) bad("maf: needs at least two dimensions");
   } else {
-    bad("unknown model '" + c.model + "' (nice, realnvp, glow)");
+    bad("unknown model '" + c.model + "' (nice, realnvp, glow, nsf, maf)");
   }
-  if (c.couplings == 0 && c.model != "glow") bad(c.model + ": needs at least one coupling");
-  if (c.transformer.empty()) c.transformer = c.model == "nice" ? "additive" : "affine";
+  const bool glow_skeleton = c.model == "glow" || (c.model == "nsf" && !vec);
+  if (c.couplings == 0 && !glow_skeleton) bad(c.model + ": needs at least one coupling");
+  if (c.transformer.empty()) c.transformer = c.model == "nice" ? "additive" : c.model == "nsf" ? "spline" : "affine";
+  if (c.model == "nsf" && c.transformer != "spline")
+    bad("nsf: its couplings are splines (for another transformer use realnvp or glow), got '" + c.transformer + "'");
+  if (c.model == "maf" && c.transformer != "affine" && c.transformer != "spline")
+    bad("maf: the transformer is affine or spline, got '" + c.transformer + "'");
   // Glow on images has two switches for one choice: additive if either says so (a resolved
   // config whose `affine` is then turned off is additive, as --additive always was).
   if (c.model == "glow" && !vec && (c.transformer == "affine" || c.transformer == "additive")) {
@@ -194,9 +279,9 @@ PresetConfig resolve_preset(PresetConfig c) {
   if (c.model == "nice" && c.transformer != "additive")
     bad("nice: its couplings are additive (a transformer is chosen for realnvp and glow), got '" + c.transformer + "'");
   if (!transformer_available(c.transformer)) bad(c.model + ": the " + c.transformer + " transformer is not available yet");
-  if (c.bins < 1 || c.bins > 1024 || c.mixtures < 1 || c.mixtures > 1024 || !(c.tail_bound > 0.0) ||
+  if (c.bins < 2 || c.bins > 1024 || c.mixtures < 1 || c.mixtures > 1024 || !(c.tail_bound > 0.0) ||
       !(c.tail_bound <= 1e6))
-    bad(c.model + ": bins and mixtures must be from 1 to 1024 and tail_bound in (0, 1e6], got " +
+    bad(c.model + ": bins must be from 2 to 1024, mixtures from 1 to 1024 and tail_bound in (0, 1e6], got " +
         std::to_string(c.bins) + ", " + std::to_string(c.mixtures) + " and " + std::to_string(c.tail_bound));
   return c;
 }
@@ -207,6 +292,8 @@ std::shared_ptr<FlowModel<T>> make_flow(const PresetConfig& config, Rng& rng) {
   const bool vec = is_vector_data(c.event_shape);
   if (c.model == "nice") return make_nice<T>(c, rng);
   if (c.model == "realnvp") return vec ? make_realnvp_vectors<T>(c, rng) : make_realnvp_images<T>(c, rng);
+  if (c.model == "maf") return make_maf_flow<T>(c, rng);
+  if (c.model == "nsf" && vec) return make_nsf_vectors<T>(c, rng);
   return vec ? make_glow_vectors<T>(c, rng) : make_glow_images<T>(c, rng);
 }
 

@@ -10,6 +10,14 @@
 //   glow     (images) centering (x - 1/2) -> per level: squeeze -> K steps (ActNorm ->
 //            invertible 1x1 conv -> coupling) -> split with a learned conditional prior
 //            (not on the last level); standard normal top (or learned with learn_top).
+//   nsf      (2-D) `couplings` (8) rational-quadratic spline couplings (`bins` K, `tail_bound` B)
+//            on alternating coordinates, MLP 1 -> hidden (64) x blocks (2) -> 3K - 1, the last
+//            layer starting at the identity spline; (images) exactly glow with the spline
+//            transformer (the Glow multi-scale skeleton, spline couplings).
+//   maf      `couplings` (5) MAF layers (flows/bijectors/masked_autoregressive.hpp: make_maf)
+//            with reversals between them, MADE hidden (64) x blocks (2), transformer affine
+//            (tanh log-scale) or spline; on images the flattened logit(0.05) of the pixels
+//            (D = C*H*W: sampling costs D MADE passes per layer).
 //   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two
 //   coordinates (toy-realnvp: 8 affine couplings, MLP 1 -> 64 -> 64 -> 2, log-scale tanh(s)).
 // Every coupling is a Coupling (flows/bijectors/coupling.hpp) of a partition, a conditioner and
@@ -25,21 +33,22 @@
 namespace fz {
 
 struct PresetConfig {
-  std::string model = "glow";        // nice | realnvp | glow
+  std::string model = "glow";        // nice | realnvp | glow | nsf | maf
   Shape event_shape = {1, 28, 28};   // one sample: (C, H, W) for images, (2) for toy data
   std::size_t levels = 2;            // glow L; realnvp number of scales that factor out
   std::size_t steps_per_level = 8;   // glow K
   std::size_t hidden = 0;            // conditioner width (0 = the model's default)
   std::size_t blocks = 0;            // realnvp residual blocks / MLP hidden layers (0 = default)
-  std::size_t couplings = 0;         // nice/toy couplings; realnvp couplings per group (0 = default)
+  std::size_t couplings = 0;         // nice/toy/nsf couplings, maf layers; realnvp per group (0 = default)
   bool affine = true;                // glow: affine (true) or additive coupling
   bool lu = true;                    // glow: LU-decomposed 1x1 convolution
   bool learn_top = false;            // glow: learned diagonal Gaussian top prior
   bool weight_norm = false;          // realnvp: weight-normalised conditioner convs
   // The couplings' transformer (flows/transformers/registry.hpp), realnvp and glow: "affine"
   // (realnvp: scale * tanh log-scale, tanh on 2-D data; glow images: sigmoid(pre + 2) scale;
-  // glow 2-D: tanh log-scale) | "additive" | "spline" | "mixture" (not available yet). Empty =
-  // the family's own: nice additive, realnvp affine, glow affine. resolve_preset fills it in;
+  // glow 2-D: tanh log-scale) | "additive" | "spline" | "mixture"; maf: affine or spline; nsf:
+  // spline only. Empty = the family's own: nice additive, realnvp, glow and maf affine, nsf
+  // spline. resolve_preset fills it in;
   // for glow images it is additive when either it or `affine` = false says so, and `affine` is
   // set to match. (The 2-D Glow ignores `affine`, as it always has: use the transformer.)
   std::string transformer;

@@ -7,6 +7,8 @@
 
 #include "flows/transformers/additive.hpp"
 #include "flows/transformers/affine.hpp"
+#include "flows/transformers/logistic_mixture.hpp"
+#include "flows/transformers/rational_quadratic_spline.hpp"
 #include "flows/transformers/sigmoid_affine.hpp"
 
 namespace fz {
@@ -24,8 +26,14 @@ const std::vector<std::pair<std::string, Maker<T>>>& table() {
       {"affine",
        [](const TransformerOptions& o) { return std::make_shared<AffineTransformer<T>>(o.channels, o.learned_scale); }},
       {"sigmoid-affine", [](const TransformerOptions&) { return std::make_shared<SigmoidAffineTransformer<T>>(); }},
-      {"spline", nullptr},
-      {"mixture", nullptr},
+      {"spline",
+       [](const TransformerOptions& o) {
+         RationalQuadraticSplineOptions spline;
+         spline.bins = o.bins;
+         spline.tail_bound = o.tail_bound;
+         return std::make_shared<RationalQuadraticSplineTransformer<T>>(spline);
+       }},
+      {"mixture", [](const TransformerOptions& o) { return std::make_shared<LogisticMixtureTransformer<T>>(o.mixtures); }},
   };
   return kTable;
 }

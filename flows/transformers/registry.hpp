@@ -5,9 +5,9 @@
 //   affine          AffineTransformer: log-scale scale * tanh(s) with a learned per-channel
 //                   "scale" (options.learned_scale), or tanh(s)   (P = 2, RealNVP)
 //   sigmoid-affine  SigmoidAffineTransformer: scale sigmoid(pre + 2) (P = 2, Glow)
-//   spline, mixture known names, not available yet: make_transformer throws saying so
-//                   (rational-quadratic spline with options.bins / tail_bound; logistic
-//                   mixture with options.mixtures)
+//   spline          RationalQuadraticSplineTransformer with options.bins K and
+//                   options.tail_bound B (P = 3K - 1; the default minimum bin sizes and derivative)
+//   mixture         LogisticMixtureTransformer with options.mixtures K (P = 3K + 2)
 #pragma once
 
 #include <cstddef>

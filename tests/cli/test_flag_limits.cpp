@@ -108,6 +108,11 @@ TEST_CASE("flag limits: every numeric flag refuses NaN, inf, negatives and absur
       {"train --hidden 0", "--hidden"}, {"train --hidden 1e12", "--hidden"}, {"train --blocks 1000", "--blocks"},
       {"train --couplings -1", "--couplings"}, {"train --bits 9", "--bits"}, {"train --image-size -1", "--image-size"},
       {"train --image-size 1e9", "--image-size"},
+      {"train --bins 1", "--bins"}, {"train --bins 1e9", "--bins"}, {"train --bins nan", "--bins"},
+      {"train --tail-bound 0", "--tail-bound"}, {"train --tail-bound nan", "--tail-bound"},
+      {"train --tail-bound inf", "--tail-bound"}, {"train --tail-bound 101", "--tail-bound"},
+      {"train --mixtures 0", "--mixtures"}, {"train --mixtures 65", "--mixtures"},
+      {"tape --bins 65", "--bins"}, {"profile --tail-bound -1", "--tail-bound"},
       // eval, sample, density, inspect, latents
       {"eval " + ck + " --limit -1", "--limit"}, {"eval " + ck + " --limit nan", "--limit"},
       {"eval " + ck + " --limit 1e9", "--limit"},  // toy data: 8 GB of points drawn up front

@@ -1,7 +1,8 @@
 // tests/cli/test_transformer_flag.cpp — `train --transformer`: the couplings' transformer is
 // chosen on the command line for realnvp and glow, saved in config.json (with bins, tail_bound,
-// mixtures), kept by --resume (which refuses a different one), and the transformers not written
-// yet, or a combination that cannot be built, are a bad flag (exit 2) with a one-line reason.
+// mixtures), kept by --resume (which refuses a different one), and a combination that cannot be
+// built is a bad flag (exit 2) with a one-line reason (the spline and mixture runs, and their
+// flags: tests/cli/test_new_models.cpp).
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -54,7 +55,7 @@ TEST_CASE("cli --transformer: a run without the flag records its family's own tr
   }
 }
 
-TEST_CASE("cli --transformer: spline and mixture are not available yet, nice has none, and "
+TEST_CASE("cli --transformer: nice has none, and "
           "--additive must agree (exit 2, one line)", "[cli][transformer-flag]") {
   const std::string out = fresh_temp_path("transformer", "refused");
   const std::string scratch = fresh_temp_path("transformer", "scratch3");
@@ -62,9 +63,7 @@ TEST_CASE("cli --transformer: spline and mixture are not available yet, nice has
     std::string args, message;
   };
   const Case cases[] = {
-      {"--model realnvp --transformer spline", "--transformer spline: not available yet"},
-      {"--model glow --transformer mixture", "--transformer mixture: not available yet"},
-      {"--model nice --transformer affine", "--transformer is for realnvp and glow"},
+      {"--model nice --transformer affine", "--transformer is for realnvp, glow, nsf and maf"},
       {"--model glow --additive --transformer affine", "--additive contradicts --transformer affine"},
       {"--model glow --transformer rqs", "--transformer: rqs not in {affine,additive,spline,mixture}"},
   };

@@ -41,6 +41,28 @@ TEST_CASE("cli: zoo trains each chosen family on each chosen density and writes 
   fs::remove_all(out);
 }
 
+TEST_CASE("cli: zoo has the NSF and MAF families after the first three; 'maf' picks both MAF rows",
+          "[cli][zoo]") {
+  const std::string out = fresh_temp_path("zoo", "new_families");
+  const auto r = run_flowzoo("zoo --out " + out + " --steps 20 --densities moons --families nsf,maf --threads 1",
+                             out + "-run");
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const auto rows = lines_of(out + "/zoo.csv");
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[1].rfind("NSF spline coupling,moons,", 0) == 0);
+  CHECK(rows[2].rfind("MAF affine,moons,", 0) == 0);
+  CHECK(rows[3].rfind("MAF spline,moons,", 0) == 0);
+  for (std::size_t i = 1; i < rows.size(); ++i) {
+    const std::string rest = rows[i].substr(rows[i].find(',', rows[i].find(',') + 1) + 1);
+    const double nll = std::stod(rest);
+    CHECK(std::isfinite(nll));
+    CHECK(nll < 10);
+    CHECK(rows[i].back() == ',');
+  }
+  fs::remove_all(out);
+}
+
 TEST_CASE("cli: zoo refuses unknown densities and families with exit 2, naming the known ones", "[cli][zoo]") {
   const std::string out = fresh_temp_path("zoo", "bad");
   auto r = run_flowzoo("zoo --out " + out + " --densities moons,banana", out + "-run");

@@ -130,6 +130,26 @@ TEST_CASE("memory estimate: parameter count equals the built model's, every pres
       additive.transformer = "additive";
       configs.push_back(resolve_preset(additive));
     }
+  // The spline and mixture transformers on every coupling family, and the nsf and maf presets.
+  for (const char* m : {"realnvp", "glow"})
+    for (const Shape& event : {Shape{1, 16, 16}, Shape{2}})
+      for (const char* t : {"spline", "mixture"}) {
+        PresetConfig other = preset(m, event);
+        other.transformer = t;
+        other.bins = 5;
+        other.mixtures = 3;
+        configs.push_back(resolve_preset(other));
+      }
+  configs.push_back(preset("nsf", {2}));
+  configs.push_back(preset("nsf", {1, 16, 16}));
+  configs.push_back(preset("maf", {2}));
+  configs.push_back(preset("maf", {1, 4, 4}));
+  PresetConfig maf_spline = preset("maf", {4});
+  maf_spline.transformer = "spline";
+  maf_spline.bins = 6;
+  maf_spline.couplings = 3;
+  maf_spline.blocks = 1;
+  configs.push_back(resolve_preset(maf_spline));
   for (const PresetConfig& c : configs) {
     Rng rng(1);
     const auto model = make_flow<float>(c, rng);
@@ -163,6 +183,15 @@ TEST_CASE("memory estimate: a training step's activations within a factor 1.5 of
   cases.push_back({glow_add, 32});
   PresetConfig toy_nvp = preset("realnvp", {2});
   cases.push_back({toy_nvp, 1024});
+  cases.push_back({preset("nsf", {2}), 1024});
+  cases.push_back({preset("maf", {2}), 1024});
+  PresetConfig toy_maf_spline = preset("maf", {2});
+  toy_maf_spline.transformer = "spline";
+  cases.push_back({resolve_preset(toy_maf_spline), 1024});
+  PresetConfig nsf_images = preset("nsf", {1, 16, 16});
+  nsf_images.hidden = 64;
+  nsf_images.steps_per_level = 4;
+  cases.push_back({nsf_images, 32});
   for (const Case& k : cases) {
     const MemoryEstimate e = estimate_memory(k.config, k.batch);
     const Measured m = measure_step(k.config, k.batch);

@@ -1,0 +1,40 @@
+// cli/transformer_flags.cpp — --transformer, --bins, --tail-bound, --mixtures against the model.
+#include "cli/transformer_flags.hpp"
+
+#include "cli/flag_checks.hpp"
+
+namespace fz::cli {
+
+std::string effective_transformer(const RunConfig& c, bool additive) {
+  const std::string& m = c.model.model;
+  if (m == "nice") return "";
+  if (!c.model.transformer.empty()) return c.model.transformer;
+  if (m == "nsf") return "spline";
+  return additive ? "additive" : "affine";
+}
+
+void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags& flags) {
+  const std::string& m = c.model.model;
+  const std::string& t = c.model.transformer;
+  if (!t.empty()) {
+    if (m == "nice")
+      throw FlagError("--transformer is for realnvp, glow, nsf and maf (NICE's couplings are additive), got --transformer " + t);
+    if (m == "nsf" && t != "spline")
+      throw FlagError("--transformer " + t + ": nsf's couplings are splines (use realnvp or glow for another transformer)");
+    if (m == "maf" && t != "affine" && t != "spline")
+      throw FlagError("--transformer " + t + ": maf takes affine or spline");
+    if (additive && t != "additive") throw FlagError("--additive contradicts --transformer " + t + " (give one of them)");
+  }
+  const std::string used = effective_transformer(c, additive);
+  const std::string which = used.empty() ? m + " (additive couplings)" : "--transformer " + used;
+  if ((flags.bins || flags.tail_bound > 0) && used != "spline")
+    throw FlagError(std::string(flags.bins ? "--bins" : "--tail-bound") + " is for the spline transformer (nsf, or "
+                    "--transformer spline), not " + which);
+  if (flags.mixtures && used != "mixture")
+    throw FlagError("--mixtures is for the mixture transformer (--transformer mixture), not " + which);
+  if (flags.bins) c.model.bins = flags.bins;
+  if (flags.tail_bound > 0) c.model.tail_bound = flags.tail_bound;
+  if (flags.mixtures) c.model.mixtures = flags.mixtures;
+}
+
+}  // namespace fz::cli

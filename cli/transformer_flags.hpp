@@ -1,0 +1,37 @@
+// cli/transformer_flags.hpp — the flags choosing a coupling's elementwise transformer
+// (--transformer, and the spline's --bins / --tail-bound, the mixture's --mixtures) checked
+// against the model after parsing, and written into the run's PresetConfig.
+//
+// Which model takes which transformer (flows/presets.hpp):
+//   realnvp, glow   affine (default) | additive | spline | mixture  (--additive on glow = additive)
+//   nsf             spline (its only one; the flag may say so)
+//   maf             affine (default) | spline
+//   nice            none (its couplings are additive; --transformer is refused)
+// --bins and --tail-bound need the spline (nsf, or --transformer spline), --mixtures the
+// mixture: giving one to another transformer is a bad flag, not a silent no-op. The ranges
+// (RunLimits in cli/run_config.hpp) are checked by the parsers; RunConfig::validate checks them
+// again for configurations read from files.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "cli/run_config.hpp"
+
+namespace fz::cli {
+
+// The values as parsed; 0 = the flag was not given (each default is PresetConfig's).
+struct TransformerFlags {
+  std::size_t bins = 0;
+  double tail_bound = 0;
+  std::size_t mixtures = 0;
+};
+
+// Throws FlagError (cli/flag_checks.hpp: exit 2) with one line naming the flag for a
+// combination that cannot be built; otherwise copies the given values into c.model.
+void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags& flags);
+
+// The transformer the model will use with these flags ("" for nice: additive, fixed).
+std::string effective_transformer(const RunConfig& c, bool additive);
+
+}  // namespace fz::cli
