@@ -15,8 +15,10 @@
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
+#include "tests/tensor_compare.hpp"
 
 using namespace fz;
+using fz::test::max_diff;
 
 namespace {
 
@@ -38,14 +40,6 @@ const Case kCases[] = {
     {2, 3, 5, 6, 4, 3, 1, 1}, {2, 2, 4, 17, 13, 3, 1, 1}, {3, 5, 3, 4, 6, 1, 1, 0},
     {2, 3, 7, 7, 2, 3, 2, 1},
 };
-
-template <typename T>
-double max_diff(const Tensor<T>& a, const Tensor<T>& b) {
-  REQUIRE(a.shape() == b.shape());
-  double m = 0;
-  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a[i]) - double(b[i])));
-  return m;
-}
 
 template <typename T>
 void check_equals_unfused(const Case& c, bool relu, bool relu_in, double tol) {

@@ -21,8 +21,10 @@
 #include "tensor/random.hpp"
 #include "tests/thread_count.hpp"
 #include "tensor/reference_mode.hpp"
+#include "tests/tensor_compare.hpp"
 
 using namespace fz;
+using fz::test::max_abs;
 
 namespace {
 
@@ -426,13 +428,6 @@ double max_abs_diff(const Tensor<T>& a, const Tensor<T>& b) {
   double m = 0;
   for (std::size_t i = 0; i < a.numel(); ++i)
     m = std::max(m, std::abs(double(a[i]) - double(b[i])));
-  return m;
-}
-
-template <typename T>
-double max_abs(const Tensor<T>& a) {
-  double m = 0;
-  for (T v : a) m = std::max(m, std::abs(double(v)));
   return m;
 }
 

@@ -35,8 +35,11 @@
 #include "autograd/tape.hpp"
 #include "tensor/random.hpp"
 #include "tensor/reference_mode.hpp"
+#include "tests/tensor_compare.hpp"
 
 using namespace fz;
+using fz::test::max_abs;
+using fz::test::max_diff;
 
 namespace {
 
@@ -178,21 +181,6 @@ Run<T> run(const OpFn<T>& f, const std::vector<Tensor<T>>& inputs) {
   sum(y * r).backward();
   for (const Var<T>& v : vars) out.grads.push_back(v.grad().clone());
   return out;
-}
-
-template <typename T>
-double max_abs(const Tensor<T>& a) {
-  double m = 0;
-  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a[i])));
-  return m;
-}
-
-template <typename T>
-double max_diff(const Tensor<T>& a, const Tensor<T>& b) {
-  REQUIRE(a.shape() == b.shape());
-  double m = 0;
-  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a[i]) - double(b[i])));
-  return m;
 }
 
 // Relative to the larger magnitude of the two (1 at least, so tiny tensors compare absolutely).

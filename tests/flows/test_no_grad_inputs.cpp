@@ -19,25 +19,13 @@
 #include "autograd/ops_reduce.hpp"
 #include "flows/bijectors/actnorm.hpp"
 #include "tensor/random.hpp"
+#include "tests/tensor_compare.hpp"
 
 using namespace fz;
+using fz::test::max_abs;
+using fz::test::max_diff;
 
 namespace {
-
-template <typename T>
-double max_diff(const Tensor<T>& a, const Tensor<T>& b) {
-  REQUIRE(a.shape() == b.shape());
-  double m = 0;
-  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a[i]) - double(b[i])));
-  return m;
-}
-
-template <typename T>
-double max_abs(const Tensor<T>& a) {
-  double m = 0;
-  for (T v : a) m = std::max(m, std::abs(double(v)));
-  return m;
-}
 
 // An op under test: inputs[0] is the data, the rest parameters. fused and plain build the
 // same function from the same leaves.

@@ -28,8 +28,10 @@
 #include "tensor/elementwise.hpp"
 #include "tensor/reference_mode.hpp"
 #include "tests/flows/tiny_presets.hpp"
+#include "tests/tensor_compare.hpp"
 
 using namespace fz;
+using fz::test::max_abs;
 using namespace fz::testing;
 
 namespace {
@@ -66,13 +68,6 @@ PathResult<T> run_path(FlowModel<T>& model, const Tensor<T>& x, bool images, boo
   for (const Var<T>& p : model.parameters())
     out.grads.push_back(p.grad().defined() ? p.grad().clone() : Tensor<T>(p.shape(), T(0)));
   return out;
-}
-
-template <typename T>
-double max_abs(const Tensor<T>& a) {
-  double m = 0;
-  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(double(a[i])));
-  return m;
 }
 
 // max |a - b| / max(1, max |a|, max |b|)

@@ -8,8 +8,10 @@
 
 #include "tensor/conv2d.hpp"
 #include "tensor/parallel.hpp"
+#include "tests/tensor_compare.hpp"
 
 using namespace fz;
+using fz::test::max_diff;
 
 namespace {
 
@@ -42,13 +44,6 @@ void for_each_tap(const Geom& g, F&& f) {
                 if (ih < 0 || iw < 0 || ih >= long(g.H) || iw >= long(g.W)) continue;
                 f(n, o, c, oh, ow, ki, kj, std::size_t(ih), std::size_t(iw));
               }
-}
-
-double max_diff(const Tensor64& a, const Tensor64& b) {
-  REQUIRE(a.shape() == b.shape());
-  double m = 0;
-  for (std::size_t i = 0; i < a.numel(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
 }
 
 void check_against_direct(const Geom& g, std::mt19937& rng) {
