@@ -135,23 +135,7 @@ Var<T> conv2d_affine_reference(const Var<T>& x, const Var<T>& weight, const Var<
 template <typename T>
 Var<T> conv2d_affine_chain_reference(const Var<T>& x, bool relu_input,
                                      const std::vector<ConvAffineVars<T>>& layers) {
-  // The fused kernel's checks, with its messages (tensor/conv2d_affine.cpp).
-  if (layers.empty()) throw std::invalid_argument("conv2d_affine_chain: no layers");
-  if (x.dim() != 4)
-    throw std::invalid_argument("conv2d_affine_chain: input must be (N, C, H, W), got " +
-                                shape_str(x.shape()));
-  std::size_t channels = x.shape()[1];
-  for (const ConvAffineVars<T>& l : layers) {
-    const Shape& ws = l.weight.shape();
-    if (ws.size() != 4 || ws[2] % 2 == 0 || ws[2] != ws[3])
-      throw std::invalid_argument("conv2d_affine_chain: weights must be square with an odd "
-                                  "kernel, got " + shape_str(ws));
-    if (ws[1] != channels)
-      throw std::invalid_argument("conv2d_affine_chain: a layer with weight " + shape_str(ws) +
-                                  " gets " + std::to_string(channels) +
-                                  " input channels: the layers do not chain");
-    channels = ws[0];
-  }
+  check_conv2d_affine_chain(x.value(), layer_values(layers));  // the fused op's checks and messages
   Var<T> h = x;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const ConvAffineVars<T>& l = layers[i];

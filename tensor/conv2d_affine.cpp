@@ -195,6 +195,11 @@ ConvAffineChainGrads<T> conv2d_affine_chain_backward(
   return g;
 }
 
+template <typename T>
+void check_conv2d_affine_chain(const Tensor<T>& x, const std::vector<ConvAffineLayer<T>>& layers) {
+  check_chain(x, layers);
+}
+
 #define FZ_INSTANTIATE_CONV_AFFINE(T)                                                          \
   template Tensor<T> conv2d_affine(const Tensor<T>&, const Tensor<T>&, const Tensor<T>&,       \
                                    const Tensor<T>&, const ConvAffineOptions&,                  \
@@ -202,6 +207,7 @@ ConvAffineChainGrads<T> conv2d_affine_chain_backward(
   template ConvAffineGrads<T> conv2d_affine_backward(                                          \
       const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, const Tensor<T>&, \
       const ConvAffineOptions&, const ConvAffineSaved<T>&, ConvGradsWanted);                    \
+  template void check_conv2d_affine_chain(const Tensor<T>&, const std::vector<ConvAffineLayer<T>>&); \
   template Tensor<T> conv2d_affine_chain(const Tensor<T>&, bool,                             \
                                          const std::vector<ConvAffineLayer<T>>&,                \
                                          ConvAffineChainSaved<T>*, bool);                       \

@@ -87,6 +87,13 @@ Tensor<T> conv2d_affine_chain(const Tensor<T>& x, bool relu_input,
                               const std::vector<ConvAffineLayer<T>>& layers,
                               ConvAffineChainSaved<T>* saved, bool keep_x_layout);
 
+// The chain's input checks alone, with conv2d_affine_chain's messages (std::invalid_argument):
+// at least one layer, x 4-D, each layer a same convolution (square odd kernel, scale and shift
+// of its output channels) taking the previous layer's channels. Its plain form
+// (autograd/ops_conv.cpp, conv2d_affine_chain_reference) calls it to fail the same way.
+template <typename T>
+void check_conv2d_affine_chain(const Tensor<T>& x, const std::vector<ConvAffineLayer<T>>& layers);
+
 template <typename T>
 struct ConvAffineChainGrads {
   Tensor<T> input;                       // when asked for
