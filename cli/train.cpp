@@ -29,6 +29,7 @@
 #include "flows/image_likelihood.hpp"
 #include "tensor/atomic_file.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/printable.hpp"
 
 namespace fz::cli {
 
@@ -36,11 +37,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fmt(double v, int precision = 6) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-  return buf;
-}
+std::string fmt(double v, int precision = 6) { return format_significant(v, precision); }
 
 // Drops metric rows past `last_step` (written after the checkpoint a resumed run starts from)
 // and rows that are not whole (no step number, or fewer cells than the header: cut by a kill).

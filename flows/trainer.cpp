@@ -14,6 +14,7 @@
 #include "autograd/optim/sgd.hpp"
 #include "flows/image_likelihood.hpp"
 #include "tensor/layout.hpp"
+#include "tensor/printable.hpp"
 
 namespace fz {
 
@@ -30,11 +31,7 @@ std::unique_ptr<Optimizer<T>> make_optimizer(const std::string& name, std::vecto
 }
 
 // Four significant digits, for messages.
-std::string format_number(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
+std::string format_number(double v) { return format_significant(v, 4); }
 
 // Rows [begin, end) of a batch-first tensor.
 template <typename U>

@@ -1,4 +1,4 @@
-// tensor/printable.cpp — escaping untrusted bytes for messages.
+// tensor/printable.cpp — escaping untrusted bytes for messages; significant-digit numbers.
 #include "tensor/printable.hpp"
 
 #include <cstdio>
@@ -22,6 +22,12 @@ std::string printable(const std::string& text, std::size_t max_chars) {
     }
   }
   return out;
+}
+
+std::string format_significant(double v, int digits) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+  return buf;
 }
 
 }  // namespace fz
