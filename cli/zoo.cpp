@@ -4,8 +4,9 @@
 // the first row, each cell the learned density exp(log p) as a viridis heatmap).
 //
 // Each (family, density) run: the family's 2-D preset (flows/presets.cpp), Adam at the toy
-// recipe (cli/run_config.cpp default_training_recipe), batch 512 of fresh samples per step,
-// then the test NLL on 20,000 fresh samples from a seed training never used. zoo.csv gets its
+// recipe (cli/run_config.cpp default_training_recipe), batch 512 of fresh samples per step and
+// the test NLL on 20,000 fresh samples, both from the streams `train --dataset toy` draws
+// (RunData::toy_batch / toy_test in cli/run_data.cpp). zoo.csv gets its
 // row as soon as a run ends and zoo.png is redrawn after each family, so an interrupted
 // gallery keeps what it finished; a run that diverges is recorded with its error, and the
 // gallery goes on.
@@ -13,13 +14,12 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 #include "cli/commands.hpp"
 #include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/run_data.hpp"
 #include "datasets/image_write.hpp"
 #include "datasets/labelled_grid.hpp"
 #include "datasets/toy2d.hpp"
@@ -27,6 +27,7 @@
 #include "flows/trainer.hpp"
 #include "tensor/atomic_file.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/printable.hpp"
 
 namespace fz::cli {
 
@@ -94,19 +95,9 @@ TensorU8 density_cell(FlowModel<float>& model, const PlotRange& box) {
   NoGradGuard no_grad;
   model.eval();
   const Tensor<double> grid = density_grid(box, kCellPixels, kCellPixels);
-  Tensor<float> pts(grid.shape());
-  for (std::size_t i = 0; i < grid.numel(); ++i) pts[i] = static_cast<float>(grid[i]);
-  const Tensor<float> lp = model.log_prob(Var<float>(pts)).value();
-  Tensor<float> img({kCellPixels, kCellPixels});
-  for (std::size_t i = 0; i < img.numel(); ++i) img[i] = lp[i];
+  const Tensor<float> lp = model.log_prob(Var<float>(grid.cast<float>())).value();
   model.train();
-  return density_heatmap(img);
-}
-
-std::string fmt(double v, int precision = 5) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.*g", precision, v);
-  return buf;
+  return density_heatmap(lp.reshape({kCellPixels, kCellPixels}));
 }
 
 }  // namespace
@@ -173,15 +164,25 @@ int run_zoo(const ZooRequest& req) {
       const auto start = std::chrono::steady_clock::now();
       Rng init_rng(req.seed);
       auto model = make_flow<float>(family.preset, init_rng);
-      TrainerOptions options;  // the toy recipe: Adam lr 1e-3, no warmup, no clipping, recover on divergence
+      // The recipe and data streams of `flowzoo train --dataset toy` (cli/run_config.cpp,
+      // cli/run_data.cpp), so a cell is the same run `train` would make.
+      const TrainingRecipe recipe = default_training_recipe(family.preset.model, "toy");
+      TrainerOptions options;
+      options.lr = recipe.lr;
+      options.warmup_steps = recipe.warmup_steps;
+      options.clip_grad_norm = recipe.clip_grad_norm;
       Trainer<float> trainer(model, options, req.seed);
+      RunData data;
+      data.toy = true;
+      data.density = kinds[c];
+      data.seed = req.seed;
+      data.event_shape = {2};
       std::string error;
       double nll = std::nan("");
       try {
         for (std::size_t s = 0; s < req.steps && !interrupt_requested(); ++s)
-          trainer.step_continuous(sample_toy2d<float>(kinds[c], kTrainBatch, req.seed * 0x9E3779B97F4A7C15ull + s + 1));
-        const Tensor<float> test = sample_toy2d<float>(kinds[c], kTestSamples, req.seed * 0x9E3779B97F4A7C15ull + 0xC0FFEEull);
-        nll = trainer.evaluate_continuous(test, 4096);
+          trainer.step_continuous(data.toy_batch(s, kTrainBatch));
+        nll = trainer.evaluate_continuous(data.toy_test(kTestSamples), 4096);
       } catch (const std::exception& e) {
         error = e.what();
       }
@@ -191,12 +192,12 @@ int run_zoo(const ZooRequest& req) {
       std::string quoted = error;
       for (char& ch : quoted)
         if (ch == '"' || ch == '\n') ch = '\'';
-      csv += family.label + "," + toy2d_name(kinds[c]) + "," + (error.empty() ? fmt(nll, 6) : "") + "," +
-             fmt(seconds, 4) + "," + (error.empty() ? "" : "\"" + quoted + "\"") + "\n";
+      csv += family.label + "," + toy2d_name(kinds[c]) + "," + (error.empty() ? format_significant(nll, 6) : "") + "," +
+             format_significant(seconds, 4) + "," + (error.empty() ? "" : "\"" + quoted + "\"") + "\n";
       replace_file_atomically(csv_path, csv);
       if (!req.quiet)
         std::printf("zoo [%zu/%zu] %-16s %-13s %s  %.1f s\n", done, total, family.label.c_str(),
-                    toy2d_name(kinds[c]).c_str(), error.empty() ? ("test NLL " + fmt(nll)).c_str() : ("failed: " + error).c_str(),
+                    toy2d_name(kinds[c]).c_str(), error.empty() ? ("test NLL " + format_significant(nll, 5)).c_str() : ("failed: " + error).c_str(),
                     seconds);
       std::fflush(stdout);
     }
