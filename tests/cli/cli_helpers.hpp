@@ -5,6 +5,8 @@
 // cli_process.hpp.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -85,6 +87,15 @@ inline BinaryRun run_flowzoo(const std::string& args, const std::string& scratch
   std::filesystem::remove(out_file);
   std::filesystem::remove(err_file);
   return r;
+}
+
+// A flag refused as a bad flag: exit 2, one line on stderr naming `message`, and no checkpoint
+// written into the run folder `out`.
+inline void check_flag_refused(const BinaryRun& r, const std::string& message, const std::string& out) {
+  CHECK(r.status == 2);
+  CHECK(r.err.find(message) != std::string::npos);
+  CHECK(count_lines(r.err) == 1);
+  CHECK(!std::filesystem::exists(out + "/checkpoint.safetensors"));
 }
 
 // The toy RealNVP the CLI tests train in-process: moons, 2 couplings, hidden 8, batch 32, one
