@@ -278,7 +278,6 @@ PresetConfig resolve_preset(PresetConfig c) {
     bad(c.model + ": unknown transformer '" + c.transformer + "' (affine, additive, spline, mixture)");
   if (c.model == "nice" && c.transformer != "additive")
     bad("nice: its couplings are additive (a transformer is chosen for realnvp and glow), got '" + c.transformer + "'");
-  if (!transformer_available(c.transformer)) bad(c.model + ": the " + c.transformer + " transformer is not available yet");
   if (c.bins < 2 || c.bins > 1024 || c.mixtures < 1 || c.mixtures > 1024 || !(c.tail_bound > 0.0) ||
       !(c.tail_bound <= 1e6))
     bad(c.model + ": bins must be from 2 to 1024, mixtures from 1 to 1024 and tail_bound in (0, 1e6], got " +

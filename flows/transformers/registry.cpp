@@ -18,7 +18,7 @@ namespace {
 template <typename T>
 using Maker = std::function<std::shared_ptr<Transformer<T>>(const TransformerOptions&)>;
 
-// name -> builder; an empty builder is a known name whose transformer is not written yet.
+// name -> builder.
 template <typename T>
 const std::vector<std::pair<std::string, Maker<T>>>& table() {
   static const std::vector<std::pair<std::string, Maker<T>>> kTable = {
@@ -46,20 +46,11 @@ std::vector<std::string> transformer_names() {
   return names;
 }
 
-bool transformer_available(const std::string& name) {
-  for (const auto& entry : table<float>())
-    if (entry.first == name) return static_cast<bool>(entry.second);
-  return false;
-}
-
 template <typename T>
 std::shared_ptr<Transformer<T>> make_transformer(const std::string& name, const TransformerOptions& options) {
   std::string known;
   for (const auto& [entry, make] : table<T>()) {
-    if (entry == name) {
-      if (!make) throw std::invalid_argument("transformer '" + name + "' is not available yet");
-      return make(options);
-    }
+    if (entry == name) return make(options);
     known += (known.empty() ? "" : ", ") + entry;
   }
   throw std::invalid_argument("unknown transformer '" + name + "' (" + known + ")");

@@ -27,13 +27,10 @@ struct TransformerOptions {
   std::size_t mixtures = 4;    // mixture: logistic components K
 };
 
-// Every name make_transformer knows, available or not ("additive", "affine", ...).
+// Every name make_transformer knows ("additive", "affine", ...).
 std::vector<std::string> transformer_names();
-// Whether make_transformer can build `name` in this build.
-bool transformer_available(const std::string& name);
 
-// Throws std::invalid_argument for an unknown name (listing the known ones) and for a known
-// one not available yet.
+// Throws std::invalid_argument for an unknown name, listing the known ones.
 template <typename T>
 std::shared_ptr<Transformer<T>> make_transformer(const std::string& name, const TransformerOptions& options);
 
