@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "tensor/shape.hpp"
+#include "../tensor/shape.hpp"
 
 namespace fz {
 namespace detail {

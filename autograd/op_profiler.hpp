@@ -28,7 +28,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "autograd/tape.hpp"
+#include "tape.hpp"
 
 namespace fz {
 

@@ -16,7 +16,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "autograd/var.hpp"
+#include "var.hpp"
 
 namespace fz {
 

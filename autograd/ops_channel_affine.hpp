@@ -4,7 +4,7 @@
 // equal). ActNorm's (x + b) e^s and Glow's coupling network use them.
 #pragma once
 
-#include "autograd/var.hpp"
+#include "var.hpp"
 
 namespace fz {
 

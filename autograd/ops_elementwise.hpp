@@ -7,8 +7,8 @@
 // by side; a backward only computes the gradients of inputs that require grad.
 #pragma once
 
-#include "autograd/var.hpp"
-#include "tensor/elementwise.hpp"
+#include "var.hpp"
+#include "../tensor/elementwise.hpp"
 
 namespace fz {
 

@@ -13,8 +13,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "autograd/var.hpp"
-#include "tensor/tensor.hpp"
+#include "var.hpp"
+#include "../tensor/tensor.hpp"
 
 namespace fz {
 

@@ -3,7 +3,7 @@
 // flows/bijectors/coupling.cpp (Coupling's masked partitions) is the user.
 #pragma once
 
-#include "autograd/var.hpp"
+#include "var.hpp"
 
 namespace fz {
 

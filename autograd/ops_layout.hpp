@@ -7,8 +7,8 @@
 #include <initializer_list>
 #include <vector>
 
-#include "autograd/var.hpp"
-#include "tensor/layout.hpp"
+#include "var.hpp"
+#include "../tensor/layout.hpp"
 
 namespace fz {
 

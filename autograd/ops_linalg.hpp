@@ -5,8 +5,8 @@
 // loops of tensor/linalg.hpp: 1x1-conv weights are at most a few hundred channels wide.
 #pragma once
 
-#include "autograd/var.hpp"
-#include "tensor/tensor.hpp"
+#include "var.hpp"
+#include "../tensor/tensor.hpp"
 
 namespace fz {
 

@@ -3,7 +3,7 @@
 // linear_relu, the same layer with its ReLU fused in (the hidden layers of MLP conditioners).
 #pragma once
 
-#include "autograd/var.hpp"
+#include "var.hpp"
 
 namespace fz {
 

@@ -34,7 +34,7 @@
 
 #include <cstddef>
 
-#include "autograd/var.hpp"
+#include "var.hpp"
 
 namespace fz {
 

@@ -7,8 +7,8 @@
 
 #include <vector>
 
-#include "autograd/var.hpp"
-#include "tensor/reduce.hpp"
+#include "var.hpp"
+#include "../tensor/reduce.hpp"
 
 namespace fz {
 

@@ -6,7 +6,7 @@
 // std::invalid_argument naming the shape.
 #pragma once
 
-#include "autograd/var.hpp"
+#include "var.hpp"
 
 namespace fz {
 

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "autograd/var.hpp"
+#include "var.hpp"
 
 namespace fz {
 

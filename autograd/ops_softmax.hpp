@@ -12,8 +12,8 @@
 // std::invalid_argument naming the op and the shape.
 #pragma once
 
-#include "autograd/ops_reduce.hpp"
-#include "autograd/var.hpp"
+#include "ops_reduce.hpp"
+#include "var.hpp"
 
 namespace fz {
 

@@ -15,7 +15,7 @@
 #include <memory>
 #include <vector>
 
-#include "tensor/tensor.hpp"
+#include "../tensor/tensor.hpp"
 
 namespace fz {
 

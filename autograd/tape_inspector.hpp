@@ -42,7 +42,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "autograd/tape.hpp"
+#include "tape.hpp"
 
 namespace fz {
 

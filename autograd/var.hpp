@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/grad_mode.hpp"
-#include "autograd/tape.hpp"
-#include "tensor/tensor.hpp"
+#include "grad_mode.hpp"
+#include "tape.hpp"
+#include "../tensor/tensor.hpp"
 
 namespace fz {
 

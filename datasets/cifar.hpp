@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <string>
 
-#include "datasets/error.hpp"
-#include "datasets/image_dataset.hpp"
+#include "error.hpp"
+#include "image_dataset.hpp"
 
 namespace fz {
 

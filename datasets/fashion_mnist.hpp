@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "datasets/error.hpp"
-#include "datasets/image_dataset.hpp"
+#include "error.hpp"
+#include "image_dataset.hpp"
 
 namespace fz {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/error.hpp"
+#include "error.hpp"
 
 namespace fz {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "datasets/error.hpp"
-#include "tensor/tensor.hpp"
+#include "error.hpp"
+#include "../tensor/tensor.hpp"
 
 namespace fz {
 

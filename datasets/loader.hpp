@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "datasets/image_dataset.hpp"
+#include "image_dataset.hpp"
 
 namespace fz {
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "tensor/tensor.hpp"
+#include "../tensor/tensor.hpp"
 
 namespace fz {
 

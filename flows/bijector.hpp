@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/nn/module.hpp"
-#include "autograd/var.hpp"
+#include "../autograd/nn/module.hpp"
+#include "../autograd/var.hpp"
 
 namespace fz {
 

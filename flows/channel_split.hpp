@@ -7,7 +7,7 @@
 
 #include <utility>
 
-#include "autograd/var.hpp"
+#include "../autograd/var.hpp"
 
 namespace fz {
 

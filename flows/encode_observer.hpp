@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "flows/bijector.hpp"
+#include "bijector.hpp"
 
 namespace fz {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "flows/bijector.hpp"
-#include "flows/distributions/distribution.hpp"
-#include "flows/split.hpp"
+#include "bijector.hpp"
+#include "distributions/distribution.hpp"
+#include "split.hpp"
 
 namespace fz {
 

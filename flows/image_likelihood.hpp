@@ -10,9 +10,9 @@
 
 #include <cstdint>
 
-#include "autograd/var.hpp"
-#include "tensor/random.hpp"
-#include "tensor/tensor.hpp"
+#include "../autograd/var.hpp"
+#include "../tensor/random.hpp"
+#include "../tensor/tensor.hpp"
 
 namespace fz {
 

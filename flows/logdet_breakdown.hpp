@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "flows/flow_model.hpp"
+#include "flow_model.hpp"
 
 namespace fz {
 

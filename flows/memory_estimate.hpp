@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "flows/presets.hpp"
+#include "presets.hpp"
 
 namespace fz {
 

@@ -27,8 +27,8 @@
 #include <memory>
 #include <string>
 
-#include "flows/flow_model.hpp"
-#include "tensor/random.hpp"
+#include "flow_model.hpp"
+#include "../tensor/random.hpp"
 
 namespace fz {
 

@@ -15,9 +15,9 @@
 
 #include <cstddef>
 
-#include "autograd/nn/module.hpp"
-#include "autograd/optim/ema.hpp"
-#include "autograd/optim/optimizer.hpp"
+#include "../autograd/nn/module.hpp"
+#include "../autograd/optim/ema.hpp"
+#include "../autograd/optim/optimizer.hpp"
 
 namespace fz {
 

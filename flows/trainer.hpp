@@ -28,13 +28,13 @@
 #include <stdexcept>
 #include <string>
 
-#include "autograd/optim/ema.hpp"
-#include "autograd/optim/optimizer.hpp"
-#include "autograd/optim/schedule.hpp"
-#include "flows/divergence_guard.hpp"
-#include "flows/flow_model.hpp"
-#include "flows/train_snapshot.hpp"
-#include "tensor/random.hpp"
+#include "../autograd/optim/ema.hpp"
+#include "../autograd/optim/optimizer.hpp"
+#include "../autograd/optim/schedule.hpp"
+#include "divergence_guard.hpp"
+#include "flow_model.hpp"
+#include "train_snapshot.hpp"
+#include "../tensor/random.hpp"
 
 namespace fz {
 

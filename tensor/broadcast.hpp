@@ -13,8 +13,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "tensor/shape.hpp"
-#include "tensor/tensor.hpp"
+#include "shape.hpp"
+#include "tensor.hpp"
 
 namespace fz {
 

@@ -5,7 +5,7 @@
 // kernels, and the same sharing: the input itself when nothing is broadcast or summed.
 #pragma once
 
-#include "tensor/broadcast.hpp"
+#include "broadcast.hpp"
 
 namespace fz::reference {
 

@@ -11,7 +11,7 @@
 
 #include <cstddef>
 
-#include "tensor/tensor.hpp"
+#include "tensor.hpp"
 
 namespace fz {
 

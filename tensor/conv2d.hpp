@@ -9,7 +9,7 @@
 
 #include <cstddef>
 
-#include "tensor/tensor.hpp"
+#include "tensor.hpp"
 
 namespace fz {
 

@@ -15,8 +15,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "tensor/conv2d.hpp"  // ConvGradsWanted
-#include "tensor/tensor.hpp"
+#include "conv2d.hpp"  // ConvGradsWanted
+#include "tensor.hpp"
 
 namespace fz {
 

@@ -25,8 +25,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "tensor/conv2d_affine.hpp"  // ConvAffineSaved, ConvAffineChainSaved
-#include "tensor/tensor.hpp"
+#include "conv2d_affine.hpp"  // ConvAffineSaved, ConvAffineChainSaved
+#include "tensor.hpp"
 
 namespace fz::detail {
 

@@ -11,9 +11,9 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "tensor/conv2d_same_planes.hpp"
-#include "tensor/parallel.hpp"
-#include "tensor/simd.hpp"
+#include "conv2d_same_planes.hpp"
+#include "parallel.hpp"
+#include "simd.hpp"
 
 namespace fz::detail::same_conv {
 

@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "tensor/conv2d_same.hpp"
-#include "tensor/conv2d_same_planes.hpp"
-#include "tensor/gemm.hpp"
-#include "tensor/gemm_dots.hpp"
-#include "tensor/gemm_skinny.hpp"
-#include "tensor/parallel.hpp"
-#include "tensor/tensor.hpp"
+#include "conv2d_same.hpp"
+#include "conv2d_same_planes.hpp"
+#include "gemm.hpp"
+#include "gemm_dots.hpp"
+#include "gemm_skinny.hpp"
+#include "parallel.hpp"
+#include "tensor.hpp"
 
 namespace fz::detail::same_conv {
 

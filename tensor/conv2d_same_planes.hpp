@@ -23,9 +23,9 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "tensor/parallel.hpp"
-#include "tensor/scratch.hpp"
-#include "tensor/tensor.hpp"
+#include "parallel.hpp"
+#include "scratch.hpp"
+#include "tensor.hpp"
 
 namespace fz::detail::same_conv {
 

@@ -12,7 +12,7 @@
 // a Tensor<float>.
 #pragma once
 
-#include "tensor/tensor.hpp"
+#include "tensor.hpp"
 
 namespace fz {
 

@@ -8,7 +8,7 @@
 // from the fast SIMD lambdas). Read tensor/elementwise_reference.cpp for what each kernel computes.
 #pragma once
 
-#include "tensor/elementwise.hpp"
+#include "elementwise.hpp"
 
 namespace fz::reference {
 

@@ -27,7 +27,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "tensor/scratch.hpp"
+#include "scratch.hpp"
 
 namespace fz::gemm_detail {
 

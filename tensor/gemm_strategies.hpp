@@ -6,7 +6,7 @@
 
 #include <cstddef>
 
-#include "tensor/gemm_kernel.hpp"
+#include "gemm_kernel.hpp"
 
 namespace fz::gemm_detail {
 

@@ -6,7 +6,7 @@
 // float, double and uint8_t.
 #pragma once
 
-#include "tensor/layout.hpp"
+#include "layout.hpp"
 
 namespace fz::reference {
 

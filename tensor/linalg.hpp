@@ -17,8 +17,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "tensor/random.hpp"
-#include "tensor/tensor.hpp"
+#include "random.hpp"
+#include "tensor.hpp"
 
 namespace fz {
 

@@ -1,7 +1,7 @@
 // tensor/matmul.hpp — matrix products of Tensors (2-D and batched 3-D) on top of fz::gemm.
 #pragma once
 
-#include "tensor/tensor.hpp"
+#include "tensor.hpp"
 
 namespace fz {
 

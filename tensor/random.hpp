@@ -21,7 +21,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "tensor/tensor.hpp"
+#include "tensor.hpp"
 
 namespace fz {
 

@@ -16,7 +16,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "tensor/tensor.hpp"
+#include "tensor.hpp"
 
 namespace fz {
 

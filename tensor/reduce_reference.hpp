@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "tensor/reduce.hpp"
+#include "reduce.hpp"
 
 namespace fz::reference {
 

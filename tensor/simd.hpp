@@ -13,7 +13,7 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "tensor/parallel.hpp"
+#include "parallel.hpp"
 
 namespace fz {
 namespace simd {

@@ -18,7 +18,7 @@
 #include <xsimd/memory/xsimd_aligned_allocator.hpp>
 #include <xtensor/xstorage.hpp>
 
-#include "tensor/shape.hpp"
+#include "shape.hpp"
 
 namespace xt {
 template <class D>

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "autograd/nn/module.hpp"
+#include "module.hpp"
 
 namespace fz {
 

@@ -15,8 +15,8 @@
 
 #include <cstddef>
 
-#include "tensor/random.hpp"
-#include "tensor/tensor.hpp"
+#include "../../tensor/random.hpp"
+#include "../../tensor/tensor.hpp"
 
 namespace fz {
 namespace init {

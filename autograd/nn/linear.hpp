@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/nn/module.hpp"
-#include "tensor/random.hpp"
+#include "module.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

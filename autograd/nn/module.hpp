@@ -21,8 +21,8 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/var.hpp"
-#include "tensor/tensor.hpp"
+#include "../var.hpp"
+#include "../../tensor/tensor.hpp"
 
 namespace fz {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "autograd/nn/module.hpp"
+#include "module.hpp"
 
 namespace fz {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/nn/module.hpp"
+#include "module.hpp"
 
 namespace fz {
 

@@ -10,7 +10,7 @@
 
 #include <vector>
 
-#include "autograd/var.hpp"
+#include "../var.hpp"
 
 namespace fz {
 

@@ -19,8 +19,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "autograd/nn/module.hpp"
-#include "autograd/var.hpp"
+#include "../nn/module.hpp"
+#include "../var.hpp"
 
 namespace fz {
 

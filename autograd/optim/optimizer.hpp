@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/nn/module.hpp"
-#include "autograd/var.hpp"
+#include "../nn/module.hpp"
+#include "../var.hpp"
 
 namespace fz {
 

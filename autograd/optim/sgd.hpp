@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "autograd/optim/optimizer.hpp"
+#include "optimizer.hpp"
 
 namespace fz {
 

@@ -23,9 +23,9 @@
 #include <string>
 #include <utility>
 
-#include "autograd/nn/module.hpp"
-#include "autograd/ops_channel_affine.hpp"  // channel_affine, channel_affine_relu (users of ActNorm use them too)
-#include "flows/bijector.hpp"
+#include "../../autograd/nn/module.hpp"
+#include "../../autograd/ops_channel_affine.hpp"  // channel_affine, channel_affine_relu (users of ActNorm use them too)
+#include "../bijector.hpp"
 
 namespace fz {
 

@@ -15,7 +15,7 @@
 
 #include <string>
 
-#include "flows/bijector.hpp"
+#include "../bijector.hpp"
 
 namespace fz {
 

@@ -31,12 +31,12 @@
 #include <memory>
 #include <string>
 
-#include "autograd/nn/module.hpp"
-#include "autograd/ops_keep_masked.hpp"  // keep_masked, the checkerboard blend
-#include "flows/bijector.hpp"
-#include "flows/bijectors/partition.hpp"
-#include "flows/transformers/fused_split_coupling.hpp"
-#include "flows/transformers/transformer.hpp"
+#include "../../autograd/nn/module.hpp"
+#include "../../autograd/ops_keep_masked.hpp"  // keep_masked, the checkerboard blend
+#include "../bijector.hpp"
+#include "partition.hpp"
+#include "../transformers/fused_split_coupling.hpp"
+#include "../transformers/transformer.hpp"
 
 namespace fz {
 

@@ -28,8 +28,8 @@
 #include <cstddef>
 #include <memory>
 
-#include "flows/bijectors/coupling.hpp"
-#include "tensor/random.hpp"
+#include "coupling.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

@@ -20,8 +20,8 @@
 #include <cstddef>
 #include <string>
 
-#include "flows/bijector.hpp"
-#include "tensor/random.hpp"
+#include "../bijector.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

@@ -32,10 +32,10 @@
 #include <string>
 #include <vector>
 
-#include "flows/bijector.hpp"
-#include "flows/conditioners/made.hpp"
-#include "flows/transformers/transformer.hpp"
-#include "tensor/random.hpp"
+#include "../bijector.hpp"
+#include "../conditioners/made.hpp"
+#include "../transformers/transformer.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

@@ -21,7 +21,7 @@
 #include <string>
 #include <utility>
 
-#include "autograd/var.hpp"
+#include "../../autograd/var.hpp"
 
 namespace fz {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "flows/bijector.hpp"
-#include "tensor/random.hpp"
+#include "../bijector.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "flows/bijector.hpp"
+#include "../bijector.hpp"
 
 namespace fz {
 

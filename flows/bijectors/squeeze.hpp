@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "flows/bijector.hpp"
+#include "../bijector.hpp"
 
 namespace fz {
 

@@ -27,9 +27,9 @@
 #include <string>
 #include <utility>
 
-#include "autograd/nn/module.hpp"
-#include "flows/bijectors/actnorm.hpp"
-#include "tensor/random.hpp"
+#include "../../autograd/nn/module.hpp"
+#include "../bijectors/actnorm.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

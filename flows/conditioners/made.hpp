@@ -34,8 +34,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/nn/module.hpp"
-#include "tensor/random.hpp"
+#include "../../autograd/nn/module.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/nn/module.hpp"
-#include "tensor/random.hpp"
+#include "../../autograd/nn/module.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

@@ -9,9 +9,9 @@
 
 #include <string>
 
-#include "autograd/nn/module.hpp"
-#include "autograd/var.hpp"
-#include "tensor/random.hpp"
+#include "../../autograd/nn/module.hpp"
+#include "../../autograd/var.hpp"
+#include "../../tensor/random.hpp"
 
 namespace fz {
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "flows/transformers/transformer.hpp"
+#include "transformer.hpp"
 
 namespace fz {
 

@@ -15,8 +15,8 @@
 #include <cstddef>
 #include <string>
 
-#include "flows/transformers/fused_split_coupling.hpp"
-#include "flows/transformers/transformer.hpp"
+#include "fused_split_coupling.hpp"
+#include "transformer.hpp"
 
 namespace fz {
 

@@ -7,8 +7,8 @@
 // one (tests/flows/test_nice_realnvp.cpp checks the affine one op by op, with gradients).
 #pragma once
 
-#include "flows/bijector.hpp"
-#include "flows/bijectors/partition.hpp"
+#include "../bijector.hpp"
+#include "../bijectors/partition.hpp"
 
 namespace fz {
 

@@ -35,7 +35,7 @@
 #include <cstddef>
 #include <string>
 
-#include "flows/transformers/transformer.hpp"
+#include "transformer.hpp"
 
 namespace fz {
 

@@ -10,8 +10,8 @@
 
 #include <string>
 
-#include "autograd/ops_rational_quadratic_spline.hpp"
-#include "flows/transformers/transformer.hpp"
+#include "../../autograd/ops_rational_quadratic_spline.hpp"
+#include "transformer.hpp"
 
 namespace fz {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "flows/transformers/transformer.hpp"
+#include "transformer.hpp"
 
 namespace fz {
 

@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "flows/transformers/transformer.hpp"
+#include "transformer.hpp"
 
 namespace fz {
 

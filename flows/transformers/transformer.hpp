@@ -29,8 +29,8 @@
 #include <cstddef>
 #include <string>
 
-#include "autograd/nn/module.hpp"
-#include "autograd/var.hpp"
+#include "../../autograd/nn/module.hpp"
+#include "../../autograd/var.hpp"
 
 namespace fz {
 
