@@ -24,10 +24,6 @@ class Checks:
             print("PASS %s" % name)
         sys.stdout.flush()
 
-    def skip(self, name, why):
-        self.skipped += 1
-        print("SKIPPED: %s (%s)" % (why, name))
-
     def summary(self):
         if self.skipped:
             print("%d skipped" % self.skipped)
