@@ -20,7 +20,7 @@ masked, P used as stored), and flowzoo_checkpoint (EMA copies named after their 
 
 Supported: every preset `flowzoo train` builds — nice, realnvp, glow (images and 2-D), nsf
 (2-D; images = glow with spline couplings), maf (2-D and images) — with the transformers
-additive, affine and spline. The logistic-mixture transformer is not ported (NotImplementedError).
+additive, affine, spline and (realnvp, glow) the logistic mixture.
 """
 
 import math
@@ -479,6 +479,8 @@ def _transformer(m, k, learned_scale, glow_images):
         return SigmoidAffine() if glow_images else Affine(k, learned_scale)
     if name == "spline":
         return RationalQuadraticSpline(m.get("bins", 8), m.get("tail_bound", 3.0))
+    if name == "mixture":
+        return LogisticMixture(m.get("mixtures", 4))
     raise NotImplementedError("flowzoo_torch: the %r transformer is not ported" % name)
 
 
@@ -633,6 +635,32 @@ class RationalQuadraticSpline(nn.Module):
         y = y0 + h * (s * xi * xi + d0 * t) / denom
         dydx = s * s * (d1 * xi * xi + 2 * s * t + d0 * (1 - xi) ** 2) / (denom * denom)
         return torch.where(inside, y, x), torch.where(inside, torch.log(dydx), torch.zeros_like(x))
+
+
+# ---- Flow++ logistic mixture (flows/transformers/logistic_mixture.hpp) ------------------------
+
+class LogisticMixture(nn.Module):
+    """y = exp(a) logit(sum_i pi_i sigmoid((x - mu_i) e^-s_i)) + b, in log space; params blocked
+    (K logits, K means, K log-scales clamped below at -7, then a, then b)."""
+
+    def __init__(self, components):
+        super().__init__()
+        self.k = components
+        self.per_element = 3 * components + 2
+
+    def forward(self, x, params):
+        K = self.k
+        p = params.reshape((x.shape[0], self.per_element) + tuple(x.shape[1:]))
+        log_pi = torch.log_softmax(p[:, :K], 1)
+        mu = p[:, K:2 * K]
+        log_scale = p[:, 2 * K:3 * K].clamp(min=-7.0)
+        a, b = p[:, 3 * K], p[:, 3 * K + 1]
+        z = (x.unsqueeze(1) - mu) * torch.exp(-log_scale)
+        log_sig, log_sig_neg = F.logsigmoid(z), F.logsigmoid(-z)
+        log_cdf = torch.logsumexp(log_pi + log_sig, 1)
+        log_sf = torch.logsumexp(log_pi + log_sig_neg, 1)
+        log_pdf = torch.logsumexp(log_pi + log_sig + log_sig_neg - log_scale, 1)
+        return torch.exp(a) * (log_cdf - log_sf) + b, a + log_pdf - log_cdf - log_sf
 
 
 # ---- MAF (flows/bijectors/masked_autoregressive.hpp, flows/conditioners/made.hpp) -------------

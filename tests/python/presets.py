@@ -30,6 +30,12 @@ CASES = [
     ("maf", ["--model", "maf", "--couplings", "2", "--hidden", "32", "--blocks", "1"] + IMAGE),
     ("toy-maf", ["--model", "maf", "--couplings", "3", "--hidden", "16"] + TOY),
     ("toy-maf-spline", ["--model", "maf", "--couplings", "2", "--hidden", "16", "--transformer", "spline"] + TOY),
+    ("realnvp-mixture", ["--model", "realnvp", "--levels", "1", "--couplings", "1", "--hidden", "8", "--blocks", "1",
+                         "--transformer", "mixture", "--mixtures", "2"] + IMAGE),
+    ("glow-mixture", ["--model", "glow", "--levels", "1", "--steps-per-level", "2", "--hidden", "8",
+                      "--transformer", "mixture", "--mixtures", "3"] + IMAGE),
+    ("toy-glow-mixture", ["--model", "glow", "--steps-per-level", "2", "--hidden", "16", "--transformer", "mixture"]
+     + TOY),
     ("toy-realnvp-spline", ["--model", "realnvp", "--couplings", "2", "--hidden", "16", "--transformer", "spline"] + TOY),
 ]
 
