@@ -31,7 +31,7 @@ passed=0; failed=0; skipped=0
 for test in tests/python/test_checkpoint.py tests/python/test_torch_presets.py; do
   echo "== $(basename "$test")"
   log=$(mktemp)
-  nice -n 19 "$py" "$test" "$flowzoo" 2>&1 | tee "$log"
+  "$py" "$test" "$flowzoo" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   if line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1); then
     read -r p _ f _ <<<"$line"
