@@ -607,9 +607,9 @@ class RationalQuadraticSpline(nn.Module):
     def _knots(self, theta, minimum):
         k = self.bins
         widths = minimum + (1 - k * minimum) * torch.softmax(theta, -1)
-        knots = F.pad(torch.cumsum(widths, -1), (1, 0)) * (2 * self.bound) - self.bound
-        knots[..., 0], knots[..., -1] = -self.bound, self.bound
-        return knots
+        interior = torch.cumsum(widths, -1)[..., :-1] * (2 * self.bound) - self.bound
+        ends = torch.full(interior.shape[:-1] + (1,), self.bound, dtype=interior.dtype)
+        return torch.cat([-ends, interior, ends], -1)  # X_0 = -B and X_K = B exactly
 
     def forward(self, x, params):
         n, k = x.shape[0], x.shape[1]
