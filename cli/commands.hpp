@@ -35,6 +35,7 @@ struct EvalRequest {
   std::string split = "test";
   std::size_t limit = 0;  // 0 = the whole split
   bool json = false;
+  std::string log_probs;  // --log-probs FILE: per-example log p(x) and inputs (cli/log_prob_export.hpp)
 };
 int run_eval(const EvalRequest& request);
 

@@ -7,9 +7,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/loaded_run.hpp"
+#include "cli/log_prob_export.hpp"
 #include "cli/outputs.hpp"
 #include "cli/run_data.hpp"
 #include "datasets/image_write.hpp"
+#include "flows/image_likelihood.hpp"
 #include "tensor/layout.hpp"
 
 namespace fz::cli {
@@ -27,6 +29,7 @@ int run_eval(const EvalRequest& req) {
     // The test split is the run's fixed test set; "train" draws fresh samples like training did.
     const Tensor<float> x = req.split == "test" ? data.toy_test(n) : data.toy_batch(1u << 30, n);
     const double nll = run.trainer->evaluate_continuous(x, 2000);
+    if (!req.log_probs.empty()) write_log_probs(req.log_probs, run, x, 0);
     result["nll_nats"] = nll;
     result["count"] = n;
     if (!req.json) std::printf("%s NLL: %.5f nats per sample over %zu samples (step %zu)\n", req.split.c_str(), nll, n, run.info.step);
@@ -34,6 +37,11 @@ int run_eval(const EvalRequest& req) {
     const ImageDataset& set = req.split == "test" ? data.test : data.train;
     const std::size_t n = req.limit ? std::min(req.limit, set.size()) : set.size();
     const double bpd = run.trainer->evaluate_images(slice_rows(set.images, 0, n), 256, c.seed);
+    if (!req.log_probs.empty()) {
+      Rng rng(c.seed, /*stream=*/11);  // evaluate_images' dequantization stream
+      write_log_probs(req.log_probs, run, dequantize<float>(slice_rows(set.images, 0, n), rng, c.train.bits),
+                      c.train.bits);
+    }
     const double dims = static_cast<double>(run.model->dims());
     result["bpd"] = bpd;
     result["nll_nats"] = bpd * dims * std::log(2.0);  // discrete NLL bound per image, in nats

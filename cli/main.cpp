@@ -249,6 +249,7 @@ int main(int argc, char** argv) {
   e->add_option("--split", eval.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
   e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str()->transform(whole(0, kMaxExamples));
   e->add_flag("--json", eval.json, "Print one JSON object (bpd, nll_nats, count) as the last line");
+  e->add_option("--log-probs", eval.log_probs, "Also write FILE.safetensors: each evaluated example's log p(x) in nats (\"log_prob\", continuous density) and the exact inputs (\"inputs\": dequantized images in [0,1) or 2-D points), to check other implementations (python/flowzoo_torch.py)");
 
   // ---- sample ----
   SampleRequest sample;

@@ -54,11 +54,14 @@ Tensor<T> pad2d(const Tensor<T>& x, std::size_t top, std::size_t bottom, std::si
                 std::size_t right, T value = T(0));
 
 // Space-to-depth with factor 2: (N, C, H, W) -> (N, 4C, H/2, W/2); H and W must be even.
-// Channel order as in Glow / RealNVP's usual PyTorch code,
+// Channel order position-major, in PyTorch
 //   x.view(N, C, H/2, 2, W/2, 2).permute(0, 3, 5, 1, 2, 4).reshape(N, 4C, H/2, W/2):
 //   out[n, (dy*2 + dx)*C + c, i, j] = x[n, c, 2i + dy, 2j + dx]      (dy, dx in {0, 1}).
 // So the output channels come in four groups of C: top-left, top-right, bottom-left,
-// bottom-right pixel of each 2x2 block.
+// bottom-right pixel of each 2x2 block. This is NOT the order of openai/glow and of most
+// PyTorch Glow ports, which are channel-major (permute(0, 1, 3, 5, 2, 4): channel
+// c*4 + dy*2 + dx); the two agree only for C = 1. A port of a flowzoo checkpoint must use
+// this order (README "Python", python/flowzoo_torch.py squeeze2d).
 template <typename T> Tensor<T> squeeze2d(const Tensor<T>& x);
 // Depth-to-space, the exact inverse: (N, 4C, H, W) -> (N, C, 2H, 2W).
 template <typename T> Tensor<T> unsqueeze2d(const Tensor<T>& x);
