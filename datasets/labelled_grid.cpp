@@ -16,12 +16,32 @@ namespace {
 constexpr double kFontSize = 14;  // labels
 constexpr double kTitleSize = 16;
 constexpr double kFooterSize = 12;
+constexpr double kNoteSize = 11;
 constexpr int kMargin = 8;
 
 TextStyle label_style() {
   TextStyle s;
   s.size = kFontSize;
   return s;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+// Lines of the longest text (0 for none or all empty).
+std::size_t most_lines(const std::vector<std::string>& texts) {
+  std::size_t n = 0;
+  for (const std::string& t : texts)
+    if (!t.empty()) n = std::max(n, lines_of(t).size());
+  return n;
 }
 
 bool any_text(const std::vector<std::string>& labels) {
@@ -40,6 +60,9 @@ Measured measure(const LabelledGrid& grid) {
     throw std::invalid_argument("labelled grid: " + std::to_string(m.rows) + " rows of cells but " +
                                 std::to_string(grid.row_labels.size()) + " row labels");
   m.cols = grid.column_labels.size();
+  if (!grid.column_notes.empty() && grid.column_notes.size() != m.cols)
+    throw std::invalid_argument("labelled grid: " + std::to_string(grid.column_notes.size()) + " column notes for " +
+                                std::to_string(m.cols) + " columns");
   if (grid.upscale < 1 || grid.upscale > 16)
     throw std::invalid_argument("labelled grid: upscale must be between 1 and 16, got " + std::to_string(grid.upscale));
   if (grid.padding < 0 || grid.padding > 100)
@@ -77,7 +100,8 @@ Measured measure(const LabelledGrid& grid) {
   L.cell_height = static_cast<int>(h) * grid.upscale;
   L.left = kMargin + (label_w > 0 ? static_cast<int>(label_w) + kMargin : 0);
   L.top = kMargin + (grid.title.empty() ? 0 : static_cast<int>(kTitleSize) + kMargin) +
-          (any_text(grid.column_labels) ? static_cast<int>(kFontSize) + kMargin : 0);
+          (any_text(grid.column_labels) ? static_cast<int>(kFontSize) + kMargin : 0) +
+          static_cast<int>(most_lines(grid.column_notes) * (kNoteSize + 3));
   const int grid_w = static_cast<int>(m.cols) * (L.cell_width + L.padding) - L.padding;
   const int grid_h = static_cast<int>(m.rows) * (L.cell_height + L.padding) - L.padding;
   double title_w = 0, footer_w = 0;
@@ -87,14 +111,15 @@ Measured measure(const LabelledGrid& grid) {
     t.bold = true;
     title_w = probe.text_width(grid.title, t);
   }
-  if (!grid.footer.empty()) {
+  const std::vector<std::string> footer = grid.footer.empty() ? std::vector<std::string>{} : lines_of(grid.footer);
+  for (const std::string& line : footer) {
     TextStyle f;
     f.size = kFooterSize;
-    footer_w = probe.text_width(grid.footer, f);
+    footer_w = std::max(footer_w, probe.text_width(line, f));
   }
   L.width = std::max({L.left + grid_w + kMargin, static_cast<int>(title_w) + 2 * kMargin,
                       static_cast<int>(footer_w) + 2 * kMargin});
-  L.height = L.top + grid_h + kMargin + (grid.footer.empty() ? 0 : static_cast<int>(kFooterSize) + kMargin);
+  L.height = L.top + grid_h + kMargin + (footer.empty() ? 0 : static_cast<int>(footer.size() * (kFooterSize + 4)) + kMargin);
   return m;
 }
 
@@ -119,8 +144,19 @@ TensorU8 labelled_grid_image(const LabelledGrid& grid) {
   }
   TextStyle col = label_style();
   col.align = TextAlign::kCentre;
+  const double notes_h = static_cast<double>(most_lines(grid.column_notes)) * (kNoteSize + 3);
   for (std::size_t c = 0; c < m.cols; ++c)  // centred above each column
-    canvas.text(L.cell_x(c) + L.cell_width / 2.0, L.top - kMargin - 2, grid.column_labels[c], col);
+    canvas.text(L.cell_x(c) + L.cell_width / 2.0, L.top - kMargin - 2 - notes_h, grid.column_labels[c], col);
+  TextStyle note;
+  note.size = kNoteSize;
+  note.align = TextAlign::kCentre;
+  note.colour = Colour{80, 80, 80};
+  for (std::size_t c = 0; c < grid.column_notes.size(); ++c) {
+    const std::vector<std::string> lines = lines_of(grid.column_notes[c]);
+    for (std::size_t k = 0; k < lines.size(); ++k)
+      canvas.text(L.cell_x(c) + L.cell_width / 2.0, L.top - kMargin + 2 - notes_h + (k + 1) * (kNoteSize + 3),
+                  lines[k], note);
+  }
   TextStyle row = label_style();
   row.align = TextAlign::kEnd;
   row.baseline = TextBaseline::kMiddle;
@@ -130,8 +166,10 @@ TensorU8 labelled_grid_image(const LabelledGrid& grid) {
     TextStyle f;
     f.size = kFooterSize;
     f.colour = Colour{60, 60, 60};
-    f.baseline = TextBaseline::kBaseline;
-    canvas.text(kMargin, L.height - kMargin - 2, grid.footer, f);
+    f.baseline = TextBaseline::kTop;
+    const std::vector<std::string> lines = lines_of(grid.footer);
+    const double y0 = L.cell_y(m.rows) - L.padding + kMargin;
+    for (std::size_t k = 0; k < lines.size(); ++k) canvas.text(kMargin, y0 + k * (kFooterSize + 4), lines[k], f);
   }
   return canvas.pixels();
 }

@@ -17,10 +17,11 @@ struct LabelledGrid {
   std::string title;
   std::vector<std::string> row_labels;     // one per row ("" = none)
   std::vector<std::string> column_labels;  // one per column (all "" = no label row)
+  std::vector<std::string> column_notes;   // none, or smaller text under each column label ('\n' breaks lines)
   // cells[r][c]: (3, H, W) RGB, all the same H and W; an empty tensor leaves the cell blank
   // (a run that did not finish, the end of the last row).
   std::vector<std::vector<TensorU8>> cells;
-  std::string footer;  // a smaller line of text under the grid ("" = none)
+  std::string footer;  // smaller text under the grid ("" = none; '\n' breaks lines)
   int upscale = 1;     // each cell pixel drawn as upscale x upscale pixels (1..16)
   int padding = 6;     // pixels between cells
 };
