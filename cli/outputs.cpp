@@ -35,7 +35,7 @@ std::string run_title(const RunConfig& config) {
 
 std::string temperature_label(double t) { return "T = " + temperature_tag(t); }
 
-void write_image_table(const std::string& path, const std::string& title, const Tensor<float>& images,
+LabelledGridLayout write_image_table(const std::string& path, const std::string& title, const Tensor<float>& images,
                        std::size_t columns, std::vector<std::string> row_labels,
                        std::vector<std::string> column_labels, int upscale, const std::string& footer) {
   LabelledGrid grid;
@@ -49,6 +49,7 @@ void write_image_table(const std::string& path, const std::string& title, const 
   grid.padding = 4;
   grid.footer = footer;
   write_labelled_grid_png(path, grid);
+  return labelled_grid_layout(grid);
 }
 
 void write_samples(FlowModel<float>& model, Trainer<float>& trainer, const RunData& data, const RunConfig& config,

@@ -10,6 +10,7 @@
 #include "cli/run_config.hpp"
 #include "cli/run_data.hpp"
 #include "datasets/image_write.hpp"
+#include "datasets/labelled_grid.hpp"
 #include "flows/trainer.hpp"
 
 namespace fz::cli {
@@ -31,7 +32,8 @@ struct PictureOptions {
 
 // Images (N, C, H, W) in [0, 1] as a labelled table of `columns` per row (the last row may be
 // short): row labels ("" each, or one per row), column labels ("" each, or one per column).
-void write_image_table(const std::string& path, const std::string& title, const Tensor<float>& images,
+// Returns where the tiles landed (latents.json records it, so a tile can be cut out again).
+LabelledGridLayout write_image_table(const std::string& path, const std::string& title, const Tensor<float>& images,
                        std::size_t columns, std::vector<std::string> row_labels,
                        std::vector<std::string> column_labels, int upscale, const std::string& footer = "");
 

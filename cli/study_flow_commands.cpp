@@ -122,6 +122,11 @@ std::pair<Tensor<float>, std::size_t> latent_tiles(const Tensor<float>& z, const
   return {out, cols};
 }
 
+// Where a picture's tiles are: the first one's top-left pixel, their size, the gap between them.
+nlohmann::json tiles_json(const LabelledGridLayout& l) {
+  return {{"left", l.left}, {"top", l.top}, {"width", l.cell_width}, {"height", l.cell_height}, {"gap", l.padding}};
+}
+
 // Rows [begin, end) of a batch-first float tensor, as a copy.
 Tensor<float> rows_of(const Tensor<float>& x, std::size_t begin, std::size_t end) {
   return slice(x, 0, static_cast<long>(begin), static_cast<long>(end));
@@ -273,7 +278,7 @@ int run_latents(const LatentsRequest& req) {
     for (std::size_t ch = 0; ch < shown; ++ch) columns.push_back("ch " + std::to_string(ch));
     std::vector<std::string> image_rows;
     for (std::size_t i = 0; i < req.n; ++i) image_rows.push_back("image " + std::to_string(i + 1));
-    write_image_table(path,
+    const LabelledGridLayout layout = write_image_table(path,
                       title + ": level " + std::to_string(l) + " latent " + compact_shape(shape) +
                           (l + 1 == enc.latents.size() ? " (top)" : " (factored out)"),
                       tiles, cols, image_rows, columns, req.upscale,
@@ -281,7 +286,7 @@ int run_latents(const LatentsRequest& req) {
                           " of " + std::to_string(z.shape()[1]) + " channels");
     std::printf("level %zu: latent %s%s -> %s\n", l, compact_shape(shape).c_str(),
                 l + 1 == enc.latents.size() ? " (top)" : " (factored out)", path.c_str());
-    levels.push_back({{"shape", shape}, {"file", path}});
+    levels.push_back({{"shape", shape}, {"file", path}, {"tiles", tiles_json(layout)}});
   }
   report["levels"] = levels;
 
@@ -292,8 +297,8 @@ int run_latents(const LatentsRequest& req) {
   const std::string recon = dir + "reconstructions.png";
   std::vector<std::string> numbers;
   for (std::size_t i = 0; i < req.n; ++i) numbers.push_back(std::to_string(i + 1));
-  write_image_table(recon, title + ": reconstructions", concat({x, back}, 0), req.n, {"input", "decoded"}, numbers,
-                    req.upscale, "decoded = decode(encode(input)), max |difference| " + format_significant(err, 3));
+  report["reconstructions_tiles"] = tiles_json(write_image_table(recon, title + ": reconstructions", concat({x, back}, 0), req.n, {"input", "decoded"}, numbers,
+                    req.upscale, "decoded = decode(encode(input)), max |difference| " + format_significant(err, 3)));
   std::printf("reconstruction: max |decode(encode(x)) - x| = %.3g over %zu images -> %s\n", err, req.n, recon.c_str());
   report["reconstruction_max_abs_error"] = err;
   report["reconstructions"] = recon;
@@ -330,8 +335,10 @@ int run_latents(const LatentsRequest& req) {
     for (std::size_t k = 0; k < req.steps; ++k)
       columns.push_back("t=" + format_significant(static_cast<double>(k) / static_cast<double>(req.steps - 1), 2));
     columns.push_back("x_b");
-    write_image_table(path, title + ": interpolations", concat(rows, 0), req.steps + 2, pair_rows, columns,
-                      req.upscale, "decode((1 - t) z_a + t z_b) at every level, between the inputs x_a and x_b");
+    report["interpolations_tiles"] =
+        tiles_json(write_image_table(path, title + ": interpolations", concat(rows, 0), req.steps + 2, pair_rows,
+                                     columns, req.upscale,
+                                     "decode((1 - t) z_a + t z_b) at every level, between the inputs x_a and x_b"));
     std::printf("interpolations: %zu pairs, %zu steps each, between the two inputs -> %s\n", req.pairs, req.steps,
                 path.c_str());
     report["interpolations"] = path;
