@@ -21,7 +21,7 @@ std::vector<double> linear_ticks(double lo, double hi, int target) {
   const double raw = span / std::max(target, 1);
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double f = raw / mag;
-  const double step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+  const double step = (f < 1.5 ? 1 : f < 2.5 ? 2 : f < 7 ? 5 : 10) * mag;
   for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + 1e-9 * step; k += 1) {
     const double t = k * step;
     ticks.push_back(std::fabs(t) < 1e-12 * step ? 0.0 : t);  // no "-0"
