@@ -57,7 +57,7 @@ std::vector<double> axis_ticks(const AxisSpec& axis, int target) {
   const double decades = std::log10(axis.hi / axis.lo);
   std::vector<double> ticks;
   const int k0 = static_cast<int>(std::floor(std::log10(axis.lo))), k1 = static_cast<int>(std::ceil(std::log10(axis.hi)));
-  if (decades > 2) {
+  if (decades > 3) {
     for (int k = k0; k <= k1; ++k) {
       const double t = std::pow(10.0, k);
       if (t >= axis.lo * (1 - 1e-9) && t <= axis.hi * (1 + 1e-9)) ticks.push_back(t);
@@ -65,11 +65,16 @@ std::vector<double> axis_ticks(const AxisSpec& axis, int target) {
     return ticks;
   }
   if (decades > 0.6) {
-    for (int k = k0; k <= k1; ++k)
-      for (double m : {1.0, 2.0, 5.0}) {
-        const double t = m * std::pow(10.0, k);
-        if (t >= axis.lo * (1 - 1e-9) && t <= axis.hi * (1 + 1e-9)) ticks.push_back(t);
-      }
+    // 1, 2 and 5 times the powers of ten; every whole mantissa 1..9 when that leaves few ticks.
+    for (const std::vector<double>& mantissas : {std::vector<double>{1, 2, 5}, std::vector<double>{1, 2, 3, 4, 5, 6, 7, 8, 9}}) {
+      ticks.clear();
+      for (int k = k0; k <= k1; ++k)
+        for (double m : mantissas) {
+          const double t = m * std::pow(10.0, k);
+          if (t >= axis.lo * (1 - 1e-9) && t <= axis.hi * (1 + 1e-9)) ticks.push_back(t);
+        }
+      if (ticks.size() >= 4) break;
+    }
     return ticks;
   }
   return linear_ticks(axis.lo, axis.hi, target);

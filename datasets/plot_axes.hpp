@@ -19,8 +19,9 @@ struct AxisSpec {
 };
 
 // Round tick values inside [lo, hi], about `target` of them (none for an empty or non-finite
-// range). For a log axis: powers of ten when the range spans more than two decades, else 1, 2
-// and 5 times them, else round linear values.
+// range). For a log axis: powers of ten when the range spans more than three decades, else 1, 2
+// and 5 times them (every whole multiple 1..9 when that gives fewer than 4), and round linear
+// values within less than 0.6 of a decade.
 std::vector<double> axis_ticks(const AxisSpec& axis, int target = 6);
 // A tick's number: as many decimals as the tick step needs ("0.25", "1500", "1e-05").
 std::string tick_text(double value, double step);

@@ -42,8 +42,9 @@ TEST_CASE("plot axes: round ticks, numbers with the decimals their step needs", 
   CHECK(steps.front() == 0);
   CHECK(steps.back() == 2000);
   CHECK(axis_ticks({-4, 4}).size() == 9);  // -4 .. 4 by 1
-  CHECK(axis_ticks({1, 1000, true}) == std::vector<double>{1, 10, 100, 1000});
-  CHECK(axis_ticks({1.5, 9, true}) == std::vector<double>{2, 5});
+  CHECK(axis_ticks({1, 1e4, true}) == std::vector<double>{1, 10, 100, 1000, 10000});
+  CHECK(axis_ticks({0.4, 80, true}) == std::vector<double>{0.5, 1, 2, 5, 10, 20, 50});
+  CHECK(axis_ticks({1.5, 9, true}) == std::vector<double>{2, 3, 4, 5, 6, 7, 8, 9});  // 2, 5 alone: too few
   CHECK(axis_ticks({1, 0}).empty());
   CHECK(tick_text(0.25, 0.05) == "0.25");
   CHECK(tick_text(1500, 500) == "1500");
