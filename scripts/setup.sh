@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config xtensor-dev libxsimd-dev libtbb-dev catch2 libstb-dev
-          zlib1g-dev libcairo2-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist)
+          zlib1g-dev libcairo2-dev fonts-dejavu-core nlohmann-json3-dev libcli11-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
