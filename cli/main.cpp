@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   t->add_flag("--quiet", train.quiet, "No progress output");
   t->add_flag("--log-layers", train.log_layers,
               "At every --eval-every evaluation, also write each layer's share of the test bits/dim to layers.csv");
-  t->add_flag("--log-y", train.log_y, "curve.png: a logarithmic loss axis (for runs whose loss falls by orders of magnitude)");
+  t->add_flag("--log-y", train.log_y, "curve.png: a logarithmic loss axis (for runs whose loss falls by orders of magnitude; values <= 0 are left out)");
   bool train_profile = false;
   t->add_flag("--profile", train_profile, "Print time per op type (forward, backward) at the end (see `profile`)");
 

@@ -38,13 +38,8 @@ std::string temperature_label(double t) { return "T = " + temperature_tag(t); }
 LabelledGridLayout write_image_table(const std::string& path, const std::string& title, const Tensor<float>& images,
                        std::size_t columns, std::vector<std::string> row_labels,
                        std::vector<std::string> column_labels, int upscale, const std::string& footer) {
-  LabelledGrid grid;
-  grid.title = title;
-  grid.cells = grid_rows(to_uint8_images(images, 0.0, 1.0), columns);
-  row_labels.resize(grid.cells.size());
-  column_labels.resize(columns);
-  grid.row_labels = row_labels;
-  grid.column_labels = column_labels;
+  LabelledGrid grid = image_table(title, to_uint8_images(images, 0.0, 1.0), columns, std::move(row_labels),
+                                  std::move(column_labels));
   grid.upscale = upscale;
   grid.padding = 4;
   grid.footer = footer;

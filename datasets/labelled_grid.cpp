@@ -194,4 +194,16 @@ std::vector<std::vector<TensorU8>> grid_rows(const TensorU8& images, std::size_t
   return rows;
 }
 
+LabelledGrid image_table(const std::string& title, const TensorU8& images, std::size_t columns,
+                         std::vector<std::string> row_labels, std::vector<std::string> column_labels) {
+  LabelledGrid grid;
+  grid.title = title;
+  grid.cells = grid_rows(images, columns);
+  row_labels.resize(grid.cells.size());
+  column_labels.resize(columns);
+  grid.row_labels = std::move(row_labels);
+  grid.column_labels = std::move(column_labels);
+  return grid;
+}
+
 }  // namespace fz

@@ -46,5 +46,8 @@ void write_labelled_grid_png(const std::string& path, const LabelledGrid& grid);
 // (N, C, H, W) images (C = 1 or 3) as rows of `columns` RGB cells; the last row is filled up
 // with empty cells.
 std::vector<std::vector<TensorU8>> grid_rows(const TensorU8& images, std::size_t columns);
+// A table of those rows with a title; the labels given first, "" for the rest.
+LabelledGrid image_table(const std::string& title, const TensorU8& images, std::size_t columns,
+                         std::vector<std::string> row_labels = {}, std::vector<std::string> column_labels = {});
 
 }  // namespace fz
