@@ -254,8 +254,7 @@ int main(int argc, char** argv) {
   // ---- sample ----
   SampleRequest sample;
   std::string temperature = "1.0", temperatures;
-  auto* s = app.add_subcommand("sample", "Draw samples from a checkpoint into a PNG: an image grid (a labelled row "
-                                         "per temperature) or, for 2-D models, a scatter with numbered axes");
+  auto* s = app.add_subcommand("sample", "Draw samples from a checkpoint into a PNG");
   s->add_option("--checkpoint", sample.checkpoint, "checkpoint.safetensors of a run")->required();
   s->add_option("--n", sample.n, "Number of samples")->capture_default_str()->transform(whole(1, 4096));
   s->add_option("--temperature", temperature, "Sampling temperature (scales the latent spread)")->capture_default_str()
@@ -273,8 +272,7 @@ int main(int argc, char** argv) {
   // ---- density ----
   DensityRequest density;
   std::string range = "-4,4";
-  auto* d = app.add_subcommand("density", "Heat map (and CSV) of a 2-D model's learned density: numbered axes over "
-                                          "--range, a colour bar with the density's scale, a title");
+  auto* d = app.add_subcommand("density", "Heatmap (and CSV) of a 2-D model's learned density");
   d->add_option("--checkpoint", density.checkpoint, "checkpoint.safetensors of a 2-D run")->required();
   d->add_option("--out", density.out, "Output PNG")->required();
   d->add_option("--csv", density.csv, "Also write x,y,log_prob over the grid");
