@@ -27,6 +27,7 @@ struct TrainRequest {
   std::set<std::string> given_flags;  // flags typed on the command line ("--lr"), for --resume
   bool quiet = false;  // no progress output (tests)
   bool log_layers = false;  // per-layer bits/dim at every periodic evaluation, in <out>/layers.csv
+  bool log_y = false;  // curve.png with a logarithmic loss axis
 };
 int run_train(const TrainRequest& request);
 
@@ -45,6 +46,8 @@ struct SampleRequest {
   std::vector<double> temperatures = {1.0};
   std::uint64_t seed = 0;
   std::string out;
+  int upscale = 2;                 // image tiles: each pixel as upscale x upscale pixels
+  double lo = -4, hi = 4;          // 2-D models: the range of both axes
 };
 int run_sample(const SampleRequest& request);
 
@@ -54,6 +57,7 @@ struct DensityRequest {
   std::string csv;
   double lo = -4, hi = 4;
   std::size_t grid = 200;
+  bool log_density = false;  // colour (and colour bar) by log p instead of p
 };
 int run_density(const DensityRequest& request);
 
@@ -91,6 +95,7 @@ struct LatentsRequest {
   std::size_t channels = 8;  // latent channels shown per level (at most)
   std::vector<double> temperatures = {0.5, 0.7, 0.9, 1.0};  // samples side by side (empty: none)
   std::uint64_t seed = 0;
+  int upscale = 2;  // each tile pixel as upscale x upscale pixels
 };
 int run_latents(const LatentsRequest& request);
 

@@ -6,11 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/flag_checks.hpp"
 #include "cli/loaded_run.hpp"
 #include "cli/log_prob_export.hpp"
 #include "cli/outputs.hpp"
 #include "cli/run_data.hpp"
 #include "datasets/image_write.hpp"
+#include "datasets/plot_scatter.hpp"
 #include "flows/image_likelihood.hpp"
 #include "tensor/layout.hpp"
 
@@ -67,6 +69,8 @@ int run_sample(const SampleRequest& req) {
   if (req.n == 0 || req.n > 4096) throw std::invalid_argument("sample: --n must be between 1 and 4096");
   for (double t : req.temperatures)
     if (!(t > 0) || t > 10) throw std::invalid_argument("sample: temperatures must be in (0, 10]");
+  if (req.upscale < 1 || req.upscale > 8) throw FlagError("--upscale must be between 1 and 8");
+  if (!(req.hi > req.lo)) throw FlagError("--range needs LO < HI");
   LoadedRun run = load_run(req.checkpoint, req.n, "--n " + std::to_string(req.n));
   RunData data;
   data.toy = run.info.config.is_toy();
@@ -74,20 +78,33 @@ int run_sample(const SampleRequest& req) {
   std::unique_ptr<EmaScope<float>> averaged;
   if (run.trainer->ema()) averaged = std::make_unique<EmaScope<float>>(*run.trainer->ema());
   Rng rng(req.seed, 2024);
+  const std::string title = run_title(run.info.config) + ": samples, step " + std::to_string(run.info.step);
   if (data.toy) {
     if (req.temperatures.size() != 1) throw std::invalid_argument("sample: 2-D models take one --temperature");
-    write_scatter_png(req.out, run.model->sample(std::max<std::size_t>(req.n, 2), static_cast<float>(req.temperatures[0]), rng),
-                      512, 512, PlotRange{-4, 4, -4, 4});
+    ScatterPlot plot;
+    plot.title = run_title(run.info.config) + ": samples at " + temperature_label(req.temperatures[0]) + ", step " +
+                 std::to_string(run.info.step);
+    plot.range = PlotRange{req.lo, req.hi, req.lo, req.hi};
+    plot.points =
+        run.model->sample(std::max<std::size_t>(req.n, 2), static_cast<float>(req.temperatures[0]), rng).cast<double>();
+    write_scatter_plot_png(req.out, plot);
+  } else if (req.temperatures.size() == 1) {
+    const std::size_t cols = static_cast<std::size_t>(std::ceil(std::sqrt(static_cast<double>(req.n))));
+    write_image_table(req.out, title + ", " + temperature_label(req.temperatures[0]),
+                      run.model->sample(req.n, static_cast<float>(req.temperatures[0]), rng), cols, {}, {},
+                      req.upscale);
   } else {
-    // One row per temperature, side by side in one grid.
+    // One row per temperature, the same latent noise in each, labelled with its temperature.
     std::vector<Tensor<float>> rows;
-    const std::size_t per_row = req.temperatures.size() == 1 ? req.n : std::min<std::size_t>(req.n, 16);
+    std::vector<std::string> labels;
+    const std::size_t per_row = std::min<std::size_t>(req.n, 16);
     for (double t : req.temperatures) {
-      Rng row_rng(req.seed, 2024);  // the same latent noise at each temperature
+      Rng row_rng(req.seed, 2024);
       rows.push_back(run.model->sample(per_row, static_cast<float>(t), row_rng));
+      labels.push_back(temperature_label(t));
     }
-    Tensor<float> all = rows.size() == 1 ? rows[0] : concat(rows, 0);
-    write_image_grid(req.out, all, 0.0, 1.0, req.temperatures.size() == 1 ? 0 : per_row);
+    write_image_table(req.out, title, concat(rows, 0), per_row, labels, {}, req.upscale,
+                      "each row: the same latent noise scaled by the temperature T");
   }
   std::printf("wrote %s\n", req.out.c_str());
   return kExitOk;
@@ -98,7 +115,9 @@ int run_density(const DensityRequest& req) {
   LoadedRun run = load_run(req.checkpoint, req.grid * req.grid, "--grid " + std::to_string(req.grid));
   if (!run.info.config.is_toy())
     throw std::invalid_argument("density: '" + req.checkpoint + "' is an image model; density plots need a 2-D (--dataset toy) model");
-  write_density(*run.model, *run.trainer, req.out, req.csv, req.lo, req.hi, req.grid);
+  write_density(*run.model, *run.trainer, req.out, req.csv, req.lo, req.hi, req.grid,
+                run_title(run.info.config) + ": learned density, step " + std::to_string(run.info.step),
+                req.log_density);
   std::printf("wrote %s%s%s\n", req.out.c_str(), req.csv.empty() ? "" : " and ", req.csv.c_str());
   return kExitOk;
 }

@@ -239,6 +239,7 @@ int main(int argc, char** argv) {
   t->add_flag("--quiet", train.quiet, "No progress output");
   t->add_flag("--log-layers", train.log_layers,
               "At every --eval-every evaluation, also write each layer's share of the test bits/dim to layers.csv");
+  t->add_flag("--log-y", train.log_y, "curve.png: a logarithmic loss axis (for runs whose loss falls by orders of magnitude; values <= 0 are left out)");
   bool train_profile = false;
   t->add_flag("--profile", train_profile, "Print time per op type (forward, backward) at the end (see `profile`)");
 
@@ -263,6 +264,11 @@ int main(int argc, char** argv) {
       ->check(temperature_list(false));
   s->add_option("--seed", sample.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
   s->add_option("--out", sample.out, "Output PNG")->required();
+  std::string sample_range = "-4,4";
+  s->add_option("--upscale", sample.upscale, "Image models: draw each pixel as an N x N block (28-pixel tiles are small)")
+      ->capture_default_str()->transform(whole(1, 8));
+  s->add_option("--range", sample_range, "2-D models: LO,HI of both axes of the scatter")
+      ->capture_default_str()->check(range_pair());
 
   // ---- density ----
   DensityRequest density;
@@ -273,6 +279,8 @@ int main(int argc, char** argv) {
   d->add_option("--csv", density.csv, "Also write x,y,log_prob over the grid");
   d->add_option("--range", range, "LO,HI of both axes")->capture_default_str()->check(range_pair());
   d->add_option("--grid", density.grid, "Grid points per axis")->capture_default_str()->transform(whole(2, 4000));
+  d->add_flag("--log-density", density.log_density,
+              "Colour by log p (the colour bar spans the 10 nats below the maximum) instead of p: shows the tails");
 
   // ---- inspect ----
   InspectRequest inspect;
@@ -302,6 +310,7 @@ int main(int argc, char** argv) {
   lt->add_option("--temperatures", latent_temperatures, "Sample rows, one per temperature ('none' = no samples)")
       ->capture_default_str()->check(temperature_list(true));
   lt->add_option("--seed", latents.seed, "Random seed of the samples")->capture_default_str()->transform(whole(0, UINT64_MAX));
+  lt->add_option("--upscale", latents.upscale, "Draw each pixel as an N x N block")->capture_default_str()->transform(whole(1, 8));
 
   // ---- tape ----
   TapeRequest tape;
@@ -382,6 +391,10 @@ int main(int argc, char** argv) {
     if (s->parsed()) {
       sample.temperatures = parse_list(temperatures.empty() ? temperature : temperatures,
                                        temperatures.empty() ? "--temperature" : "--temperatures");
+      const std::vector<double> sample_lohi = parse_list(sample_range, "--range");
+      if (sample_lohi.size() != 2) throw FlagError("--range needs two numbers LO,HI");
+      sample.lo = sample_lohi[0];
+      sample.hi = sample_lohi[1];
       return run_sample(sample);
     }
     if (d->parsed()) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/flag_checks.hpp"
 #include "cli/loaded_run.hpp"
 #include "cli/outputs.hpp"
 #include "cli/run_data.hpp"
@@ -19,6 +20,7 @@
 #include "flows/image_likelihood.hpp"
 #include "flows/logdet_breakdown.hpp"
 #include "tensor/layout.hpp"
+#include "tensor/printable.hpp"
 
 namespace fz::cli {
 
@@ -118,6 +120,11 @@ std::pair<Tensor<float>, std::size_t> latent_tiles(const Tensor<float>& z, const
     }
   }
   return {out, cols};
+}
+
+// Where a picture's tiles are: the first one's top-left pixel, their size, the gap between them.
+nlohmann::json tiles_json(const LabelledGridLayout& l) {
+  return {{"left", l.left}, {"top", l.top}, {"width", l.cell_width}, {"height", l.cell_height}, {"gap", l.padding}};
 }
 
 // Rows [begin, end) of a batch-first float tensor, as a copy.
@@ -233,6 +240,7 @@ int run_latents(const LatentsRequest& req) {
   if (req.pairs > 64) throw std::invalid_argument("latents: --pairs must be at most 64");
   if (req.steps < 2 || req.steps > 64) throw std::invalid_argument("latents: --steps must be between 2 and 64");
   if (req.channels == 0) throw std::invalid_argument("latents: --channels must be at least 1");
+  if (req.upscale < 1 || req.upscale > 8) throw FlagError("--upscale must be between 1 and 8");
   LoadedRun run = load_run(req.checkpoint);
   const RunConfig& c = run.info.config;
   if (c.is_toy())
@@ -254,6 +262,7 @@ int run_latents(const LatentsRequest& req) {
   const Tensor<float> all = pixels_to_unit<float>(slice_rows(set.images, 0, need), c.train.bits);
   const Tensor<float> x = rows_of(all, 0, req.n);
   nlohmann::json report = {{"checkpoint", req.checkpoint}, {"step", run.info.step}, {"split", req.split}};
+  const std::string title = run_title(c) + ", step " + std::to_string(run.info.step);
 
   // Per level: the first channels of each image's latent.
   const Encoding<float> enc = model.encode(Var<float>(x));
@@ -262,11 +271,22 @@ int run_latents(const LatentsRequest& req) {
     const Tensor<float> z = as_images(enc.latents[l].value(), model.event_shape());
     auto [tiles, cols] = latent_tiles(z, x, req.channels);
     const std::string path = dir + "latents_level" + std::to_string(l) + ".png";
-    write_image_grid(path, tiles, 0.0, 1.0, cols);
     const Shape shape(enc.latents[l].shape().begin() + 1, enc.latents[l].shape().end());
+    const std::size_t shown = std::min(req.channels, z.shape()[1]);
+    std::vector<std::string> columns;
+    if (cols > shown) columns.push_back("input");
+    for (std::size_t ch = 0; ch < shown; ++ch) columns.push_back("ch " + std::to_string(ch));
+    std::vector<std::string> image_rows;
+    for (std::size_t i = 0; i < req.n; ++i) image_rows.push_back("image " + std::to_string(i + 1));
+    const LabelledGridLayout layout = write_image_table(path,
+                      title + ": level " + std::to_string(l) + " latent " + compact_shape(shape) +
+                          (l + 1 == enc.latents.size() ? " (top)" : " (factored out)"),
+                      tiles, cols, image_rows, columns, req.upscale,
+                      "grey: latent value from -3 (black) to 3 (white), the first " + std::to_string(shown) +
+                          " of " + std::to_string(z.shape()[1]) + " channels");
     std::printf("level %zu: latent %s%s -> %s\n", l, compact_shape(shape).c_str(),
                 l + 1 == enc.latents.size() ? " (top)" : " (factored out)", path.c_str());
-    levels.push_back({{"shape", shape}, {"file", path}});
+    levels.push_back({{"shape", shape}, {"file", path}, {"tiles", tiles_json(layout)}});
   }
   report["levels"] = levels;
 
@@ -275,7 +295,10 @@ int run_latents(const LatentsRequest& req) {
   double err = 0;
   for (std::size_t i = 0; i < x.numel(); ++i) err = std::max(err, std::abs(static_cast<double>(back[i]) - x[i]));
   const std::string recon = dir + "reconstructions.png";
-  write_image_grid(recon, concat({x, back}, 0), 0.0, 1.0, req.n);
+  std::vector<std::string> numbers;
+  for (std::size_t i = 0; i < req.n; ++i) numbers.push_back(std::to_string(i + 1));
+  report["reconstructions_tiles"] = tiles_json(write_image_table(recon, title + ": reconstructions", concat({x, back}, 0), req.n, {"input", "decoded"}, numbers,
+                    req.upscale, "decoded = decode(encode(input)), max |difference| " + format_significant(err, 3)));
   std::printf("reconstruction: max |decode(encode(x)) - x| = %.3g over %zu images -> %s\n", err, req.n, recon.c_str());
   report["reconstruction_max_abs_error"] = err;
   report["reconstructions"] = recon;
@@ -307,7 +330,15 @@ int run_latents(const LatentsRequest& req) {
       rows.push_back(rows_of(px, 2 * p + 1, 2 * p + 2));
     }
     const std::string path = dir + "interpolations.png";
-    write_image_grid(path, concat(rows, 0), 0.0, 1.0, req.steps + 2);
+    std::vector<std::string> pair_rows, columns = {"x_a"};
+    for (std::size_t p = 0; p < req.pairs; ++p) pair_rows.push_back("pair " + std::to_string(p + 1));
+    for (std::size_t k = 0; k < req.steps; ++k)
+      columns.push_back("t=" + format_significant(static_cast<double>(k) / static_cast<double>(req.steps - 1), 2));
+    columns.push_back("x_b");
+    report["interpolations_tiles"] =
+        tiles_json(write_image_table(path, title + ": interpolations", concat(rows, 0), req.steps + 2, pair_rows,
+                                     columns, req.upscale,
+                                     "decode((1 - t) z_a + t z_b) at every level, between the inputs x_a and x_b"));
     std::printf("interpolations: %zu pairs, %zu steps each, between the two inputs -> %s\n", req.pairs, req.steps,
                 path.c_str());
     report["interpolations"] = path;
@@ -323,6 +354,7 @@ int run_latents(const LatentsRequest& req) {
     s.temperatures = req.temperatures;
     s.seed = req.seed;
     s.out = dir + "samples_temperatures.png";
+    s.upscale = req.upscale;
     status = run_sample(s);
     report["samples"] = s.out;
     report["temperatures"] = req.temperatures;

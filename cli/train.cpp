@@ -263,7 +263,8 @@ int train_in_locked_folder(const TrainRequest& req) {
     write_metrics_row(stats.step, fmt(stats.loss), stats.lr, fmt(stats.grad_norm), test_col, stats.event);
     if (!req.quiet) progress.update(stats.step, stats.loss);
     if (config.sample_every && stats.step % config.sample_every == 0 && !interrupt_requested())
-      write_samples(*model, trainer, data, req.out_dir, "step" + std::to_string(stats.step), {0.7, 1.0}, config.seed);
+      write_samples(*model, trainer, data, config, req.out_dir, "step" + std::to_string(stats.step),
+                    "step " + std::to_string(stats.step), {0.7, 1.0}, config.seed);
     if (!test_col.empty() || elapsed() - last_checkpoint >= config.checkpoint_seconds) {
       const std::string bad = checkpoint();
       if (!bad.empty()) return stop_diverged(bad);
@@ -291,10 +292,14 @@ int train_in_locked_folder(const TrainRequest& req) {
   }
   const double final_metric = evaluate(config.final_eval_limit);
   if (interrupt_requested()) return stopped_in("final evaluation");
-  write_samples(*model, trainer, data, req.out_dir, "final", {0.5, 0.7, 0.9, 1.0}, config.seed);
+  write_samples(*model, trainer, data, config, req.out_dir, "final", "step " + std::to_string(trainer.steps_done()),
+                {0.5, 0.7, 0.9, 1.0}, config.seed);
   if (interrupt_requested()) return stopped_in("final samples");
-  write_training_curve(metrics_path, (fs::path(req.out_dir) / "curve.png").string());
-  if (data.toy) write_density(*model, trainer, (fs::path(req.out_dir) / "density.png").string(), "", -4, 4, 200);
+  write_training_curve(metrics_path, (fs::path(req.out_dir) / "curve.png").string(),
+                       {run_title(config) + ": training curve", data.toy ? "NLL (nats)" : "bits/dim", req.log_y});
+  if (data.toy)
+    write_density(*model, trainer, (fs::path(req.out_dir) / "density.png").string(), "", -4, 4, 200,
+                  run_title(config) + ": learned density, step " + std::to_string(trainer.steps_done()));
   if (interrupt_requested()) return stopped_in("final plots");
   const std::size_t n_eval = data.toy ? toy_test.shape()[0]
                              : (config.final_eval_limit ? std::min(config.final_eval_limit, data.test.size())

@@ -139,8 +139,10 @@ int run_zoo(const ZooRequest& req) {
   const std::string png_path = (fs::path(req.out_dir) / "zoo.png").string();
 
   LabelledGrid picture;
-  picture.title = "flowzoo zoo: " + std::to_string(req.steps) + " steps, batch " + std::to_string(kTrainBatch) +
-                  "; colour = density (data: histogram)";
+  picture.title = "flowzoo zoo: each family trained " + std::to_string(req.steps) + " steps (batch " +
+                  std::to_string(kTrainBatch) + ") on each density";
+  picture.footer = "colour: viridis from 0 (dark) to each cell's own maximum density (yellow)\ndata row: log of a "
+                   "histogram of " + std::to_string(kTestSamples) + " samples; test NLLs in zoo.csv";
   picture.row_labels.push_back("data");
   std::vector<PlotRange> boxes;
   std::vector<TensorU8> data_row;
@@ -148,6 +150,9 @@ int run_zoo(const ZooRequest& req) {
     picture.column_labels.push_back(toy2d_name(kinds[c]));
     const Tensor<float> pts = sample_toy2d<float>(kinds[c], kTestSamples, req.seed * 7919 + 0xD47A);
     boxes.push_back(box_of(pts));
+    const PlotRange& b = boxes.back();
+    picture.column_notes.push_back("x " + format_significant(b.xmin, 2) + ".." + format_significant(b.xmax, 2) + "\ny " +
+                                   format_significant(b.ymin, 2) + ".." + format_significant(b.ymax, 2));
     data_row.push_back(histogram_cell(pts, boxes.back()));
   }
   picture.cells.push_back(data_row);

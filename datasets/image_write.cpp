@@ -1,4 +1,4 @@
-// datasets/image_write.cpp — image grids, heatmaps and plots encoded as PNG.
+// datasets/image_write.cpp — image grids, heatmaps and scatter cells encoded as PNG.
 #include "datasets/image_write.hpp"
 
 #include <algorithm>
@@ -150,19 +150,6 @@ TensorU8 scatter_impl(const Tensor<T>& points, std::size_t width, std::size_t he
   return c.img;
 }
 
-// Round tick positions (1, 2 or 5 times a power of ten) covering [lo, hi].
-std::vector<double> nice_ticks(double lo, double hi, int target = 6) {
-  std::vector<double> ticks;
-  double span = hi - lo;
-  if (!(span > 0) || !std::isfinite(span)) return ticks;
-  double raw = span / target;
-  double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  double f = raw / mag;
-  double step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
-  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * step; t += step) ticks.push_back(t);
-  return ticks;
-}
-
 }  // namespace
 
 void write_png(const std::string& path, const TensorU8& image) {
@@ -267,77 +254,6 @@ void write_scatter_png(const std::string& path, const Tensor<float>& p, std::siz
 }
 void write_scatter_png(const std::string& path, const Tensor<double>& p, std::size_t w, std::size_t h, PlotRange r) {
   write_png(path, scatter_impl(p, w, h, r));
-}
-
-void series_color(std::size_t k, std::uint8_t rgb[3]) {
-  static const std::uint8_t tab10[10][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
-                                            {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
-                                            {188, 189, 34},  {23, 190, 207}};
-  for (int i = 0; i < 3; ++i) rgb[i] = tab10[k % 10][i];
-}
-
-TensorU8 line_plot_image(const std::vector<PlotSeries>& series, std::size_t width, std::size_t height, bool log_y) {
-  const long left = 40, right = 12, top = 12, bottom = 30;
-  if (width < 80 || height < 60) throw std::invalid_argument("line_plot_image: need at least 80x60 pixels");
-  for (const auto& s : series)
-    if (!s.x.empty() && s.x.size() != s.y.size())
-      throw std::invalid_argument("line_plot_image: a series has " + std::to_string(s.x.size()) + " x values but " +
-                                  std::to_string(s.y.size()) + " y values");
-  auto xval = [](const PlotSeries& s, std::size_t i) { return s.x.empty() ? static_cast<double>(i) : s.x[i]; };
-  auto yval = [&](const PlotSeries& s, std::size_t i) {
-    double y = s.y[i];
-    if (log_y) return y > 0 ? std::log10(y) : std::numeric_limits<double>::quiet_NaN();
-    return y;
-  };
-  std::vector<double> xs, ys;
-  for (const auto& s : series)
-    for (std::size_t i = 0; i < s.y.size(); ++i) {
-      xs.push_back(xval(s, i));
-      ys.push_back(yval(s, i));
-    }
-  PlotRange r = fit_range(xs, ys);
-  Canvas c(width, height, 255, 255, 255);
-  const long x0 = left, x1 = static_cast<long>(width) - right, y0 = top, y1 = static_cast<long>(height) - bottom;
-  auto px = [&](double x) { return x0 + static_cast<long>(std::lround((x - r.xmin) / (r.xmax - r.xmin) * (x1 - x0))); };
-  auto py = [&](double y) { return y1 - static_cast<long>(std::lround((y - r.ymin) / (r.ymax - r.ymin) * (y1 - y0))); };
-  const std::uint8_t grid[3] = {230, 230, 230}, black[3] = {0, 0, 0};
-  // Grid lines and tick marks at round values.
-  for (double t : nice_ticks(r.xmin, r.xmax)) {
-    long x = px(t);
-    c.line(x, y0, x, y1, grid);
-    c.line(x, y1, x, y1 + 5, black);
-  }
-  for (double t : nice_ticks(r.ymin, r.ymax)) {
-    long y = py(t);
-    c.line(x0, y, x1, y, grid);
-    c.line(x0 - 5, y, x0, y, black);
-  }
-  c.line(x0, y0, x0, y1, black);
-  c.line(x0, y1, x1, y1, black);
-  for (std::size_t k = 0; k < series.size(); ++k) {
-    std::uint8_t col[3];
-    series_color(k, col);
-    const auto& s = series[k];
-    bool have_prev = false;
-    long lx = 0, ly = 0;
-    for (std::size_t i = 0; i < s.y.size(); ++i) {
-      double x = xval(s, i), y = yval(s, i);
-      if (!std::isfinite(x) || !std::isfinite(y)) {
-        have_prev = false;
-        continue;
-      }
-      long cx = px(x), cy = py(y);
-      if (have_prev) c.line(lx, ly, cx, cy, col, 2);
-      else c.line(cx, cy, cx, cy, col, 2);
-      lx = cx, ly = cy, have_prev = true;
-    }
-  }
-  return c.img;
-}
-
-void write_line_plot_png(const std::string& path, const std::vector<PlotSeries>& series, std::size_t width,
-                         std::size_t height, bool log_y) {
-  write_png(path, line_plot_image(series, width, height, log_y));
 }
 
 }  // namespace fz

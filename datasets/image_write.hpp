@@ -1,5 +1,6 @@
-// datasets/image_write.hpp — PNG output: image grids (samples, reconstructions,
-// interpolations), 2-D density heatmaps, scatter plots and line plots of training curves.
+// datasets/image_write.hpp — PNG output and the pixel pictures without text: image grids, 2-D
+// density heatmaps (colours only) and scatter cells. The pictures with titles, axes and labels
+// are drawn from these in datasets/plot_*.hpp and datasets/labelled_grid.hpp.
 //
 // Every make_* / *_image function returns the picture as a uint8 (C, H, W) tensor (C = 1 or 3)
 // so it can be tested without files; the write_* functions encode it with stb_image_write
@@ -58,7 +59,7 @@ void write_density_png(const std::string& path, const Tensor<float>& log_prob, b
 void write_density_png(const std::string& path, const Tensor<double>& log_prob, bool log_scale = false,
                        double log_range = 10.0);
 
-// ---- scatter and line plots (no text; light axes) ----
+// ---- scatter cells (no text; light axes through the origin) ----
 // (n, 2) points as dark dots on white (3, height, width); overlapping dots get darker.
 TensorU8 scatter_image(const Tensor<float>& points, std::size_t width = 512, std::size_t height = 512,
                        PlotRange range = {});
@@ -68,20 +69,5 @@ void write_scatter_png(const std::string& path, const Tensor<float>& points, std
                        std::size_t height = 512, PlotRange range = {});
 void write_scatter_png(const std::string& path, const Tensor<double>& points, std::size_t width = 512,
                        std::size_t height = 512, PlotRange range = {});
-
-// One curve: y against x (x empty: 0, 1, 2, ...). Non-finite points break the line.
-struct PlotSeries {
-  std::vector<double> x;
-  std::vector<double> y;
-};
-// Curves in distinct colors on white with axes and tick marks at round values; log_y plots
-// log10(y) (non-positive y skipped).
-TensorU8 line_plot_image(const std::vector<PlotSeries>& series, std::size_t width = 640, std::size_t height = 400,
-                         bool log_y = false);
-void write_line_plot_png(const std::string& path, const std::vector<PlotSeries>& series, std::size_t width = 640,
-                         std::size_t height = 400, bool log_y = false);
-
-// RGB of curve k in line plots (a 10-color qualitative palette, cycling).
-void series_color(std::size_t k, std::uint8_t rgb[3]);
 
 }  // namespace fz

@@ -23,6 +23,7 @@
 
 #include "datasets/fashion_mnist.hpp"
 #include "datasets/image_write.hpp"
+#include "datasets/labelled_grid.hpp"
 #include "datasets/loader.hpp"
 #include "flows/presets.hpp"
 #include "flows/trainer.hpp"
@@ -96,7 +97,10 @@ int main(int argc, char** argv) {
       const Tensor<float> s = model->sample(per_row, temperatures[t], sample_rng);
       std::copy(s.begin(), s.end(), rows.begin() + t * s.numel());
     }
-    write_image_grid(samples_png, rows, 0.0, 1.0, per_row);
+    LabelledGrid picture = image_table("Glow on Fashion-MNIST: samples, a row per temperature",
+                                       to_uint8_images(rows), per_row, {"T = 0.5", "T = 0.7", "T = 0.9", "T = 1"});
+    picture.upscale = 2;
+    write_labelled_grid_png(samples_png, picture);
   }
 
   std::printf("\ntrained %zu steps in %.1f s (%.2f s/step)\n", steps, train_sec, train_sec / std::max<std::size_t>(steps, 1));

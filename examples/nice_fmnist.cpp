@@ -23,6 +23,7 @@
 
 #include "datasets/fashion_mnist.hpp"
 #include "datasets/image_write.hpp"
+#include "datasets/labelled_grid.hpp"
 #include "datasets/loader.hpp"
 #include "flows/bijectors/diagonal_scaling.hpp"
 #include "flows/image_likelihood.hpp"
@@ -117,7 +118,10 @@ int main(int argc, char** argv) {
     NoGradGuard no_grad;
     model->eval();
     Rng sample_rng(0, 1);
-    write_image_grid(samples_png, model->sample(64, 1.0f, sample_rng), 0.0, 1.0, 8);
+    LabelledGrid picture =
+        image_table("NICE on Fashion-MNIST: samples at T = 1", to_uint8_images(model->sample(64, 1.0f, sample_rng)), 8);
+    picture.upscale = 2;
+    write_labelled_grid_png(samples_png, picture);
   }
 
   std::printf("\ntrained %zu steps in %.1f s (%.2f s/step)\n", steps, train_sec, train_sec / std::max<std::size_t>(steps, 1));

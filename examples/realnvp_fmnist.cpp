@@ -20,6 +20,7 @@
 
 #include "datasets/fashion_mnist.hpp"
 #include "datasets/image_write.hpp"
+#include "datasets/labelled_grid.hpp"
 #include "datasets/loader.hpp"
 #include "flows/presets.hpp"
 #include "flows/trainer.hpp"
@@ -87,7 +88,10 @@ int main(int argc, char** argv) {
     Tensor<float> both(Shape{64, 1, 28, 28});
     std::copy(hot.begin(), hot.end(), both.begin());
     std::copy(cool.begin(), cool.end(), both.begin() + hot.numel());
-    write_image_grid(samples_png, both, 0.0, 1.0, 8);
+    LabelledGrid picture = image_table("RealNVP on Fashion-MNIST: samples", to_uint8_images(both), 8,
+                                       {"T = 1", "T = 1", "T = 1", "T = 1", "T = 0.7", "T = 0.7", "T = 0.7", "T = 0.7"});
+    picture.upscale = 2;
+    write_labelled_grid_png(samples_png, picture);
   }
 
   std::printf("\ntrained %zu steps in %.1f s (%.2f s/step)\n", steps, train_sec, train_sec / std::max<std::size_t>(steps, 1));

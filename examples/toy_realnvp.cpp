@@ -16,6 +16,8 @@
 #include <string>
 
 #include "datasets/image_write.hpp"
+#include "datasets/plot_heat_map.hpp"
+#include "datasets/plot_scatter.hpp"
 #include "datasets/toy2d.hpp"
 #include "flows/presets.hpp"
 #include "flows/trainer.hpp"
@@ -93,14 +95,22 @@ int main(int argc, char** argv) {
   const Tensor<double> lp_view = log_prob_of(*model, density_grid(view, w, h));
   const std::string density_png = out_dir + "/toy_realnvp_density.png";
   const std::string samples_png = out_dir + "/toy_realnvp_samples.png";
-  write_density_png(density_png, lp_view.reshape({h, w}));
+  HeatMapPlot density_plot;
+  density_plot.title = "RealNVP on moons: learned density";
+  density_plot.range = view;
+  density_plot.log_prob = lp_view.reshape({h, w});
+  write_heat_map_png(density_png, density_plot);
   Tensor<float> samples;
   {
     NoGradGuard no_grad;
     Rng sample_rng(seed, 1);
     samples = model->sample(5000, 1.0f, sample_rng);
   }
-  write_scatter_png(samples_png, samples, w, h, view);
+  ScatterPlot samples_plot;
+  samples_plot.title = "RealNVP on moons: samples at T = 1";
+  samples_plot.range = view;
+  samples_plot.points = samples.cast<double>();
+  write_scatter_plot_png(samples_png, samples_plot);
 
   std::printf("\ntrained %zu steps in %.1f s (%.2f ms/step)\n", steps, train_sec, 1000 * train_sec / steps);
   std::printf("test NLL on 20,000 fresh samples: %.4f nats\n", test_nll);

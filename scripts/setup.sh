@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ meson ninja-build pkg-config xtensor-dev libxsimd-dev libtbb-dev catch2 libstb-dev
-          zlib1g-dev libcairo2-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist)
+          zlib1g-dev libcairo2-dev fonts-dejavu-core nlohmann-json3-dev libcli11-dev dataset-fashion-mnist)
 packages+=(python3-numpy)  # scripts/python_check.sh (the NumPy checkpoint reader's tests)
 missing=()
 for p in "${packages[@]}"; do

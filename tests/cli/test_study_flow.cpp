@@ -58,13 +58,24 @@ Png read_png(const std::string& path) {
   return p;
 }
 
-// Largest pixel difference between grid tiles (row r1, col c1) and (row r2, col c2) of 28x28
-// images with 2 pixels of padding.
-int tile_diff(const Png& p, int r1, int c1, int r2, int c2) {
+// Where a labelled picture's tiles are (latents.json "tiles"): tile (row r, column c) starts at
+// (left + c (width + gap), top + r (height + gap)).
+struct Tiles {
+  int left = 0, top = 0, w = 28, h = 28, gap = 0;
+  int x(int c) const { return left + c * (w + gap); }
+  int y(int r) const { return top + r * (h + gap); }
+};
+
+Tiles tiles_of(const nlohmann::json& j) {
+  return {j["left"].get<int>(), j["top"].get<int>(), j["width"].get<int>(), j["height"].get<int>(), j["gap"].get<int>()};
+}
+
+// Largest pixel difference between tiles (row r1, col c1) and (row r2, col c2) of 28x28 images.
+int tile_diff(const Png& p, const Tiles& t, int r1, int c1, int r2, int c2) {
   int worst = 0;
   for (int y = 0; y < 28; ++y)
     for (int x = 0; x < 28; ++x)
-      worst = std::max(worst, std::abs(p.at(2 + c1 * 30 + x, 2 + r1 * 30 + y) - p.at(2 + c2 * 30 + x, 2 + r2 * 30 + y)));
+      worst = std::max(worst, std::abs(p.at(t.x(c1) + x, t.y(r1) + y) - p.at(t.x(c2) + x, t.y(r2) + y)));
   return worst;
 }
 
@@ -186,6 +197,7 @@ TEST_CASE("study: latents writes per-level channels, reconstructions, interpolat
   req.pairs = 2;
   req.steps = 5;
   req.temperatures = {0.5, 0.8, 1.0};
+  req.upscale = 1;
   REQUIRE(run_latents(req) == kExitOk);
 
   nlohmann::json report;
@@ -196,50 +208,86 @@ TEST_CASE("study: latents writes per-level channels, reconstructions, interpolat
   CHECK(report["levels"][0]["shape"].get<std::vector<int>>() == std::vector<int>{2, 14, 14});
   CHECK(report["levels"][1]["shape"].get<std::vector<int>>() == std::vector<int>{8, 7, 7});
 
-  // Sizes: n tiles of 28 px plus 2 px padding around and between.
-  auto grid = [](int cols, int rows) { return std::make_pair(cols * 28 + (cols + 1) * 2, rows * 28 + (rows + 1) * 2); };
+  // Tiles of 28 px (--upscale 1) where latents.json says; pictures hold their grid and labels.
+  const Tiles t0 = tiles_of(report["levels"][0]["tiles"]), t1 = tiles_of(report["levels"][1]["tiles"]);
+  const Tiles tr = tiles_of(report["reconstructions_tiles"]), ti = tiles_of(report["interpolations_tiles"]);
+  for (const Tiles& t : {t0, t1, tr, ti}) {
+    CHECK(t.w == 28);
+    CHECK(t.h == 28);
+    CHECK(t.left > 20);  // room for the row labels ("image 1", "input", "pair 1")
+    CHECK(t.top > 20);   // and the title above
+  }
+  auto fits = [](const Png& p, const Tiles& t, int cols, int rows) {
+    return p.w >= t.x(cols) && p.h >= t.y(rows) + 10;  // the grid, and a footer line under it
+  };
   const Png level0 = read_png(dir + "/latents_level0.png");  // input + 2 channels (x2 upscaled) per image
-  CHECK(std::make_pair(level0.w, level0.h) == grid(3, 4));
+  CHECK(fits(level0, t0, 3, 4));
   const Png level1 = read_png(dir + "/latents_level1.png");  // input + 8 channels (x4 upscaled)
-  CHECK(std::make_pair(level1.w, level1.h) == grid(9, 4));
+  CHECK(fits(level1, t1, 9, 4));
   // The first column of each latent grid is the input image itself.
   const Png recon = read_png(dir + "/reconstructions.png");
-  REQUIRE(std::make_pair(recon.w, recon.h) == grid(4, 2));
+  REQUIRE(fits(recon, tr, 4, 2));
   for (int k = 0; k < 4; ++k) {
     INFO("image " << k);
-    CHECK(tile_diff(recon, 0, k, 1, k) <= 1);  // decode(encode(x)) looks like x
-    int diff = 0;                              // level grids start with x: compare with recon's row 0
+    CHECK(tile_diff(recon, tr, 0, k, 1, k) <= 1);  // decode(encode(x)) looks like x
+    int diff = 0;                                  // level grids start with x: compare with recon's row 0
     for (int y = 0; y < 28; ++y)
       for (int x = 0; x < 28; ++x)
-        diff = std::max(diff, std::abs(level1.at(2 + x, 2 + k * 30 + y) - recon.at(2 + k * 30 + x, 2 + y)));
+        diff = std::max(diff, std::abs(level1.at(t1.x(0) + x, t1.y(k) + y) - recon.at(tr.x(k) + x, tr.y(0) + y)));
     CHECK(diff == 0);
   }
-  CHECK(tile_diff(recon, 0, 0, 0, 1) > 10);  // and the inputs differ from each other
+  CHECK(tile_diff(recon, tr, 0, 0, 0, 1) > 10);  // and the inputs differ from each other
   // Interpolations: x_a, t = 0 .. 1 in 5 steps, x_b; the ends decode to the inputs.
   const Png interp = read_png(dir + "/interpolations.png");
-  REQUIRE(std::make_pair(interp.w, interp.h) == grid(7, 2));
+  REQUIRE(fits(interp, ti, 7, 2));
   for (int p = 0; p < 2; ++p) {
-    CHECK(tile_diff(interp, p, 0, p, 1) <= 1);
-    CHECK(tile_diff(interp, p, 5, p, 6) <= 1);
-    CHECK(tile_diff(interp, p, 2, p, 0) > 0);  // the middle is neither end
-    CHECK(tile_diff(interp, p, 2, p, 6) > 0);
+    CHECK(tile_diff(interp, ti, p, 0, p, 1) <= 1);
+    CHECK(tile_diff(interp, ti, p, 5, p, 6) <= 1);
+    CHECK(tile_diff(interp, ti, p, 2, p, 0) > 0);  // the middle is neither end
+    CHECK(tile_diff(interp, ti, p, 2, p, 6) > 0);
   }
-  // Samples: a row of 8 per temperature.
+  // Labels: dark text pixels left of the first tile column (row labels) and above the tiles.
+  auto dark_in = [](const Png& p, int x0, int y0, int x1, int y1) {
+    int n = 0;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) n += p.at(x, y) < 128;
+    return n;
+  };
+  CHECK(dark_in(interp, 0, ti.y(0), ti.left - 2, ti.y(1)) > 20);  // "pair 1"
+  CHECK(dark_in(interp, 0, 0, interp.w, ti.top - 2) > 100);        // title and column labels
+  // Samples: a row of 8 per temperature, each tile 28 px; --upscale 2 doubles the tiles.
   const Png samples = read_png(dir + "/samples_temperatures.png");
-  CHECK(std::make_pair(samples.w, samples.h) == grid(8, 3));
+  CHECK(samples.h > 3 * 28);
+  req.upscale = 2;
+  const std::string dir2 = temp_dir("latents_x2");
+  req.out_dir = dir2;
+  REQUIRE(run_latents(req) == kExitOk);
+  std::ifstream(dir2 + "/latents.json") >> report;
+  CHECK(tiles_of(report["reconstructions_tiles"]).w == 56);
+  CHECK(read_png(dir2 + "/samples_temperatures.png").h - samples.h == 3 * 28);  // three rows of twice the height
+  CHECK(read_png(dir2 + "/reconstructions.png").h - recon.h == 2 * 28);
+  fs::remove_all(dir2);
   fs::remove_all(dir);
 }
 
 TEST_CASE("study: sample --temperatures writes one grid with a row per temperature", "[cli][study]") {
   const std::string& ckpt = glow_checkpoint();
   const std::string png = temp_dir("temps.png");
-  const Output r = run_binary("sample --checkpoint " + ckpt + " --n 5 --temperatures 0.5,0.7,0.9,1.0 --out " + png);
+  const Output r = run_binary("sample --checkpoint " + ckpt + " --n 5 --temperatures 0.5,0.7,0.9,1.0 --upscale 1 --out " + png);
   REQUIRE(r.status == 0);
   const Png p = read_png(png);
-  CHECK(p.w == 5 * 28 + 6 * 2);
-  CHECK(p.h == 4 * 28 + 5 * 2);
-  // The same latent noise in each row: lower temperature, calmer images, but different rows.
-  CHECK(tile_diff(p, 0, 0, 3, 0) > 0);
+  const Output r2 = run_binary("sample --checkpoint " + ckpt + " --n 5 --temperatures 0.5,0.7,0.9,1.0 --upscale 3 --out " + png);
+  REQUIRE(r2.status == 0);
+  const Png p3 = read_png(png);
+  // Four rows of five tiles: three times the tiles, the same labels around them.
+  CHECK(p.h >= 4 * 28);
+  CHECK(p3.h - p.h == 4 * 2 * 28);
+  CHECK(p3.w >= 5 * 3 * 28);
+  // The row labels ("T = 0.5", ...) left of the tiles: dark pixels in the left margin of each row.
+  int dark = 0;
+  for (int y = 0; y < p3.h; ++y)
+    for (int x = 0; x < 40; ++x) dark += p3.at(x, y) < 128;
+  CHECK(dark > 4 * 20);
   fs::remove(png);
 }
 

@@ -38,6 +38,16 @@ TEST_CASE("cli: zoo trains each chosen family on each chosen density and writes 
   const fz::TensorU8 png = fz::read_image(out + "/zoo.png", 3);
   CHECK(png.shape()[1] > 3 * 112);
   CHECK(png.shape()[2] > 2 * 112);
+  // Text: the footer under the grid (two lines saying what the colours mean) and the title.
+  const std::size_t h = png.shape()[1], w = png.shape()[2];
+  auto inked_rows = [&](std::size_t y0, std::size_t y1) {
+    std::size_t n = 0;
+    for (std::size_t y = y0; y < y1; ++y)
+      for (std::size_t x = 0; x < w; ++x) n += png[y * w + x] < 200;
+    return n;
+  };
+  CHECK(inked_rows(h - 34, h) > 200);
+  CHECK(inked_rows(0, 26) > 200);
   fs::remove_all(out);
 }
 

@@ -70,5 +70,5 @@ TEST_CASE("labelled grid: mismatched labels or cell sizes are refused", "[datase
   g.cells = {{solid(4, 4, 1, 2, 3), solid(5, 4, 1, 2, 3)}};
   CHECK_THROWS_WITH(write_labelled_grid_png("/tmp/unused.png", g), Catch::Contains("differ in size"));
   g.cells = {{solid(4, 4, 1, 2, 3), solid(4, 4, 1, 2, 3)}};
-  CHECK_THROWS_WITH(write_labelled_grid_png("/nonexistent-dir/g.png", g), Catch::Contains("cannot write"));
+  CHECK_THROWS_WITH(write_labelled_grid_png("/nonexistent-dir/g.png", g), Catch::Contains("cannot open for writing"));
 }
