@@ -408,6 +408,7 @@ TEST_CASE("conv2d: zero initialisation and Glow's learned output scale", "[nn]")
 
 TEST_CASE("conv2d: affine_stage and forward_fused equal the plain layer", "[nn]") {
   Rng rng(15);
+  NoGradGuard values_only;  // (gradients of the fused ops: tests/autograd/test_reference_ops.cpp)
   for (const bool wn : {false, true})
     for (const double log_scale : {0.0, 3.0}) {
       Conv2dOptions o;
