@@ -115,19 +115,12 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
   cmd->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
   cmd->add_option("--transformer", c.model.transformer,
                   kTransformerHelp)
-      ->check(CLI::IsMember({"affine", "additive", "spline", "mixture"}));
+      ->check(CLI::IsMember(fz::transformer_choices()));
   add_transformer_options(cmd, f.transformer_flags);
 }
 
-// --transformer against the model and --additive: FlagError (exit 2) for a combination that
-// cannot be built, before anything is loaded.
-// (cli/transformer_flags.hpp has the rules.)
-void check_transformer_flag(RunConfig& c, bool additive, const TransformerFlags& flags) {
-  apply_transformer_flags(c, additive, flags);
-}
-
 void finish_study_flags(RunConfig& c, const StudyFlags& f) {
-  check_transformer_flag(c, f.additive, f.transformer_flags);
+  apply_transformer_flags(c, f.additive, f.transformer_flags);  // exit 2 for a combination that cannot be built
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);
@@ -199,7 +192,7 @@ int main(int argc, char** argv) {
   t->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
   t->add_option("--transformer", c.model.transformer,
                 kTransformerHelp)
-      ->check(CLI::IsMember({"affine", "additive", "spline", "mixture"}));
+      ->check(CLI::IsMember(fz::transformer_choices()));
   add_transformer_options(t, transformer_flags);
   t->add_option("--optimizer", c.train.optimizer, "adam | adamax | adamw | sgd")
       ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
@@ -363,7 +356,7 @@ int main(int argc, char** argv) {
 
   try {
     if (t->parsed()) {
-      check_transformer_flag(c, additive, transformer_flags);
+      apply_transformer_flags(c, additive, transformer_flags);
       c.model.affine = !additive;
       c.model.lu = !plain_1x1;
       c.sample_every = sample_every;

@@ -2,6 +2,7 @@
 #include "cli/transformer_flags.hpp"
 
 #include "cli/flag_checks.hpp"
+#include "flows/presets.hpp"
 
 namespace fz::cli {
 
@@ -9,20 +10,15 @@ std::string effective_transformer(const RunConfig& c, bool additive) {
   const std::string& m = c.model.model;
   if (m == "nice") return "";
   if (!c.model.transformer.empty()) return c.model.transformer;
-  if (m == "nsf") return "spline";
-  return additive ? "additive" : "affine";
+  return additive ? "additive" : default_transformer(m);
 }
 
 void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags& flags) {
   const std::string& m = c.model.model;
   const std::string& t = c.model.transformer;
   if (!t.empty()) {
-    if (m == "nice")
-      throw FlagError("--transformer is for realnvp, glow, nsf and maf (NICE's couplings are additive), got --transformer " + t);
-    if (m == "nsf" && t != "spline")
-      throw FlagError("--transformer " + t + ": nsf's couplings are splines (use realnvp or glow for another transformer)");
-    if (m == "maf" && t != "affine" && t != "spline")
-      throw FlagError("--transformer " + t + ": maf takes affine or spline");
+    const std::string refusal = transformer_refusal(m, t);
+    if (!refusal.empty()) throw FlagError("--transformer " + t + ": " + refusal);
     if (additive && t != "additive") throw FlagError("--additive contradicts --transformer " + t + " (give one of them)");
   }
   const std::string used = effective_transformer(c, additive);

@@ -2,13 +2,11 @@
 // (--transformer, and the spline's --bins / --tail-bound, the mixture's --mixtures) checked
 // against the model after parsing, and written into the run's PresetConfig.
 //
-// Which model takes which transformer (flows/presets.hpp):
-//   realnvp, glow   affine (default) | additive | spline | mixture  (--additive on glow = additive)
-//   nsf             spline (its only one; the flag may say so)
-//   maf             affine (default) | spline
-//   nice            none (its couplings are additive; --transformer is refused)
-// --bins and --tail-bound need the spline (nsf, or --transformer spline), --mixtures the
-// mixture: giving one to another transformer is a bad flag, not a silent no-op. The ranges
+// Which model takes which transformer is flows/presets.hpp's transformer_refusal, the one
+// place the rules are written (resolve_preset applies them too); the names --transformer
+// accepts are the registry's transformer_choices(). What is the CLI's own: --additive (Glow's
+// older switch) must agree with --transformer, and --bins and --tail-bound need the spline
+// (nsf, or --transformer spline), --mixtures the mixture: giving one to another transformer is a bad flag, not a silent no-op. The ranges
 // (RunLimits in cli/run_config.hpp) are checked by the parsers; RunConfig::validate checks them
 // again for configurations read from files.
 #pragma once
@@ -17,6 +15,7 @@
 #include <string>
 
 #include "cli/run_config.hpp"
+#include "flows/transformers/registry.hpp"
 
 namespace fz::cli {
 

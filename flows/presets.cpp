@@ -1,6 +1,7 @@
 // flows/presets.cpp — assembling NICE, RealNVP, Glow, NSF and MAF (image and 2-D forms) from bijectors.
 #include "flows/presets.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -12,7 +13,6 @@
 #include "flows/bijectors/partition.hpp"
 #include "flows/bijectors/preprocessing.hpp"
 #include "flows/bijectors/squeeze.hpp"
-#include "flows/transformers/rational_quadratic_spline.hpp"
 #include "flows/transformers/registry.hpp"
 
 namespace fz {
@@ -38,27 +38,6 @@ std::shared_ptr<Transformer<T>> coupling_transformer(const PresetConfig& c, std:
   o.tail_bound = c.tail_bound;
   o.mixtures = c.mixtures;
   return make_transformer<T>(glow_images && c.transformer == "affine" ? "sigmoid-affine" : c.transformer, o);
-}
-
-// A spline whose width and height inputs are all equal and whose interior-derivative inputs
-// are softplus^{-1}(1 - min_derivative) has every derivative 1 and equal bins: the identity.
-// A zero-initialised last layer alone gives equal bins but derivatives min + softplus(0) =
-// 0.69; setting the derivative entries of its bias (blocked layout, parameters 2K .. 3K-2 of
-// each of the k elements) makes the fresh layer the identity, as a zero affine layer is.
-template <typename T>
-void start_spline_at_identity(Module<T>& net, const std::string& last_bias, const Transformer<T>& transformer,
-                              std::size_t k) {
-  const auto* spline = dynamic_cast<const RationalQuadraticSplineTransformer<T>*>(&transformer);
-  if (!spline) return;
-  const RationalQuadraticSplineOptions& o = spline->options();
-  const double identity_derivative = std::log(std::expm1(1.0 - o.min_derivative));
-  Var<T> bias;
-  for (const auto& [name, parameter] : net.named_parameters())
-    if (name == last_bias) bias = parameter;
-  if (!bias.defined()) throw std::logic_error("start_spline_at_identity: the net has no parameter " + last_bias);
-  Tensor<T>& b = bias.mutable_value();
-  for (std::size_t p = 2 * o.bins; p < 3 * o.bins - 1; ++p)
-    for (std::size_t j = 0; j < k; ++j) b[transformer.param_channel(p, j, k)] = static_cast<T>(identity_derivative);
 }
 
 template <typename T>
@@ -128,9 +107,7 @@ std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) 
     w /= 2;
     for (std::size_t k = 0; k < c.steps_per_level; ++k) {
       auto tau = coupling_transformer<T>(c, channels / 2, false, true);
-      auto step = flow->add(glow_step<T>(channels, c.hidden, rng, c.lu, tau));
-      auto coupling = std::dynamic_pointer_cast<Coupling<T>>((*step)[2]);
-      if (coupling) start_spline_at_identity<T>(*coupling->net(), "zero_conv.bias", *tau, channels / 2);
+      flow->add(glow_step<T>(channels, c.hidden, rng, c.lu, tau));
     }
     const bool last = level + 1 == c.levels;
     scales.push_back({flow, last ? nullptr : std::make_shared<Split<T>>(channels, /*learned_prior=*/true)});
@@ -178,9 +155,7 @@ std::shared_ptr<FlowModel<T>> make_nsf_vectors(const PresetConfig& c, Rng& rng) 
   auto flow = std::make_shared<Chain<T>>();
   for (std::size_t i = 0; i < c.couplings; ++i) {
     auto tau = coupling_transformer<T>(c, d / 2, /*learned_scale=*/false, false);
-    auto coupling = make_mlp_coupling<T>(d, i % 2 == 1, c.hidden, c.blocks, rng, tau, /*zero_init_last=*/true);
-    start_spline_at_identity<T>(*coupling->net(), "bias" + std::to_string(c.blocks), *tau, d / 2);
-    flow->add(coupling);
+    flow->add(make_mlp_coupling<T>(d, i % 2 == 1, c.hidden, c.blocks, rng, tau, /*zero_init_last=*/true));
   }
   return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
 }
@@ -198,14 +173,29 @@ std::shared_ptr<FlowModel<T>> make_maf_flow(const PresetConfig& c, Rng& rng) {
   const std::size_t d = shape_numel(c.event_shape);
   const TransformerFactory<T> transformer = [&c, d] { return coupling_transformer<T>(c, d, /*learned_scale=*/false, false); };
   auto flow = make_maf<T>(d, c.couplings, c.hidden, c.blocks, transformer, rng);
-  for (const auto& layer : flow->layers()) {
-    auto* maf = dynamic_cast<MaskedAutoregressiveFlow<T>*>(layer.get());
-    if (maf) start_spline_at_identity<T>(maf->made(), "bias" + std::to_string(c.blocks), maf->transformer(), d);
-  }
   return single_scale<T>(c, pre, flow, std::make_shared<StandardNormal<T>>());
 }
 
 }  // namespace
+
+std::string default_transformer(const std::string& model) {
+  return model == "nice" ? "additive" : model == "nsf" ? "spline" : "affine";
+}
+
+std::string transformer_refusal(const std::string& model, const std::string& transformer) {
+  const std::vector<std::string> choices = transformer_choices();
+  if (std::find(choices.begin(), choices.end(), transformer) == choices.end()) {
+    std::string known;
+    for (const std::string& name : choices) known += (known.empty() ? "" : ", ") + name;
+    return "unknown; the transformers are " + known;
+  }
+  if (model == "nice" && transformer != "additive")
+    return "nice's couplings are additive (a transformer is for realnvp, glow, nsf and maf)";
+  if (model == "nsf" && transformer != "spline")
+    return "nsf's couplings are splines (use realnvp or glow for another transformer)";
+  if (model == "maf" && transformer != "affine" && transformer != "spline") return "maf takes affine or spline";
+  return "";
+}
 
 PresetConfig resolve_preset(PresetConfig c) {
   if (c.event_shape.empty() || shape_numel(c.event_shape) == 0)
@@ -262,22 +252,15 @@ PresetConfig resolve_preset(PresetConfig c) {
   }
   const bool glow_skeleton = c.model == "glow" || (c.model == "nsf" && !vec);
   if (c.couplings == 0 && !glow_skeleton) bad(c.model + ": needs at least one coupling");
-  if (c.transformer.empty()) c.transformer = c.model == "nice" ? "additive" : c.model == "nsf" ? "spline" : "affine";
-  if (c.model == "nsf" && c.transformer != "spline")
-    bad("nsf: its couplings are splines (for another transformer use realnvp or glow), got '" + c.transformer + "'");
-  if (c.model == "maf" && c.transformer != "affine" && c.transformer != "spline")
-    bad("maf: the transformer is affine or spline, got '" + c.transformer + "'");
+  if (c.transformer.empty()) c.transformer = default_transformer(c.model);
+  const std::string refusal = transformer_refusal(c.model, c.transformer);
+  if (!refusal.empty()) bad("transformer '" + c.transformer + "': " + refusal);
   // Glow on images has two switches for one choice: additive if either says so (a resolved
   // config whose `affine` is then turned off is additive, as --additive always was).
   if (c.model == "glow" && !vec && (c.transformer == "affine" || c.transformer == "additive")) {
     if (!c.affine) c.transformer = "additive";
     c.affine = c.transformer == "affine";
   }
-  if (c.transformer != "affine" && c.transformer != "additive" && c.transformer != "spline" &&
-      c.transformer != "mixture")
-    bad(c.model + ": unknown transformer '" + c.transformer + "' (affine, additive, spline, mixture)");
-  if (c.model == "nice" && c.transformer != "additive")
-    bad("nice: its couplings are additive (a transformer is chosen for realnvp and glow), got '" + c.transformer + "'");
   if (c.bins < 2 || c.bins > 1024 || c.mixtures < 1 || c.mixtures > 1024 || !(c.tail_bound > 0.0) ||
       !(c.tail_bound <= 1e6))
     bad(c.model + ": bins must be from 2 to 1024, mixtures from 1 to 1024 and tail_bound in (0, 1e6], got " +

@@ -44,11 +44,10 @@ struct PresetConfig {
   bool lu = true;                    // glow: LU-decomposed 1x1 convolution
   bool learn_top = false;            // glow: learned diagonal Gaussian top prior
   bool weight_norm = false;          // realnvp: weight-normalised conditioner convs
-  // The couplings' transformer (flows/transformers/registry.hpp), realnvp and glow: "affine"
+  // The couplings' transformer, one of transformer_choices() (flows/transformers/registry.hpp)
+  // that the model takes (transformer_refusal above). "affine" is the family's affine map
   // (realnvp: scale * tanh log-scale, tanh on 2-D data; glow images: sigmoid(pre + 2) scale;
-  // glow 2-D: tanh log-scale) | "additive" | "spline" | "mixture"; maf: affine or spline; nsf:
-  // spline only. Empty = the family's own: nice additive, realnvp, glow and maf affine, nsf
-  // spline. resolve_preset fills it in;
+  // glow 2-D: tanh log-scale). Empty = default_transformer(model). resolve_preset fills it in;
   // for glow images it is additive when either it or `affine` = false says so, and `affine` is
   // set to match. (The 2-D Glow ignores `affine`, as it always has: use the transformer.)
   std::string transformer;
@@ -56,6 +55,19 @@ struct PresetConfig {
   double tail_bound = 3.0;           // spline transformer: identity outside [-tail_bound, tail_bound]
   std::size_t mixtures = 4;          // mixture transformer: logistic components K
 };
+
+// The model x transformer rules, written once (resolve_preset applies them; the CLI checks
+// --transformer with them before any data is loaded):
+//   nice            additive only (its couplings; a transformer is chosen for the others)
+//   nsf             spline only
+//   maf             affine | spline
+//   realnvp, glow   any of transformer_choices() (flows/transformers/registry.hpp)
+// The family's own transformer when none is asked for: nice additive, nsf spline, else affine.
+std::string default_transformer(const std::string& model);
+// "" when `model` can take `transformer`, else the reason in words, naming the model but not
+// the transformer ("maf takes affine or spline"), for the caller to prefix with where the name
+// came from ("--transformer mixture: ..." or "transformer 'mixture': ...").
+std::string transformer_refusal(const std::string& model, const std::string& transformer);
 
 // Fills zero fields with the model's defaults for its data (image or 2-D) and validates the
 // combination (e.g. glow needs H and W divisible by 2^levels); throws std::invalid_argument.

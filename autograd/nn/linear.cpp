@@ -4,7 +4,6 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "autograd/nn/init.hpp"
 #include "autograd/ops_matmul.hpp"
 
 namespace fz {
@@ -19,21 +18,20 @@ Linear<T>::Linear(std::size_t in_features, std::size_t out_features, Rng& rng, b
                                 std::to_string(out_features));
   Tensor<T> w(Shape{out_features, in_features});
   Tensor<T> b(Shape{out_features});
-  switch (init) {
-    case LinearInit::Default: {
-      init::kaiming_uniform(w, rng, std::sqrt(5.0));
-      const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
-      if (bias) init::uniform(b, rng, -bound, bound);
-      break;
-    }
-    case LinearInit::XavierUniform:
-      init::xavier_uniform(w, rng);
-      break;
-    case LinearInit::Zeros:
-      break;
+  if (init == LinearInit::Default) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+    rng.fill_uniform(w, -bound, bound);
+    if (bias) rng.fill_uniform(b, -bound, bound);
   }
   weight_ = this->register_parameter("weight", std::move(w));
   if (bias) bias_ = this->register_parameter("bias", std::move(b));
+}
+
+template <typename T>
+void Linear<T>::check_input(const Var<T>& x) const {
+  if (x.dim() == 0 || x.shape().back() != in_)
+    throw std::invalid_argument("Linear: input of shape " + shape_str(x.shape()) +
+                                " does not end in in_features = " + std::to_string(in_));
 }
 
 template <typename T>
@@ -42,18 +40,20 @@ Var<T> Linear<T>::forward_with(const Var<T>& x, const std::vector<Var<T>>& param
   if (params.size() != expected)
     throw std::invalid_argument("Linear::forward_with: expected " + std::to_string(expected) +
                                 " parameters, got " + std::to_string(params.size()));
-  if (x.dim() == 0 || x.shape().back() != in_)
-    throw std::invalid_argument("Linear: input of shape " + shape_str(x.shape()) +
-                                " does not end in in_features = " + std::to_string(in_));
+  check_input(x);
   return linear(x, params[0], expected == 2 ? params[1] : Var<T>());
 }
 
 template <typename T>
 Var<T> Linear<T>::forward(const Var<T>& x) {
-  if (x.dim() == 0 || x.shape().back() != in_)
-    throw std::invalid_argument("Linear: input of shape " + shape_str(x.shape()) +
-                                " does not end in in_features = " + std::to_string(in_));
+  check_input(x);
   return linear(x, weight_, bias_);
+}
+
+template <typename T>
+Var<T> Linear<T>::forward_relu(const Var<T>& x) {
+  check_input(x);
+  return linear_relu(x, weight_, bias_);
 }
 
 template class Linear<float>;

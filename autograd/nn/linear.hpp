@@ -1,12 +1,13 @@
 // autograd/nn/linear.hpp — Linear: a fully connected layer y = x W^T + b, W shaped
-// (out, in) as in PyTorch; x may have any leading axes (..., in) -> (..., out).
+// (out, in) as in PyTorch; x may have any leading axes (..., in) -> (..., out). The one
+// linear layer of the project: the MLP conditioner (flows/conditioners/mlp.hpp) is a stack of
+// them and MADE (flows/conditioners/made.hpp) masks their weights.
 //
 // Parameters: "weight" (out, in) and, with bias, "bias" (out). Initialisation:
-//   Default        PyTorch's: W ~ kaiming_uniform(a = sqrt(5)) = U(+-1/sqrt(in)),
-//                  b ~ U(+-1/sqrt(in))
-//   XavierUniform  W ~ xavier_uniform, b = 0
-//   Zeros          W = 0, b = 0 (e.g. the last layer of a coupling network, so the flow
-//                  starts as the identity)
+//   Default  PyTorch's nn.Linear: W ~ U(+-1/sqrt(in)) (= kaiming_uniform(a = sqrt(5))), then
+//            b ~ U(+-1/sqrt(in)), drawn in that order from the Rng
+//   Zeros    W = 0, b = 0, no draws (the last layer of a coupling network, so the flow starts
+//            at the identity)
 #pragma once
 
 #include <cstddef>
@@ -18,7 +19,7 @@
 
 namespace fz {
 
-enum class LinearInit { Default, XavierUniform, Zeros };
+enum class LinearInit { Default, Zeros };
 
 template <typename T>
 class Linear : public Layer<T> {
@@ -29,6 +30,9 @@ class Linear : public Layer<T> {
 
   std::string type_name() const override { return "Linear"; }
   Var<T> forward(const Var<T>& x) override;
+  // relu(forward(x)) as the fused op linear_relu (one tape node, no separate ReLU pass):
+  // the hidden layers of an MLP.
+  Var<T> forward_relu(const Var<T>& x);
   // The same computation with the given parameters in place of the module's own, in the
   // order of parameters() (weight, then bias if any). forward(x) == forward_with(x,
   // parameters()). Lets gradcheck differentiate with respect to the parameters.
@@ -41,6 +45,8 @@ class Linear : public Layer<T> {
   const Var<T>& bias() const { return bias_; }
 
  private:
+  void check_input(const Var<T>& x) const;
+
   std::size_t in_, out_;
   Var<T> weight_, bias_;
 };

@@ -138,7 +138,7 @@ class Module {
   bool training_ = true;
 };
 
-// A module mapping one Var to one Var (layers, activations, Sequential, conditioner nets).
+// A module mapping one Var to one Var (Linear, Conv2d, conditioner nets).
 template <typename T>
 class Layer : public Module<T> {
  public:

@@ -15,6 +15,10 @@
 
 namespace fz {
 
+// Every factory whose conditioner zero-initialises its last layer sets that layer's bias to the
+// transformer's identity_output (start_at_identity, flows/transformers/transformer.hpp), so the
+// coupling starts as the identity map whatever its transformer.
+
 namespace {
 
 template <typename T>
@@ -32,6 +36,7 @@ std::shared_ptr<Coupling<T>> make_mlp_coupling(std::size_t features, bool parity
   const Partition p{PartitionKind::EvenOdd, parity};
   const std::size_t out = net_outputs(transformer, p.transformed_channels(features), "make_mlp_coupling");
   auto net = std::make_shared<MLP<T>>(p.conditioner_in_channels(features), hidden, n_hidden, out, rng, zero_init_last);
+  if (zero_init_last) start_at_identity(net->layers().back()->bias(), *transformer, p.transformed_channels(features));
   return std::make_shared<Coupling<T>>(features, p, net, std::move(transformer));
 }
 
@@ -42,6 +47,7 @@ std::shared_ptr<Coupling<T>> make_resnet_coupling(std::size_t channels, Partitio
   const std::size_t out = net_outputs(transformer, partition.transformed_channels(channels), "make_resnet_coupling");
   auto net = std::make_shared<ResNetConditioner<T>>(partition.conditioner_in_channels(channels), features, blocks, out,
                                                     rng, weight_norm, true);
+  start_at_identity(net->conv_out().parameter("bias"), *transformer, partition.transformed_channels(channels));
   return std::make_shared<Coupling<T>>(channels, partition, net, std::move(transformer));
 }
 
@@ -54,6 +60,7 @@ std::shared_ptr<Coupling<T>> make_glow_coupling(std::size_t channels, std::size_
   // Glow affine: shift and pre-scale for each of the C/2 transformed channels; additive: a shift.
   auto net = std::make_shared<GlowNet<T>>(channels / 2, net_outputs(transformer, channels / 2, "make_glow_coupling"),
                                           hidden, rng);
+  start_at_identity(net->zero_conv().parameter("bias"), *transformer, channels / 2);
   return std::make_shared<Coupling<T>>(channels, p, net, std::move(transformer));
 }
 

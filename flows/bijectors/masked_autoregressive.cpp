@@ -83,7 +83,10 @@ std::shared_ptr<MADE<T>> made_for_transformer(MadeConfig config, const std::vect
   ParamLayout layout = [transformer](std::size_t p, std::size_t j, std::size_t k) {
     return transformer->param_channel(p, j, k);
   };
-  return std::make_shared<MADE<T>>(config, order, rng, layout);
+  auto made = std::make_shared<MADE<T>>(config, order, rng, layout);
+  // A zero output map starts the layer at the transformer's identity (its identity_output).
+  if (config.zero_init_last) start_at_identity(made->output_bias(), *transformer, config.features);
+  return made;
 }
 
 template <typename T>

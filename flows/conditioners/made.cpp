@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "autograd/nn/linear.hpp"
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_matmul.hpp"
 
@@ -97,11 +98,11 @@ MADE<T>::MADE(const MadeConfig& config, const std::vector<std::size_t>& order, R
   for (std::size_t l = 0; l < maps.size(); ++l) {
     const auto [fi, fo] = maps[l];
     const bool zero = config.zero_init_last && l + 1 == maps.size();
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fi));
-    Tensor<T> w = zero ? Tensor<T>({fo, fi}) : rng.uniform<T>({fo, fi}, -bound, bound);
-    Tensor<T> b = zero ? Tensor<T>({fo}) : rng.uniform<T>({fo}, -bound, bound);
-    weights_.push_back(this->register_parameter("weight" + std::to_string(l), std::move(w)));
-    biases_.push_back(this->register_parameter("bias" + std::to_string(l), std::move(b)));
+    // Each map is a Linear layer (its initialisation); MADE applies it with a masked weight,
+    // so it keeps the parameters flat under the names checkpoints use, not the layer.
+    const Linear<T> map(fi, fo, rng, /*bias=*/true, zero ? LinearInit::Zeros : LinearInit::Default);
+    weights_.push_back(this->register_parameter("weight" + std::to_string(l), map.weight()));
+    biases_.push_back(this->register_parameter("bias" + std::to_string(l), map.bias()));
   }
   rebuild_masks_if_stale();
 }

@@ -77,6 +77,8 @@ class MADE : public Layer<T> {
   Var<T> forward_with(const Var<T>& x, const std::vector<Var<T>>& masked_weights);
 
   const MadeConfig& config() const { return config_; }
+  // The bias of the output map (P * D, in the layout's column order).
+  const Var<T>& output_bias() const { return biases_.back(); }
   // The current order (read from the buffer "order").
   std::vector<std::size_t> order() const;
   // degree of each input dimension (1..D), indexed by dimension.

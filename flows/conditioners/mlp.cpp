@@ -1,10 +1,7 @@
-// flows/conditioners/mlp.cpp — the MLP conditioner (Linear/ReLU stack).
+// flows/conditioners/mlp.cpp — the MLP conditioner: a stack of Linear maps with ReLUs.
 #include "flows/conditioners/mlp.hpp"
 
-#include <cmath>
 #include <stdexcept>
-
-#include "autograd/ops_matmul.hpp"
 
 namespace fz {
 
@@ -20,13 +17,12 @@ MLP<T>::MLP(std::size_t in_features, std::size_t hidden, std::size_t n_hidden,
   for (std::size_t i = 0; i < n_hidden; ++i) sizes.push_back(hidden);
   sizes.push_back(out_features);
   for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
-    const std::size_t fi = sizes[l], fo = sizes[l + 1];
     const bool zero = zero_init_last && l + 2 == sizes.size();
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fi));
-    Tensor<T> w = zero ? Tensor<T>({fo, fi}) : rng.uniform<T>({fo, fi}, -bound, bound);
-    Tensor<T> b = zero ? Tensor<T>({fo}) : rng.uniform<T>({fo}, -bound, bound);
-    weights_.push_back(this->register_parameter("weight" + std::to_string(l), std::move(w)));
-    biases_.push_back(this->register_parameter("bias" + std::to_string(l), std::move(b)));
+    auto layer = std::make_shared<Linear<T>>(sizes[l], sizes[l + 1], rng, /*bias=*/true,
+                                             zero ? LinearInit::Zeros : LinearInit::Default);
+    this->register_parameter("weight" + std::to_string(l), layer->weight());
+    this->register_parameter("bias" + std::to_string(l), layer->bias());
+    layers_.push_back(std::move(layer));
   }
 }
 
@@ -37,9 +33,8 @@ Var<T> MLP<T>::forward(const Var<T>& x) {
                                 shape_str(x.shape()));
   Var<T> h = x;
   // Hidden layers as one fused linear + ReLU op each (one tape node, no separate ReLU pass).
-  for (std::size_t l = 0; l < weights_.size(); ++l)
-    h = l + 1 < weights_.size() ? linear_relu(h, weights_[l], biases_[l])
-                                : linear(h, weights_[l], biases_[l]);
+  for (std::size_t l = 0; l < layers_.size(); ++l)
+    h = l + 1 < layers_.size() ? layers_[l]->forward_relu(h) : layers_[l]->forward(h);
   return h;
 }
 

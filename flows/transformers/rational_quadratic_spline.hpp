@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "../../autograd/ops_rational_quadratic_spline.hpp"
 #include "transformer.hpp"
@@ -27,6 +28,11 @@ class RationalQuadraticSplineTransformer : public Transformer<T> {
   std::size_t parameters_per_element() const override { return 3 * options_.bins - 1; }
   Elementwise<T> forward(const Var<T>& x, const Var<T>& params) override;
   Elementwise<T> inverse(const Var<T>& y, const Var<T>& params) override;
+
+  // Equal width and height inputs give equal bins; interior-derivative inputs
+  // softplus^{-1}(1 - min_derivative) give every derivative 1: the identity. (A zero output
+  // alone gives equal bins but derivatives min_derivative + softplus(0) = 0.69.)
+  std::vector<double> identity_parameters() const override;
 
   const RationalQuadraticSplineOptions& options() const { return options_; }
 

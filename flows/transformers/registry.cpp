@@ -46,6 +46,13 @@ std::vector<std::string> transformer_names() {
   return names;
 }
 
+std::vector<std::string> transformer_choices() {
+  std::vector<std::string> names;
+  for (const std::string& name : transformer_names())
+    if (name != "sigmoid-affine") names.push_back(name);  // chosen as "affine" on Glow's images
+  return names;
+}
+
 template <typename T>
 std::shared_ptr<Transformer<T>> make_transformer(const std::string& name, const TransformerOptions& options) {
   std::string known;

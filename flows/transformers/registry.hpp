@@ -1,5 +1,6 @@
 // flows/transformers/registry.hpp — transformers by name, for the presets and the CLI's
-// --transformer. Adding a transformer to the presets is one entry in registry.cpp.
+// --transformer. Adding a transformer to the presets is one entry in registry.cpp (which models
+// take it is flows/presets.cpp's transformer_refusal).
 //
 //   additive        AdditiveTransformer (P = 1)
 //   affine          AffineTransformer: log-scale scale * tanh(s) with a learned per-channel
@@ -29,6 +30,10 @@ struct TransformerOptions {
 
 // Every name make_transformer knows ("additive", "affine", ...).
 std::vector<std::string> transformer_names();
+
+// The names a model configuration (PresetConfig::transformer, the CLI's --transformer) may ask
+// for: every name but "sigmoid-affine", which is what "affine" means on Glow's images.
+std::vector<std::string> transformer_choices();
 
 // Throws std::invalid_argument for an unknown name, listing the known ones.
 template <typename T>

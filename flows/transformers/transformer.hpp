@@ -20,6 +20,10 @@
 // flows/bijector.hpp); inverse undoes it. Both return per-element log-derivatives of the map
 // they computed, so forward's and inverse's log-derivatives at matching points sum to zero.
 //
+// A transformer declares its identity with identity_parameters() (below): the conditioner
+// output at which it is the identity map, which the conditioner factories write into their
+// zero-initialised last layer.
+//
 // A transformer is a Module: it may own parameters (RealNVP's learned per-channel "scale").
 // Writing a new one means subclassing this and implementing the four pure virtuals; register it
 // in the conformance list (tests/flows/bijector_registry.cpp) to get the round-trip,
@@ -27,7 +31,9 @@
 #pragma once
 
 #include <cstddef>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../../autograd/nn/module.hpp"
 #include "../../autograd/var.hpp"
@@ -63,6 +69,40 @@ class Transformer : public Module<T> {
   // True when every log-derivative is identically 0 whatever x and params (additive): a
   // coupling then reports a zero log-det without summing them (no ops on the tape).
   virtual bool volume_preserving() const { return false; }
+
+  // The P per-element parameter values (index p) at which this transformer is the identity:
+  // what a conditioner's zero-initialised last layer must output so that a fresh coupling or
+  // autoregressive layer starts as the identity map. Default: all 0, the identity of the
+  // additive (shift 0) and affine (log-scale 0) transformers. The spline overrides it (its
+  // interior-derivative entries). Glow's sigmoid-affine and the logistic mixture have no
+  // identity at finite parameters and keep 0 (Glow's scale then starts at sigmoid(2) = 0.88,
+  // as in openai/glow).
+  virtual std::vector<double> identity_parameters() const {
+    return std::vector<double>(parameters_per_element(), 0.0);
+  }
+
+  // identity_parameters() laid out for k transformed channels: a (P * k) vector with value p
+  // at param_channel(p, j, k). Conditioner factories write it into the bias of their
+  // zero-initialised last layer (flows/bijectors/coupling_factories.cpp, made_for_transformer).
+  Tensor<T> identity_output(std::size_t k) const {
+    const std::vector<double> per_element = identity_parameters();
+    Tensor<T> out({per_element.size() * k});
+    for (std::size_t p = 0; p < per_element.size(); ++p)
+      for (std::size_t j = 0; j < k; ++j) out[param_channel(p, j, k)] = static_cast<T>(per_element[p]);
+    return out;
+  }
 };
+
+// Sets `last_bias`, the bias of a conditioner's zero-initialised last layer (every other entry
+// of that layer is 0, so the bias is its output), to transformer.identity_output(k): the fresh
+// coupling starts as the identity. Throws std::invalid_argument if the sizes differ.
+template <typename T>
+void start_at_identity(Var<T> last_bias, const Transformer<T>& transformer, std::size_t k) {
+  const Tensor<T> identity = transformer.identity_output(k);
+  if (last_bias.shape() != identity.shape())
+    throw std::invalid_argument("start_at_identity: the last layer's bias has shape " + shape_str(last_bias.shape()) +
+                                ", the transformer needs " + shape_str(identity.shape()));
+  last_bias.mutable_value().copy_from(identity);
+}
 
 }  // namespace fz

@@ -1,23 +1,35 @@
 // tests/autograd/test_nn.cpp — Module registration, naming, train/eval and state dicts;
-// Linear, Conv2d (plain, weight-normalised, zero-initialised), activations, Sequential and
-// the initialisers, checked against hand computations and by gradcheck in float64.
+// Linear and Conv2d (plain, weight-normalised, zero-initialised, output-scaled, as fused
+// stages), checked against hand computations and by gradcheck in float64.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <cmath>
 
 #include "autograd/gradcheck.hpp"
-#include "autograd/nn/activations.hpp"
 #include "autograd/nn/conv2d.hpp"
-#include "autograd/nn/init.hpp"
 #include "autograd/nn/linear.hpp"
 #include "autograd/nn/module.hpp"
-#include "autograd/nn/sequential.hpp"
 #include "autograd/ops.hpp"
 
 using namespace fz;
 
 namespace {
+
+// Two Linear layers as children "0" and "2" with a tanh between them (a network module).
+class TwoLayers : public Layer<double> {
+ public:
+  explicit TwoLayers(Rng& rng) {
+    first = register_module("0", std::make_shared<Linear<double>>(3, 4, rng));
+    second = register_module("2", std::make_shared<Linear<double>>(4, 2, rng));
+  }
+  Var64 forward(const Var64& x) override { return (*second)(tanh((*first)(x))); }
+  // Exposes the protected registration so a test can add a child after a mode change.
+  void add_child_layer(const std::string& name, std::shared_ptr<Layer<double>> child) {
+    register_module(name, std::move(child));
+  }
+  std::shared_ptr<Linear<double>> first, second;
+};
 
 // A bijector-like module: a parameter, a persistent flag and a child network.
 class Block : public Module<double> {
@@ -25,11 +37,7 @@ class Block : public Module<double> {
   explicit Block(Rng& rng) {
     scale = register_parameter("scale", Tensor64({2}, {1.0, 2.0}));
     initialised = register_buffer("initialised", Tensor64::scalar(0.0));
-    net = register_module("net", std::make_shared<Sequential<double>>(
-                                     std::initializer_list<std::shared_ptr<Layer<double>>>{
-                                         std::make_shared<Linear<double>>(3, 4, rng),
-                                         std::make_shared<Tanh<double>>(),
-                                         std::make_shared<Linear<double>>(4, 2, rng)}));
+    net = register_module("net", std::make_shared<TwoLayers>(rng));
   }
   std::string type_name() const override { return "Block"; }
   Var64 forward(const Var64& x) { return (*net)(x) * scale; }
@@ -40,7 +48,7 @@ class Block : public Module<double> {
 
   Var64 scale;
   Tensor64 initialised;
-  std::shared_ptr<Sequential<double>> net;
+  std::shared_ptr<TwoLayers> net;
 };
 
 class Outer : public Module<double> {
@@ -121,9 +129,7 @@ TEST_CASE("module: registration errors", "[nn]") {
   REQUIRE_THROWS_WITH(b.add_buffer("net"), Catch::Contains("already registered"));
   REQUIRE_THROWS_WITH(b.add_param("a.b"), Catch::Contains("'a.b'"));
   REQUIRE_THROWS_AS(b.add_param(""), std::invalid_argument);
-  Sequential<double> seq;
-  REQUIRE_THROWS_AS(seq.add(nullptr), std::invalid_argument);
-  REQUIRE_THROWS_AS(seq[0], std::out_of_range);
+  REQUIRE_THROWS_AS(b.net->add_child_layer("x", nullptr), std::invalid_argument);
 }
 
 TEST_CASE("module: a shared parameter is listed once", "[nn]") {
@@ -147,15 +153,17 @@ TEST_CASE("module: train/eval propagates to every descendant", "[nn]") {
   REQUIRE(!outer.is_training());
   REQUIRE(!outer.first->is_training());
   REQUIRE(!outer.second->net->is_training());
-  REQUIRE(!(*outer.second->net)[2].is_training());
+  REQUIRE(!outer.second->net->second->is_training());
   outer.first->train();
   REQUIRE(outer.first->net->is_training());
   REQUIRE(!outer.second->is_training());
   // A child registered into an eval-mode module takes its mode.
-  Sequential<double> seq;
-  seq.eval();
-  seq.add(std::make_shared<ReLU<double>>());
-  REQUIRE(!seq[0].is_training());
+  Rng rng2(30);
+  TwoLayers net(rng2);
+  net.eval();
+  auto late = std::make_shared<Linear<double>>(2, 2, rng2);
+  net.add_child_layer("late", late);
+  REQUIRE(!late->is_training());
 }
 
 TEST_CASE("module: zero_grad clears every parameter gradient", "[nn]") {
@@ -238,10 +246,26 @@ TEST_CASE("linear: forward is x W^T + b, default init bounds, zero init", "[nn]"
   const Tensor32 z = nb(Var32(rng.normal<float>({3, 4}))).value();
   for (float v : z) REQUIRE(v == 0.0f);
 
-  Linear<double> xav(10, 30, rng, true, LinearInit::XavierUniform);
-  const double xb = std::sqrt(6.0 / 40.0);
-  for (double w : xav.weight().value()) REQUIRE(std::abs(w) <= xb);
-  for (double b : xav.bias().value()) REQUIRE(b == 0.0);
+  // Default init draws the weight, then the bias, each U(+-1/sqrt(in)), from the Rng.
+  Rng r1(70), r2(70);
+  Linear<float> drawn(5, 3, r1);
+  const Tensor32 w = r2.uniform<float>({3, 5}, -1.0f / std::sqrt(5.0f), 1.0f / std::sqrt(5.0f));
+  const Tensor32 b = r2.uniform<float>({3}, -1.0f / std::sqrt(5.0f), 1.0f / std::sqrt(5.0f));
+  REQUIRE(drawn.weight().value().to_vector() == w.to_vector());
+  REQUIRE(drawn.bias().value().to_vector() == b.to_vector());
+  // A zero-initialised layer draws nothing.
+  Rng r3(71), r4(71);
+  Linear<float> zero(5, 3, r3, true, LinearInit::Zeros);
+  REQUIRE(r3.uniform() == r4.uniform());
+}
+
+TEST_CASE("linear: forward_relu is relu(forward) (the fused op)", "[nn]") {
+  Rng rng(72);
+  Linear<double> lin(4, 6, rng);
+  Var64 x(rng.normal<double>({3, 4}));
+  const Tensor64 fused = lin.forward_relu(x).value();
+  const Tensor64 plain = relu(lin(x)).value();
+  for (std::size_t i = 0; i < fused.numel(); ++i) REQUIRE(fused[i] == Approx(plain[i]).margin(1e-14));
 }
 
 TEST_CASE("linear: gradcheck with respect to input, weight and bias", "[nn]") {
@@ -297,16 +321,16 @@ TEST_CASE("conv2d: weight normalisation w = g v / ||v||", "[nn]") {
   o.weight_norm = true;
   Conv2d<double> conv(2, 3, rng, o);
   const auto named = conv.named_parameters();
-  REQUIRE(named[0].first == "weight_g");
-  REQUIRE(named[0].second.shape() == Shape{3, 1, 1, 1});
-  REQUIRE(named[1].first == "weight_v");
+  REQUIRE(named[0].first == "v");
+  REQUIRE(named[1].first == "g");
+  REQUIRE(named[1].second.shape() == Shape{3});
   REQUIRE(named[2].first == "bias");
   // At initialisation g = ||v||, so w = v.
-  const Tensor64& v = named[1].second.value();
+  const Tensor64& v = named[0].second.value();
   Tensor64 w = conv.weight().value();
   for (std::size_t i = 0; i < w.numel(); ++i) REQUIRE(w[i] == Approx(v[i]));
   // Set g = (1, 2, 3): each output channel of w then has norm g.
-  conv.parameters()[0].mutable_value().copy_from(Tensor64({3, 1, 1, 1}, {1, 2, 3}));
+  conv.parameters()[1].mutable_value().copy_from(Tensor64({3}, {1, 2, 3}));
   w = conv.weight().value();
   for (std::size_t oc = 0; oc < 3; ++oc) {
     double s = 0;
@@ -326,10 +350,9 @@ TEST_CASE("conv2d: gradcheck of a weight-normalised conv (input, g, v, bias)", "
   const auto f = [&conv](const std::vector<Var64>& in) {
     return conv.forward_with(in[0], {in[1], in[2], in[3]});
   };
-  std::vector<Tensor64> inputs = {rng.normal<double>({1, 2, 4, 4}),
-                                  Tensor64({2, 1, 1, 1}, {0.7, -1.3})};
+  std::vector<Tensor64> inputs = {rng.normal<double>({1, 2, 4, 4})};
   for (const auto& p : conv.parameters()) inputs.push_back(p.value());
-  inputs.erase(inputs.begin() + 2);  // drop the module's g, keep the chosen one
+  inputs[2] = Tensor64({2}, {0.7, -1.3});  // a chosen g instead of the module's ||v||
   const auto r = gradcheck(f, inputs);
   INFO(r.message);
   REQUIRE(r.ok);
@@ -354,10 +377,10 @@ TEST_CASE("conv2d: zero initialisation and Glow's learned output scale", "[nn]")
     Var64 x(rng.normal<double>({1, 2, 3, 3}));
     Var64 y = conv(x);
     for (double v : y.value()) REQUIRE(v == 0.0);
-    for (double v : conv.parameters()[1].value()) REQUIRE(std::isfinite(v));
+    for (double v : conv.parameters()[0].value()) REQUIRE(std::isfinite(v));
     sum(y * y + y).backward();
     double gnorm = 0;
-    for (double v : conv.parameters()[0].grad()) gnorm += std::abs(v);
+    for (double v : conv.parameters()[1].grad()) gnorm += std::abs(v);
     REQUIRE(gnorm > 0.0);
   }
   SECTION("output_log_scale: y * exp(3 logs) per channel, gradcheck") {
@@ -365,7 +388,7 @@ TEST_CASE("conv2d: zero initialisation and Glow's learned output scale", "[nn]")
     o.kernel_size = 1;
     o.output_log_scale = 3.0;
     Conv2d<double> conv(2, 2, rng, o);
-    REQUIRE(conv.named_parameters().back().first == "logs");
+    REQUIRE(conv.named_parameters().back().first == "logscale");
     Var64 x(rng.normal<double>({1, 2, 2, 2}));
     const Tensor64 y0 = conv(x).value();
     conv.parameters()[2].mutable_value().copy_from(Tensor64({2}, {0.1, -0.2}));
@@ -383,93 +406,28 @@ TEST_CASE("conv2d: zero initialisation and Glow's learned output scale", "[nn]")
   }
 }
 
-TEST_CASE("activations: modules compute their functions", "[nn]") {
-  Var64 x(Tensor64({3}, {-2.0, 0.5, 3.0}));
-  const auto at = [&x](Layer<double>&& l, std::size_t i) { return l(x).value()[i]; };
-  REQUIRE(at(ReLU<double>(), 0) == 0.0);
-  REQUIRE(at(ReLU<double>(), 2) == 3.0);
-  REQUIRE(at(LeakyReLU<double>(0.2), 0) == Approx(-0.4));
-  REQUIRE(at(LeakyReLU<double>(), 1) == Approx(0.5));
-  REQUIRE(at(ELU<double>(1.5), 0) == Approx(1.5 * (std::exp(-2.0) - 1)));
-  REQUIRE(at(ELU<double>(), 2) == Approx(3.0));
-  REQUIRE(at(Tanh<double>(), 1) == Approx(std::tanh(0.5)));
-  REQUIRE(at(Sigmoid<double>(), 0) == Approx(1 / (1 + std::exp(2.0))));
-  REQUIRE(at(Softplus<double>(), 2) == Approx(std::log1p(std::exp(3.0))));
-  REQUIRE(Softplus<float>().parameters().empty());
-}
-
-TEST_CASE("sequential: applies layers in order; gradcheck through an MLP", "[nn]") {
-  Rng rng(13);
-  auto l0 = std::make_shared<Linear<double>>(2, 3, rng);
-  auto l2 = std::make_shared<Linear<double>>(3, 1, rng);
-  Sequential<double> net{l0, std::make_shared<ELU<double>>(), l2};
-  REQUIRE(net.size() == 3);
-  REQUIRE(names_of(net.named_parameters()) ==
-          std::vector<std::string>{"0.weight", "0.bias", "2.weight", "2.bias"});
-  Var64 x(rng.normal<double>({4, 2}));
-  const Tensor64 y = net(x).value();
-  const Tensor64 ref = (*l2)(elu((*l0)(x), 1.0)).value();
-  for (std::size_t i = 0; i < y.numel(); ++i) REQUIRE(y[i] == ref[i]);
-  const auto r = gradcheck([&net](const std::vector<Var64>& in) { return net(in[0]); },
-                           {x.value()});
-  INFO(r.message);
-  REQUIRE(r.ok);
-}
-
-TEST_CASE("init: fans, gains and distributions", "[nn]") {
-  const init::Fans f = init::compute_fans({8, 4, 3, 3});
-  REQUIRE(f.fan_in == 36);
-  REQUIRE(f.fan_out == 72);
-  REQUIRE_THROWS_AS(init::compute_fans({5}), std::invalid_argument);
-  REQUIRE(init::calculate_gain(init::Nonlinearity::ReLU) == Approx(std::sqrt(2.0)));
-  REQUIRE(init::calculate_gain(init::Nonlinearity::Tanh) == Approx(5.0 / 3.0));
-  REQUIRE(init::calculate_gain(init::Nonlinearity::LeakyReLU, std::sqrt(5.0)) ==
-          Approx(std::sqrt(1.0 / 3.0)));
-
-  Rng rng(14);
-  const auto moments = [](const Tensor64& t) {
-    double m = 0, s = 0;
-    for (double v : t) m += v;
-    m /= double(t.numel());
-    for (double v : t) s += (v - m) * (v - m);
-    return std::make_pair(m, std::sqrt(s / double(t.numel())));
-  };
-  Tensor64 w({200, 300});
-  init::kaiming_normal(w, rng, 0.0, init::FanMode::FanIn, init::Nonlinearity::ReLU);
-  auto ms = moments(w);
-  REQUIRE(std::abs(ms.first) < 0.005);
-  REQUIRE(ms.second == Approx(std::sqrt(2.0 / 300)).epsilon(0.02));
-  init::kaiming_uniform(w, rng, 0.0, init::FanMode::FanOut, init::Nonlinearity::ReLU);
-  const double bound = std::sqrt(3.0) * std::sqrt(2.0 / 200);
-  double max_abs = 0;
-  for (double v : w) max_abs = std::max(max_abs, std::abs(v));
-  REQUIRE(max_abs <= bound);
-  REQUIRE(max_abs > 0.99 * bound);
-  REQUIRE(moments(w).second == Approx(bound / std::sqrt(3.0)).epsilon(0.02));
-  init::xavier_normal(w, rng, 2.0);
-  REQUIRE(moments(w).second == Approx(2.0 * std::sqrt(2.0 / 500)).epsilon(0.02));
-  init::normal(w, rng, 1.0, 0.5);
-  ms = moments(w);
-  REQUIRE(ms.first == Approx(1.0).epsilon(0.01));
-  REQUIRE(ms.second == Approx(0.5).epsilon(0.02));
-  init::constant(w, 0.25);
-  REQUIRE(w[17] == 0.25);
-  init::zeros(w);
-  REQUIRE(w[17] == 0.0);
-
-  // orthogonal: a (4, 2, 3) tensor viewed as 4 x 6 gets orthonormal rows (times gain).
-  Tensor64 q({4, 2, 3});
-  init::orthogonal(q, rng, 2.0);
-  for (std::size_t i = 0; i < 4; ++i)
-    for (std::size_t j = 0; j < 4; ++j) {
-      double d = 0;
-      for (std::size_t k = 0; k < 6; ++k) d += q[i * 6 + k] * q[j * 6 + k];
-      REQUIRE(d == Approx(i == j ? 4.0 : 0.0).margin(1e-12));
+TEST_CASE("conv2d: affine_stage and forward_fused equal the plain layer", "[nn]") {
+  Rng rng(15);
+  NoGradGuard values_only;  // (gradients of the fused ops: tests/autograd/test_reference_ops.cpp)
+  for (const bool wn : {false, true})
+    for (const double log_scale : {0.0, 3.0}) {
+      Conv2dOptions o;
+      o.padding = 1;
+      o.weight_norm = wn;
+      o.output_log_scale = log_scale;
+      Conv2d<double> a(3, 4, rng, o), b(4, 2, rng, o);
+      if (log_scale > 0)
+        for (Conv2d<double>* c : {&a, &b}) c->parameters().back().mutable_value().copy_from(rng.normal<double>({c->out_channels()}, 0.0, 0.3));
+      INFO("weight_norm " << wn << ", output_log_scale " << log_scale);
+      Var64 x(rng.normal<double>({2, 3, 5, 5}));
+      const Tensor64 plain = b(relu(a(relu(x)))).value();
+      const Tensor64 chained =
+          conv2d_affine_chain(x, /*relu_input=*/true, {a.affine_stage(true), b.affine_stage(false)}).value();
+      const Tensor64 fused = b.forward_fused(a.forward_fused(x, true, true), false, false).value();
+      REQUIRE(plain.shape() == chained.shape());
+      for (std::size_t i = 0; i < plain.numel(); ++i) {
+        REQUIRE(chained[i] == Approx(plain[i]).margin(1e-12));
+        REQUIRE(fused[i] == Approx(plain[i]).margin(1e-12));
+      }
     }
-  // Same seed, same draws.
-  Rng r1(99), r2(99);
-  Tensor32 a({3, 3}), b({3, 3});
-  init::xavier_uniform(a, r1);
-  init::xavier_uniform(b, r2);
-  REQUIRE(a.to_vector() == b.to_vector());
 }

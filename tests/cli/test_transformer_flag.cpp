@@ -63,9 +63,10 @@ TEST_CASE("cli --transformer: nice has none, and "
     std::string args, message;
   };
   const Case cases[] = {
-      {"--model nice --transformer affine", "--transformer is for realnvp, glow, nsf and maf"},
+      {"--model nice --transformer affine",
+       "--transformer affine: nice's couplings are additive (a transformer is for realnvp, glow, nsf and maf)"},
       {"--model glow --additive --transformer affine", "--additive contradicts --transformer affine"},
-      {"--model glow --transformer rqs", "--transformer: rqs not in {affine,additive,spline,mixture}"},
+      {"--model glow --transformer rqs", "--transformer: rqs not in {additive,affine,spline,mixture}"},
   };
   for (const Case& c : cases) {
     const BinaryRun r = run_flowzoo("train " + c.args + kToy + " --out " + out, scratch);

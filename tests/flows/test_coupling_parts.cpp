@@ -388,7 +388,7 @@ TEST_CASE("coupling parts: PresetConfig::transformer picks the couplings' transf
   glow.transformer = "spline";
   CHECK(resolve_preset(glow).transformer == "spline");
   glow.transformer = "bogus";
-  CHECK_THROWS_WITH(resolve_preset(glow), Catch::Contains("unknown transformer 'bogus'"));
+  CHECK_THROWS_WITH(resolve_preset(glow), Catch::Contains("transformer 'bogus': unknown; the transformers are additive, affine, spline, mixture"));
   PresetConfig nice = tiny_presets().front().config;
   nice.transformer = "affine";
   CHECK_THROWS_WITH(resolve_preset(nice), Catch::Contains("additive"));

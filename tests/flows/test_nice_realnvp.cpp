@@ -276,7 +276,8 @@ TEST_CASE("nice/realnvp: benchmark-size conditioners have the hand-counted param
 
 TEST_CASE("nice/realnvp: weight norm starts at the plain weight", "[flows][nice_realnvp]") {
   Rng rng(13);
-  ConditionerConv<double> c(3, 5, 3, rng, true);
+  const auto conv = resnet_conv<double>(3, 5, rng, /*weight_norm=*/true);
+  Conv2d<double>& c = *conv;
   const Tensor64 w = c.weight().value();
   CHECK(max_abs_diff(w, c.parameter("v").value()) < 1e-14);
   // scaling v leaves the weight unchanged; scaling g scales it

@@ -14,6 +14,9 @@
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "autograd/optim/adam.hpp"
+#include "autograd/grad_mode.hpp"
+#include "flows/bijectors/coupling_factories.hpp"
+#include "flows/transformers/additive.hpp"
 #include "flows/transformers/rational_quadratic_spline.hpp"
 #include "tensor/random.hpp"
 
@@ -169,4 +172,42 @@ TEST_CASE("spline transformer: bad options and parameter shapes are rejected",
                     Catch::Contains("params must be (2, 33)"));
   CHECK_THROWS_WITH(t->inverse(Var64(Tensor64({2, 3})), Var64(Tensor64({2, 6}))),
                     Catch::Contains("params must be (2, 33)"));
+}
+
+TEST_CASE("spline: identity_parameters is the identity, and every zero-initialised coupling factory starts "
+          "a spline coupling there", "[flows][spline]") {
+  RationalQuadraticSplineOptions o;
+  o.bins = 4;
+  o.tail_bound = 3.0;
+  auto spline = std::make_shared<RationalQuadraticSplineTransformer<double>>(o);
+  const std::vector<double> p = spline->identity_parameters();
+  REQUIRE(p.size() == 11);
+  const double d = std::log(std::expm1(1.0 - o.min_derivative));
+  for (std::size_t i = 0; i < p.size(); ++i) CHECK(p[i] == (i < 8 ? 0.0 : d));
+  // Laid out for k = 3 channels: parameter i of channel j at i * 3 + j.
+  const Tensor64 out = spline->identity_output(3);
+  REQUIRE(out.shape() == Shape{33});
+  CHECK(out[8 * 3 + 2] == d);
+  CHECK(out[7 * 3 + 1] == 0.0);
+  // The additive default: all zero.
+  const Tensor64 shift = AdditiveTransformer<double>().identity_output(3);
+  REQUIRE(shift.numel() == 3);
+  for (double v : shift) CHECK(v == 0.0);
+
+  // Each factory's fresh coupling is the identity map (values and log-det), with this spline.
+  Rng rng(41);
+  const std::vector<std::pair<std::string, std::shared_ptr<Bijector<double>>>> couplings = {
+      {"mlp", make_mlp_coupling<double>(4, false, 8, 2, rng, spline, /*zero_init_last=*/true)},
+      {"resnet", make_resnet_coupling<double>(2, Partition{PartitionKind::Checkerboard, false}, 4, 1, rng,
+                                              /*weight_norm=*/true, std::make_shared<RationalQuadraticSplineTransformer<double>>(o))},
+      {"glow", make_glow_coupling<double>(4, 8, rng, std::make_shared<RationalQuadraticSplineTransformer<double>>(o))}};
+  NoGradGuard no_grad;
+  for (const auto& [name, coupling] : couplings) {
+    INFO(name);
+    const Shape shape = name == "mlp" ? Shape{5, 4} : Shape{5, name == "glow" ? 4u : 2u, 4, 4};
+    const Tensor64 x = rng.normal<double>(shape, 0.0, 1.5);
+    const Transformed<double> y = coupling->forward(Var64(x));
+    for (std::size_t i = 0; i < x.numel(); ++i) CHECK(std::abs(y.value.value()[i] - x[i]) < 1e-9);
+    for (std::size_t i = 0; i < 5; ++i) CHECK(std::abs(y.logdet.value()[i]) < 1e-9);
+  }
 }

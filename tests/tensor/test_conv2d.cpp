@@ -4,24 +4,16 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <random>
 
 #include "tensor/conv2d.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/random.hpp"
 #include "tests/tensor_compare.hpp"
 
 using namespace fz;
 using fz::test::max_diff;
 
 namespace {
-
-template <typename T>
-Tensor<T> random_tensor(const Shape& s, std::mt19937& rng) {
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  Tensor<T> t(s);
-  for (auto& v : t) v = static_cast<T>(dist(rng));
-  return t;
-}
 
 struct Geom {
   std::size_t N, C, H, W, Cout, kh, kw, stride, pad;
@@ -46,13 +38,13 @@ void for_each_tap(const Geom& g, F&& f) {
               }
 }
 
-void check_against_direct(const Geom& g, std::mt19937& rng) {
+void check_against_direct(const Geom& g, Rng& rng) {
   INFO("N=" << g.N << " C=" << g.C << " H=" << g.H << " W=" << g.W << " Cout=" << g.Cout
             << " k=" << g.kh << "x" << g.kw << " stride=" << g.stride << " pad=" << g.pad);
-  const Tensor64 x = random_tensor<double>({g.N, g.C, g.H, g.W}, rng);
-  const Tensor64 w = random_tensor<double>({g.Cout, g.C, g.kh, g.kw}, rng);
-  const Tensor64 b = random_tensor<double>({g.Cout}, rng);
-  const Tensor64 dy = random_tensor<double>({g.N, g.Cout, g.Ho(), g.Wo()}, rng);
+  const Tensor64 x = rng.uniform<double>({g.N, g.C, g.H, g.W}, -1.0, 1.0);
+  const Tensor64 w = rng.uniform<double>({g.Cout, g.C, g.kh, g.kw}, -1.0, 1.0);
+  const Tensor64 b = rng.uniform<double>({g.Cout}, -1.0, 1.0);
+  const Tensor64 dy = rng.uniform<double>({g.N, g.Cout, g.Ho(), g.Wo()}, -1.0, 1.0);
 
   Tensor64 y_ref({g.N, g.Cout, g.Ho(), g.Wo()}), dx_ref(x.shape()), dw_ref(w.shape()), db_ref({g.Cout});
   for (std::size_t n = 0; n < g.N; ++n)
@@ -100,7 +92,7 @@ void check_against_direct(const Geom& g, std::mt19937& rng) {
 }  // namespace
 
 TEST_CASE("conv2d: fixed shapes match the direct convolution", "[tensor][conv2d]") {
-  std::mt19937 rng(5);
+  Rng rng(5);
   const Geom cases[] = {
       {2, 3, 5, 5, 4, 3, 3, 1, 1},  // "same" 3x3
       {3, 2, 7, 6, 3, 3, 3, 2, 0},  // stride 2, no padding, non-square image
@@ -115,15 +107,21 @@ TEST_CASE("conv2d: fixed shapes match the direct convolution", "[tensor][conv2d]
 }
 
 TEST_CASE("conv2d: random shapes, serial and threaded", "[tensor][conv2d]") {
-  std::mt19937 rng(9);
-  std::uniform_int_distribution<std::size_t> small(1, 4), img(3, 11), k(0, 2), s(1, 2), p(0, 2);
+  Rng rng(9);
+  // Whole numbers in [lo, hi].
+  const auto between = [&rng](std::size_t lo, std::size_t hi) { return lo + std::size_t(rng.below(hi - lo + 1)); };
+  const auto small = [&] { return between(1, 4); };
+  const auto img = [&] { return between(3, 11); };
+  const auto k = [&] { return between(0, 2); };
+  const auto s = [&] { return between(1, 2); };
+  const auto p = [&] { return between(0, 2); };
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (int trial = 0; trial < 12; ++trial) {
-      Geom g{small(rng), small(rng), img(rng), img(rng), small(rng), 0, 0, s(rng), p(rng)};
+      Geom g{small(), small(), img(), img(), small(), 0, 0, s(), p()};
       const std::size_t ks[] = {1, 3, 3};
-      g.kh = ks[k(rng)];
-      g.kw = trial % 3 == 0 ? ks[k(rng)] : g.kh;
+      g.kh = ks[k()];
+      g.kw = trial % 3 == 0 ? ks[k()] : g.kh;
       if (g.H + 2 * g.pad < g.kh || g.W + 2 * g.pad < g.kw) continue;
       check_against_direct(g, rng);
     }
@@ -136,7 +134,7 @@ TEST_CASE("conv2d: random shapes, serial and threaded", "[tensor][conv2d]") {
 
 TEST_CASE("conv2d: same convolutions (the whole-batch plane path) at flow-model shapes",
           "[tensor][conv2d]") {
-  std::mt19937 rng(21);
+  Rng rng(21);
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     check_against_direct({3, 64, 14, 14, 4, 3, 3, 1, 1}, rng);   // Glow's last conv: C_out 4
@@ -149,9 +147,9 @@ TEST_CASE("conv2d: same convolutions (the whole-batch plane path) at flow-model 
 }
 
 TEST_CASE("conv2d: float matches double", "[tensor][conv2d]") {
-  std::mt19937 rng(13);
-  const Tensor64 x = random_tensor<double>({3, 5, 8, 7}, rng);
-  const Tensor64 w = random_tensor<double>({6, 5, 3, 3}, rng);
+  Rng rng(13);
+  const Tensor64 x = rng.uniform<double>({3, 5, 8, 7}, -1.0, 1.0);
+  const Tensor64 w = rng.uniform<double>({6, 5, 3, 3}, -1.0, 1.0);
   const Tensor64 y = conv2d(x, w, Tensor64(), 1, 1);
   const Tensor32 y32 = conv2d(x.cast<float>(), w.cast<float>(), Tensor32(), 1, 1);
   for (std::size_t i = 0; i < y.numel(); ++i) REQUIRE(y32[i] == Approx(y[i]).margin(1e-4));

@@ -4,30 +4,28 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "tensor/gemm.hpp"
 #include "tensor/gemm_dots.hpp"
 #include "tensor/matmul.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/random.hpp"
 
 using namespace fz;
 
 namespace {
 
+// n numbers uniform in [-1, 1), as the flat buffer the GEMM kernels take.
 template <typename T>
-std::vector<T> random_vector(std::size_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(dist(rng));
-  return v;
+std::vector<T> random_vector(std::size_t n, Rng& rng) {
+  return rng.uniform<T>({n}, T(-1), T(1)).to_vector();
 }
 
 // Max |C - C_ref| relative to the largest magnitude the dot products could reach.
 template <typename T>
 double gemm_error(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K, T alpha, T beta,
-                  std::size_t pad, std::mt19937& rng, bool parallel = true) {
+                  std::size_t pad, Rng& rng, bool parallel = true) {
   const std::size_t lda = (ta ? M : K) + pad;
   const std::size_t ldb = (tb ? K : N) + pad;
   const std::size_t ldc = N + pad;
@@ -51,7 +49,7 @@ double gemm_error(bool ta, bool tb, std::size_t M, std::size_t N, std::size_t K,
 }  // namespace
 
 TEST_CASE("gemm: matches the triple loop over shapes, transposes, alpha and beta", "[tensor][gemm]") {
-  std::mt19937 rng(42);
+  Rng rng(42);
   const std::size_t sizes[] = {1, 2, 5, 12, 17, 31, 33, 47, 64, 100};
   int checked = 0;
   for (bool ta : {false, true})
@@ -71,7 +69,7 @@ TEST_CASE("gemm: matches the triple loop over shapes, transposes, alpha and beta
 }
 
 TEST_CASE("gemm: large blocked products (several K and N blocks), float and double", "[tensor][gemm]") {
-  std::mt19937 rng(7);
+  Rng rng(7);
   struct Case { std::size_t M, N, K; };
   // Sizes past KC (K blocks accumulate), past NC (several B blocks) and past MC.
   const Case cases[] = {{140, 530, 270}, {61, 1041, 65}, {517, 70, 300}, {100, 100, 1100}};
@@ -85,7 +83,7 @@ TEST_CASE("gemm: large blocked products (several K and N blocks), float and doub
 }
 
 TEST_CASE("gemm: serial and threaded runs agree with the reference", "[tensor][gemm]") {
-  std::mt19937 rng(3);
+  Rng rng(3);
   for (int t : {1, 2, 3}) {
     set_num_threads(t);
     INFO("threads=" << t);
@@ -124,7 +122,7 @@ TEST_CASE("matmul: 2-D products with transpose flags", "[tensor][gemm]") {
 }
 
 TEST_CASE("matmul: batched 3-D products and batch broadcasting", "[tensor][gemm]") {
-  std::mt19937 rng(11);
+  Rng rng(11);
   const std::size_t Bt = 3, M = 4, K = 5, N = 6;
   Tensor32 a({Bt, M, K}, random_vector<float>(Bt * M * K, rng));
   Tensor32 b({Bt, K, N}, random_vector<float>(Bt * K * N, rng));
@@ -162,7 +160,7 @@ TEST_CASE("matmul: batched 3-D products and batch broadcasting", "[tensor][gemm]
 
 TEST_CASE("gemm_lines: row and column pointers give the same product as a strided B",
           "[tensor][gemm]") {
-  std::mt19937 rng(7);
+  Rng rng(7);
   // Row counts 1..13 cover the 4-, 8- and 12-row tiles; K up to 600 crosses a K block.
   for (int threads : {1, 2}) {
     set_num_threads(threads);
@@ -198,7 +196,7 @@ TEST_CASE("gemm_lines: row and column pointers give the same product as a stride
 
 TEST_CASE("gemm_dots: tiled dot products equal the triple loop at every edge size",
           "[tensor][gemm]") {
-  std::mt19937 rng(11);
+  Rng rng(11);
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (std::size_t M : {1ul, 2ul, 3ul, 4ul, 5ul, 9ul})
@@ -226,7 +224,7 @@ TEST_CASE("gemm_dots: tiled dot products equal the triple loop at every edge siz
 
 TEST_CASE("gemm: thin products (K or N of at most 4, the toy flows' layers) match the triple loop",
           "[tensor][gemm]") {
-  std::mt19937 rng(3);
+  Rng rng(3);
   int checked = 0;
   for (bool ta : {false, true})
     for (bool tb : {false, true})
@@ -248,7 +246,7 @@ TEST_CASE("gemm: L2-sized products read in place (the toy flows' 512 x 64 x 64 l
           "the triple loop", "[tensor][gemm]") {
   // Direct path: A read in place (row-major or transposed), B in place when row-major with
   // whole 2W-wide column blocks, otherwise packed once; the last partial sliver of A packed.
-  std::mt19937 rng(5);
+  Rng rng(5);
   int checked = 0;
   for (bool ta : {false, true})
     for (bool tb : {false, true})
@@ -277,7 +275,7 @@ TEST_CASE("gemm: L2-sized products read in place (the toy flows' 512 x 64 x 64 l
 
 TEST_CASE("gemm: products with at most 4 rows (the 2-row weight gradient G^T x) match the "
           "triple loop", "[tensor][gemm]") {
-  std::mt19937 rng(6);
+  Rng rng(6);
   int checked = 0;
   for (bool ta : {false, true})
     for (bool tb : {false, true})

@@ -6,12 +6,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "tensor/gemm.hpp"
 #include "tensor/gemm_skinny.hpp"
 #include "tensor/parallel.hpp"
+#include "tensor/random.hpp"
 #include "tensor/simd.hpp"
 
 using namespace fz;
@@ -21,12 +21,11 @@ namespace {
 // Max |C - C_ref| / (K * max|A| * max|B|) for one skinny product with B rows read from
 // shifted, overlapping windows of one buffer.
 template <typename T>
-double skinny_error(std::size_t M, std::size_t N, std::size_t K, std::mt19937& rng) {
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+double skinny_error(std::size_t M, std::size_t N, std::size_t K, Rng& rng) {
   const std::size_t lda = K + 3, ldc = N + 5;
   std::vector<T> A(M * lda), buffer(K * 7 + N + 16), C(M * ldc, T(-7)), B(K * N), Cref(M * N);
-  for (auto& v : A) v = T(dist(rng));
-  for (auto& v : buffer) v = T(dist(rng));
+  for (auto& v : A) v = T(rng.uniform(-1.0, 1.0));
+  for (auto& v : buffer) v = T(rng.uniform(-1.0, 1.0));
   std::vector<const T*> lines(K);
   for (std::size_t k = 0; k < K; ++k) {
     lines[k] = buffer.data() + (k * 7) % (K * 7 + 1) + (k % 3);  // unaligned, overlapping
@@ -48,7 +47,7 @@ double skinny_error(std::size_t M, std::size_t N, std::size_t K, std::mt19937& r
 
 TEMPLATE_TEST_CASE("gemm_skinny: matches the reference for 1..8 rows and ragged widths", "[tensor]",
                    float, double) {
-  std::mt19937 rng(11);
+  Rng rng(11);
   const double tol = std::is_same<TestType, float>::value ? 1e-6 : 1e-14;
   constexpr std::size_t W = simd::width<TestType>;
   for (int threads : {1, 2}) {
