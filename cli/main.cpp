@@ -11,6 +11,7 @@
 #include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/transformer_flags.hpp"
+#include "datasets/toy2d.hpp"
 #include "tensor/reference_mode.hpp"
 
 using namespace fz::cli;
@@ -42,6 +43,17 @@ CLI::Validator range_pair() {
     if (v.size() != 2 || !(v[0] < v[1])) return "must be two numbers LO,HI with LO < HI, got '" + s + "'";
     return "";
   }, "LO,HI");
+}
+// --density: a toy density's name (datasets/toy2d.hpp, aliases included), so a typo is a bad flag.
+CLI::Validator toy_density() {
+  return CLI::Validator([](std::string& s) -> std::string {
+    try {
+      fz::toy2d_from_name(s);
+      return "";
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+  }, "NAME");
 }
 constexpr std::uint64_t kMaxCount = RunLimits::kMaxSteps;  // limits, intervals, rows: any sane count
 // eval / inspect --limit: on toy data the examples are drawn (2 floats each) before the
@@ -86,23 +98,38 @@ void add_transformer_options(CLI::App* cmd, TransformerFlags& f) {
       ->transform(whole(1, RunLimits::kMaxMixtures));
 }
 
-// Flags picking a model and its data for `tape` and `profile`: the same names as train's.
-struct StudyFlags {
+// The flags train, tape and profile share, each declared once (one name, help, default and
+// range everywhere). `ModelFlags` holds what is not a RunConfig field as such.
+struct ModelFlags {
   bool additive = false, plain_1x1 = false;
-  std::size_t batch = 0;
+  std::size_t batch = 0;  // 0 = the data's default (finish_model_flags)
   TransformerFlags transformer_flags;
 };
 
-void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
-  cmd->add_option("--model", c.model.model, kModelHelp)
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
+// --seed and --threads, on every command that draws random numbers / computes.
+void add_seed_flag(CLI::App* cmd, std::uint64_t& seed, const char* help) {
+  cmd->add_option("--seed", seed, help)->capture_default_str()->transform(whole(0, UINT64_MAX));
+}
+void add_threads_flag(CLI::App* cmd, int& threads, const char* help = "Worker threads (0 = all cores)") {
+  cmd->add_option("--threads", threads, help)->capture_default_str()->transform(whole(0, RunLimits::kMaxThreads));
+}
+const char* const kRunSeedHelp = "Random seed (initialisation, data order, dequantization)";
+
+// The data: --dataset, --data-dir, --density, --batch.
+void add_data_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
   cmd->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
       ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
   cmd->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
-  cmd->add_option("--density", c.density, "2-D density for --dataset toy")->capture_default_str();
+  cmd->add_option("--density", c.density,
+                  "2-D density for --dataset toy: moons | circles | 8gaussians | checkerboard | pinwheel | spirals | swissroll")
+      ->capture_default_str()->check(toy_density());
   cmd->add_option("--batch", f.batch, "Batch size (default 64 for images, 512 for toy data)")->transform(whole(1, RunLimits::kMaxBatch));
-  cmd->add_option("--seed", c.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
-  cmd->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, RunLimits::kMaxThreads));
+}
+
+// The model: --model and its architecture flags (the coupling transformer's included).
+void add_model_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
+  cmd->add_option("--model", c.model.model, kModelHelp)
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
   cmd->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
   cmd->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
       ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));
@@ -119,6 +146,14 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
   add_transformer_options(cmd, f.transformer_flags);
 }
 
+// Model and data flags picking a model and its data for `tape` and `profile`: the same as train's.
+void add_study_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
+  add_model_flags(cmd, c, f);
+  add_data_flags(cmd, c, f);
+  add_seed_flag(cmd, c.seed, kRunSeedHelp);
+  add_threads_flag(cmd, c.threads);
+}
+
 // --transformer against the model and --additive: FlagError (exit 2) for a combination that
 // cannot be built, before anything is loaded.
 // (cli/transformer_flags.hpp has the rules.)
@@ -126,7 +161,8 @@ void check_transformer_flag(RunConfig& c, bool additive, const TransformerFlags&
   apply_transformer_flags(c, additive, flags);
 }
 
-void finish_study_flags(RunConfig& c, const StudyFlags& f) {
+// Turns the parsed ModelFlags into the configuration (after the --transformer check).
+void finish_model_flags(RunConfig& c, const ModelFlags& f) {
   check_transformer_flag(c, f.additive, f.transformer_flags);
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
@@ -151,9 +187,8 @@ int main(int argc, char** argv) {
   TrainRequest train;
   RunConfig& c = train.config;
   c.minutes = 0;
-  std::size_t batch = 0, sample_every = 1000;
-  bool additive = false, plain_1x1 = false;
-  TransformerFlags transformer_flags;
+  std::size_t sample_every = 1000;
+  ModelFlags train_flags;
   auto* t = app.add_subcommand("train", "Train a flow by maximum likelihood");
   t->footer("The --out folder is locked for the whole run (train.lock holds the PID); an existing run in it is "
             "never replaced without --force. Ctrl-C or SIGTERM finishes the step (or evaluation batch) and keeps a "
@@ -161,23 +196,16 @@ int main(int argc, char** argv) {
             "run that cannot fit in this machine's memory is refused (FZ_MEMORY_LIMIT_BYTES=<bytes> sets another "
             "limit). Exit codes: 0 done, 1 bad input or --out in use, 2 bad flag (or one the run folder "
             "contradicts), 3 diverged (the last finite checkpoint is kept), 130 SIGINT, 143 SIGTERM.");
-  t->add_option("--model", c.model.model, kModelHelp)
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
-  t->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
-      ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
-  t->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
-  t->add_option("--density", c.density,
-                "2-D density for --dataset toy: moons | circles | 8gaussians | checkerboard | pinwheel | spirals | swissroll")
-      ->capture_default_str();
+  add_model_flags(t, c, train_flags);
+  add_data_flags(t, c, train_flags);
   t->add_option("--steps", c.steps, "Train for N optimiser steps")->transform(whole(1, RunLimits::kMaxSteps));
   t->add_option("--epochs", c.epochs, "Train for N passes over the training set")->check(real(0, RunLimits::kMaxEpochs, true));
   t->add_option("--minutes", c.minutes, "Train for M minutes of wall-clock time (default 10 when no length is given)")
       ->check(real(0, RunLimits::kMaxMinutes, true));
-  t->add_option("--batch", batch, "Batch size (default 64 for images, 512 for toy data)")->transform(whole(1, RunLimits::kMaxBatch));
   t->add_option("--lr", c.train.lr, "Learning rate (default 1e-3; the per-family recipe: see --warmup)")
       ->check(real(0, RunLimits::kMaxLr, true));
-  t->add_option("--seed", c.seed, "Random seed (initialisation, data order, dequantization)")->capture_default_str()->transform(whole(0, UINT64_MAX));
-  t->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, RunLimits::kMaxThreads));
+  add_seed_flag(t, c.seed, kRunSeedHelp);
+  add_threads_flag(t, c.threads);
   t->add_option("--out", train.out_dir, "Output directory (locked while training: one run per folder)")
       ->capture_default_str();
   auto* resume_flag = t->add_flag("--resume", train.resume,
@@ -187,20 +215,6 @@ int main(int argc, char** argv) {
               "If --out already holds a run, move its files (checkpoint, config, metrics, samples, plots) to the "
               "sibling folder <out>.old-<YYYYmmdd-HHMMSS> and start a new run (without --force or --resume: exit 2)")
       ->excludes(resume_flag);
-  t->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
-  t->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
-      ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));
-  t->add_option("--hidden", c.model.hidden, "Conditioner width (default: the model's)")->transform(whole(1, RunLimits::kMaxHidden));
-  t->add_option("--blocks", c.model.blocks, "Residual blocks (RealNVP) or MLP hidden layers")->transform(whole(1, RunLimits::kMaxBlocks));
-  t->add_option("--couplings", c.model.couplings, "Couplings (NICE, toy models) or per group (RealNVP)")->transform(whole(1, RunLimits::kMaxCouplings));
-  t->add_flag("--additive", additive, "Glow: additive instead of affine couplings");
-  t->add_flag("--plain-1x1", plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
-  t->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
-  t->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
-  t->add_option("--transformer", c.model.transformer,
-                kTransformerHelp)
-      ->check(CLI::IsMember({"affine", "additive", "spline", "mixture"}));
-  add_transformer_options(t, transformer_flags);
   t->add_option("--optimizer", c.train.optimizer, "adam | adamax | adamw | sgd")
       ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
   t->add_option("--warmup", c.train.warmup_steps,
@@ -260,7 +274,7 @@ int main(int argc, char** argv) {
       ->check(real(0, 10, true));
   s->add_option("--temperatures", temperatures, "Several temperatures side by side, e.g. 0.5,0.7,0.9,1.0")
       ->check(temperature_list(false));
-  s->add_option("--seed", sample.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
+  add_seed_flag(s, sample.seed, "Random seed");
   s->add_option("--out", sample.out, "Output PNG")->required();
 
   // ---- density ----
@@ -300,11 +314,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()->transform(whole(1, 4096));
   lt->add_option("--temperatures", latent_temperatures, "Sample rows, one per temperature ('none' = no samples)")
       ->capture_default_str()->check(temperature_list(true));
-  lt->add_option("--seed", latents.seed, "Random seed of the samples")->capture_default_str()->transform(whole(0, UINT64_MAX));
+  add_seed_flag(lt, latents.seed, "Random seed of the samples");
 
   // ---- tape ----
   TapeRequest tape;
-  StudyFlags tape_flags;
+  ModelFlags tape_flags;
   auto* tp = app.add_subcommand("tape", "What one training step records on the tape: nodes, bytes held for backward, "
                                         "totals per op, peak memory; the graph as DOT");
   add_study_flags(tp, tape.config, tape_flags);
@@ -313,7 +327,7 @@ int main(int argc, char** argv) {
 
   // ---- profile ----
   ProfileRequest profile;
-  StudyFlags profile_flags;
+  ModelFlags profile_flags;
   auto* pr = app.add_subcommand("profile", "Time per op type, forward and backward, over a few training steps");
   add_study_flags(pr, profile.config, profile_flags);
   pr->add_option("--steps", profile.steps, "Profiled training steps")
@@ -335,8 +349,8 @@ int main(int argc, char** argv) {
                  "Comma-separated toy densities, or all: moons,circles,8gaussians,checkerboard,pinwheel,spirals,swissroll")
       ->capture_default_str();
   zo->add_option("--families", zoo_families, "Comma-separated families (model names or labels); default: all");
-  zo->add_option("--seed", zoo.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
-  zo->add_option("--threads", zoo.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, 1024));
+  add_seed_flag(zo, zoo.seed, "Random seed");
+  add_threads_flag(zo, zoo.threads);
 
   for (CLI::App* cmd : {t, e, s, d, in, lt, tp, pr, zo}) add_reference_ops_flag(cmd);
 
@@ -353,11 +367,8 @@ int main(int argc, char** argv) {
 
   try {
     if (t->parsed()) {
-      check_transformer_flag(c, additive, transformer_flags);
-      c.model.affine = !additive;
-      c.model.lu = !plain_1x1;
+      finish_model_flags(c, train_flags);
       c.sample_every = sample_every;
-      c.batch = batch ? batch : (c.dataset == "toy" ? 512 : 64);
       apply_training_recipe(c, t->count("--lr") > 0, t->count("--warmup") > 0, t->count("--clip") > 0);
       c.train.divergence.policy = fz::divergence_policy_from(on_divergence);
       if (!c.steps && !c.epochs && !c.minutes && !train.resume) {
@@ -370,11 +381,11 @@ int main(int argc, char** argv) {
       return train_profile ? run_train_profiled(train) : run_train(train);
     }
     if (tp->parsed()) {
-      finish_study_flags(tape.config, tape_flags);
+      finish_model_flags(tape.config, tape_flags);
       return run_tape(tape);
     }
     if (pr->parsed()) {
-      finish_study_flags(profile.config, profile_flags);
+      finish_model_flags(profile.config, profile_flags);
       return run_profile(profile);
     }
     if (e->parsed()) return run_eval(eval);
