@@ -35,6 +35,7 @@ struct EvalRequest {
   std::string split = "test";
   std::size_t limit = 0;  // 0 = the whole split
   bool json = false;
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_eval(const EvalRequest& request);
 
@@ -44,6 +45,7 @@ struct SampleRequest {
   std::vector<double> temperatures = {1.0};
   std::uint64_t seed = 0;
   std::string out;
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_sample(const SampleRequest& request);
 
@@ -53,6 +55,7 @@ struct DensityRequest {
   std::string csv;
   double lo = -4, hi = 4;
   std::size_t grid = 200;
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_density(const DensityRequest& request);
 
@@ -77,6 +80,7 @@ struct InspectRequest {
   std::size_t limit = 0;  // 0 = the whole split (as eval)
   std::size_t depth = 0;  // 0 = every bijector; 1 = one row per top-level step (Glow step)
   bool json = false;
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_inspect(const InspectRequest& request);
 
@@ -90,6 +94,7 @@ struct LatentsRequest {
   std::size_t channels = 8;  // latent channels shown per level (at most)
   std::vector<double> temperatures = {0.5, 0.7, 0.9, 1.0};  // samples side by side (empty: none)
   std::uint64_t seed = 0;
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_latents(const LatentsRequest& request);
 

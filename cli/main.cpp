@@ -111,8 +111,11 @@ void add_seed_flag(CLI::App* cmd, std::uint64_t& seed, const char* help) {
   cmd->add_option("--seed", seed, help)->capture_default_str()->transform(whole(0, UINT64_MAX));
 }
 void add_threads_flag(CLI::App* cmd, int& threads, const char* help = "Worker threads (0 = all cores)") {
-  cmd->add_option("--threads", threads, help)->capture_default_str()->transform(whole(0, RunLimits::kMaxThreads));
+  CLI::Option* o = cmd->add_option("--threads", threads, help)->transform(whole(0, RunLimits::kMaxThreads));
+  if (threads >= 0) o->capture_default_str();  // -1 = "as the run was trained": said by the help instead
 }
+// Commands that load a checkpoint: without the flag, the thread count the run was trained with.
+const char* const kLoadedThreadsHelp = "Worker threads (0 = all cores; default: the count the run was trained with)";
 const char* const kRunSeedHelp = "Random seed (initialisation, data order, dequantization)";
 
 // The data: --dataset, --data-dir, --density, --batch.
@@ -169,6 +172,18 @@ void finish_model_flags(RunConfig& c, const ModelFlags& f) {
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);
 }
 
+// train --config: `c` and the flags' own variables take the values of a run's config.json, so
+// that parsing the command line again overrides only what it gives.
+void start_from_config(const RunConfig& file, RunConfig& c, ModelFlags& f, std::size_t& sample_every,
+                       std::string& on_divergence) {
+  c = file;
+  f.batch = file.batch;
+  f.additive = !file.model.affine;
+  f.plain_1x1 = !file.model.lu;
+  sample_every = file.sample_every;
+  on_divergence = fz::to_string(file.train.divergence.policy);
+}
+
 // --reference-ops on a command that computes: every fused op runs its plain composition of
 // primitive ops (tensor/reference_mode.hpp). Set while parsing, so before any work.
 void add_reference_ops_flag(CLI::App* cmd) {
@@ -182,6 +197,7 @@ void add_reference_ops_flag(CLI::App* cmd) {
 int main(int argc, char** argv) {
   CLI::App app{"flowzoo — normalizing flows (NICE, RealNVP, Glow) on a from-scratch autodiff"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("flowzoo ") + FLOWZOO_VERSION, "Print the version and exit");
 
   // ---- train ----
   TrainRequest train;
@@ -215,12 +231,33 @@ int main(int argc, char** argv) {
               "If --out already holds a run, move its files (checkpoint, config, metrics, samples, plots) to the "
               "sibling folder <out>.old-<YYYYmmdd-HHMMSS> and start a new run (without --force or --resume: exit 2)")
       ->excludes(resume_flag);
+  std::string config_file;
+  t->add_option("--config", config_file,
+                "Rerun a run from its config.json (e.g. runs/latest/config.json): every setting of that run, then "
+                "the flags given on the command line override it (a --steps, --epochs or --minutes replaces the "
+                "file's length; --out is not in the file, give it). A missing or corrupt file, or a field this "
+                "flowzoo does not know, exits 1")
+      ->excludes(resume_flag);
   t->add_option("--optimizer", c.train.optimizer, "adam | adamax | adamw | sgd")
       ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
   t->add_option("--warmup", c.train.warmup_steps,
                 "Linear learning-rate warmup steps. Default recipe (the one measured to train stably): image data "
                 "(glow, realnvp, nice, nsf, maf) lr 1e-3, warmup 200, clip 50; toy 2-D data lr 1e-3, warmup 0, clip 0")
       ->transform(whole(0, RunLimits::kMaxSteps));
+  t->add_option("--schedule", c.train.schedule,
+                "Learning rate after the --warmup: constant | cosine (from --lr down to --lr-min at "
+                "--schedule-steps, by default the run's last step; needs --steps or --epochs) | step (x "
+                "--schedule-gamma every --schedule-step-every steps). Saved in config.json; --resume continues it")
+      ->capture_default_str()->check(CLI::IsMember({"constant", "cosine", "step"}));
+  t->add_option("--lr-min", c.train.lr_min, "--schedule cosine: the final learning rate")
+      ->capture_default_str()->check(real(0, RunLimits::kMaxLr));
+  t->add_option("--schedule-steps", c.train.schedule_steps,
+                "--schedule cosine: the step where --lr-min is reached, warmup included (default: the run's length)")
+      ->transform(whole(1, RunLimits::kMaxSteps));
+  t->add_option("--schedule-step-every", c.train.schedule_step_every, "--schedule step: steps between decays")
+      ->capture_default_str()->transform(whole(1, RunLimits::kMaxSteps));
+  t->add_option("--schedule-gamma", c.train.schedule_gamma, "--schedule step: the factor of each decay")
+      ->capture_default_str()->check(real(0, 1, true));
   t->add_option("--clip", c.train.clip_grad_norm, "Clip the global gradient norm (0 = off; default: the recipe, see --warmup)")
       ->check(real(0, RunLimits::kMaxClip));
   std::string on_divergence = "recover";
@@ -250,7 +287,7 @@ int main(int argc, char** argv) {
   t->add_option("--sample-every", sample_every, "Steps between sample grids (0 = off)")->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--checkpoint-seconds", c.checkpoint_seconds, "Seconds between checkpoints")
       ->capture_default_str()->check(real(0, RunLimits::kMaxCheckpointSeconds, true));
-  t->add_flag("--quiet", train.quiet, "No progress output");
+  t->add_flag("--quiet", train.quiet, "Print nothing but errors (no progress, no summary, no warnings)");
   t->add_flag("--log-layers", train.log_layers,
               "At every --eval-every evaluation, also write each layer's share of the test bits/dim to layers.csv");
   bool train_profile = false;
@@ -262,6 +299,7 @@ int main(int argc, char** argv) {
   e->add_option("--checkpoint", eval.checkpoint, "checkpoint.safetensors of a run")->required();
   e->add_option("--split", eval.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
   e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str()->transform(whole(0, kMaxExamples));
+  add_threads_flag(e, eval.threads, kLoadedThreadsHelp);
   e->add_flag("--json", eval.json, "Print one JSON object (bpd, nll_nats, count) as the last line");
 
   // ---- sample ----
@@ -276,6 +314,7 @@ int main(int argc, char** argv) {
       ->check(temperature_list(false));
   add_seed_flag(s, sample.seed, "Random seed");
   s->add_option("--out", sample.out, "Output PNG")->required();
+  add_threads_flag(s, sample.threads, kLoadedThreadsHelp);
 
   // ---- density ----
   DensityRequest density;
@@ -286,6 +325,7 @@ int main(int argc, char** argv) {
   d->add_option("--csv", density.csv, "Also write x,y,log_prob over the grid");
   d->add_option("--range", range, "LO,HI of both axes")->capture_default_str()->check(range_pair());
   d->add_option("--grid", density.grid, "Grid points per axis")->capture_default_str()->transform(whole(2, 4000));
+  add_threads_flag(d, density.threads, kLoadedThreadsHelp);
 
   // ---- inspect ----
   InspectRequest inspect;
@@ -296,6 +336,7 @@ int main(int argc, char** argv) {
   in->add_option("--limit", inspect.limit, "Use only the first N examples (0 = all, as eval)")->capture_default_str()->transform(whole(0, kMaxExamples));
   in->add_option("--depth", inspect.depth, "0 = a row per bijector; 1 = a row per step of each scale (Glow step)")
       ->capture_default_str()->transform(whole(0, 16));
+  add_threads_flag(in, inspect.threads, kLoadedThreadsHelp);
   in->add_flag("--json", inspect.json, "Print one JSON object (terms, bpd) instead of the table");
 
   // ---- latents ----
@@ -315,6 +356,7 @@ int main(int argc, char** argv) {
   lt->add_option("--temperatures", latent_temperatures, "Sample rows, one per temperature ('none' = no samples)")
       ->capture_default_str()->check(temperature_list(true));
   add_seed_flag(lt, latents.seed, "Random seed of the samples");
+  add_threads_flag(lt, latents.threads, kLoadedThreadsHelp);
 
   // ---- tape ----
   TapeRequest tape;
@@ -360,6 +402,8 @@ int main(int argc, char** argv) {
     return app.exit(h);
   } catch (const CLI::CallForAllHelp& h) {
     return app.exit(h);
+  } catch (const CLI::CallForVersion& v) {
+    return app.exit(v);
   } catch (const CLI::ParseError& err) {
     std::fprintf(stderr, "flowzoo: %s (see --help)\n", err.what());
     return 2;
@@ -367,15 +411,31 @@ int main(int argc, char** argv) {
 
   try {
     if (t->parsed()) {
+      if (!config_file.empty()) {
+        // The file's settings first, then the command line again on top of them.
+        start_from_config(read_config(config_file), c, train_flags, sample_every, on_divergence);
+        app.clear();
+        app.parse(argc, argv);
+        const bool length_given = t->count("--steps") || t->count("--epochs") || t->count("--minutes");
+        if (length_given) {  // a new length replaces the file's whole length
+          if (!t->count("--steps")) c.steps = 0;
+          if (!t->count("--epochs")) c.epochs = 0;
+          if (!t->count("--minutes")) c.minutes = 0;
+        }
+        if (!t->count("--schedule-steps")) c.train.schedule_steps = 0;  // re-derived from the run's length
+        // Another --model: the file's transformer was resolved for its own model.
+        if (t->count("--model") && !t->count("--transformer")) c.model.transformer.clear();
+      }
       finish_model_flags(c, train_flags);
       c.sample_every = sample_every;
-      apply_training_recipe(c, t->count("--lr") > 0, t->count("--warmup") > 0, t->count("--clip") > 0);
+      const bool from_file = !config_file.empty();
+      apply_training_recipe(c, from_file || t->count("--lr") > 0, from_file || t->count("--warmup") > 0,
+                            from_file || t->count("--clip") > 0);
       c.train.divergence.policy = fz::divergence_policy_from(on_divergence);
       if (!c.steps && !c.epochs && !c.minutes && !train.resume) {
         if (c.dataset == "toy") c.steps = 2000;
         else c.minutes = 10;
       }
-      if (c.dataset == "toy" && c.eval_every == 500) c.eval_every = 0;
       for (const CLI::Option* o : t->get_options())  // what --resume compares with the saved run
         if (o->count() > 0 && !o->get_lnames().empty()) train.given_flags.insert("--" + o->get_lnames().front());
       return train_profile ? run_train_profiled(train) : run_train(train);
