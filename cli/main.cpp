@@ -55,6 +55,18 @@ CLI::Validator toy_density() {
     }
   }, "NAME");
 }
+// zoo --densities: "all" or a comma-separated list of toy densities.
+CLI::Validator toy_density_list() {
+  return CLI::Validator([](std::string& s) -> std::string {
+    if (s == "all") return "";
+    std::stringstream in(s);
+    for (std::string item; std::getline(in, item, ',');) {
+      std::string one = item;
+      if (const std::string why = toy_density().operator()(one); !why.empty()) return why;
+    }
+    return "";
+  }, "LIST");
+}
 constexpr std::uint64_t kMaxCount = RunLimits::kMaxSteps;  // limits, intervals, rows: any sane count
 // eval / inspect --limit: on toy data the examples are drawn (2 floats each) before the
 // evaluation, so the limit sizes an allocation; 10 million points are 80 MB.
@@ -114,6 +126,15 @@ void add_threads_flag(CLI::App* cmd, int& threads, const char* help = "Worker th
   CLI::Option* o = cmd->add_option("--threads", threads, help)->transform(whole(0, RunLimits::kMaxThreads));
   if (threads >= 0) o->capture_default_str();  // -1 = "as the run was trained": said by the help instead
 }
+// --split and --limit of the commands that read a run's data (eval, inspect, latents).
+void add_split_flag(CLI::App* cmd, std::string& split) {
+  cmd->add_option("--split", split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+}
+void add_limit_flag(CLI::App* cmd, std::size_t& limit) {
+  cmd->add_option("--limit", limit, "Use only the first N examples (0 = all)")->capture_default_str()
+      ->transform(whole(0, kMaxExamples));
+}
+
 // Commands that load a checkpoint: without the flag, the thread count the run was trained with.
 const char* const kLoadedThreadsHelp = "Worker threads (0 = all cores; default: the count the run was trained with)";
 const char* const kRunSeedHelp = "Random seed (initialisation, data order, dequantization)";
@@ -297,8 +318,8 @@ int main(int argc, char** argv) {
   EvalRequest eval;
   auto* e = app.add_subcommand("eval", "Evaluate a checkpoint: test bits/dim (images) or NLL (2-D)");
   e->add_option("--checkpoint", eval.checkpoint, "checkpoint.safetensors of a run")->required();
-  e->add_option("--split", eval.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str()->transform(whole(0, kMaxExamples));
+  add_split_flag(e, eval.split);
+  add_limit_flag(e, eval.limit);
   add_threads_flag(e, eval.threads, kLoadedThreadsHelp);
   e->add_flag("--json", eval.json, "Print one JSON object (bpd, nll_nats, count) as the last line");
 
@@ -332,8 +353,8 @@ int main(int argc, char** argv) {
   auto* in = app.add_subcommand("inspect", "Per-layer log-det breakdown: each bijector's share of the bits/dim, "
                                            "per-scale latent log-densities, the dequantization constant, the total");
   in->add_option("--checkpoint", inspect.checkpoint, "checkpoint.safetensors of a run")->required();
-  in->add_option("--split", inspect.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  in->add_option("--limit", inspect.limit, "Use only the first N examples (0 = all, as eval)")->capture_default_str()->transform(whole(0, kMaxExamples));
+  add_split_flag(in, inspect.split);
+  add_limit_flag(in, inspect.limit);
   in->add_option("--depth", inspect.depth, "0 = a row per bijector; 1 = a row per step of each scale (Glow step)")
       ->capture_default_str()->transform(whole(0, 16));
   add_threads_flag(in, inspect.threads, kLoadedThreadsHelp);
@@ -346,7 +367,7 @@ int main(int argc, char** argv) {
                                            "reconstructions, interpolations, samples per temperature (PNGs)");
   lt->add_option("--checkpoint", latents.checkpoint, "checkpoint.safetensors of an image run")->required();
   lt->add_option("--out", latents.out_dir, "Output directory")->required();
-  lt->add_option("--split", latents.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+  add_split_flag(lt, latents.split);
   lt->add_option("--n", latents.n, "Images encoded and reconstructed")->capture_default_str()->transform(whole(1, 256));
   lt->add_option("--pairs", latents.pairs, "Interpolation rows (0 = none)")->capture_default_str()->transform(whole(0, 64));
   lt->add_option("--steps", latents.steps, "Points per interpolation, endpoints included")
@@ -389,10 +410,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()->transform(whole(1, 1000000));
   zo->add_option("--densities", zoo_densities,
                  "Comma-separated toy densities, or all: moons,circles,8gaussians,checkerboard,pinwheel,spirals,swissroll")
-      ->capture_default_str();
+      ->capture_default_str()->check(toy_density_list());
   zo->add_option("--families", zoo_families, "Comma-separated families (model names or labels); default: all");
   add_seed_flag(zo, zoo.seed, "Random seed");
   add_threads_flag(zo, zoo.threads);
+  zo->add_flag("--quiet", zoo.quiet, "Print nothing but errors");
 
   for (CLI::App* cmd : {t, e, s, d, in, lt, tp, pr, zo}) add_reference_ops_flag(cmd);
 

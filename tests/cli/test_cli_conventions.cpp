@@ -321,6 +321,13 @@ TEST_CASE("conventions: --quiet prints nothing but errors", "[cli][conventions]"
   // Without --quiet the same resume warns.
   r = run_binary("train --resume --steps 8 --lr 4e-4 --out " + a);
   CHECK(r.err.find("--lr 0.0004 replaces the saved 0.0005") != std::string::npos);
+  // The gallery too.
+  r = run_binary("zoo --out " + a + "-zoo --steps 2 --densities moons --families realnvp --threads 1 --quiet");
+  CHECK(r.status == 0);
+  CHECK(r.out.empty());
+  CHECK(r.err.empty());
+  CHECK(fs::exists(a + "-zoo/zoo.csv"));
+  fs::remove_all(a + "-zoo");
   // An error still reaches stderr.
   r = run_binary("train" + kToyFlags + " --steps 3 --quiet --out " + a);
   CHECK(r.status == 2);
@@ -415,7 +422,7 @@ TEST_CASE("conventions: a bad value of any flag of any command exits 2 with one 
   for (const auto& [command, needed] : required) {
     for (const auto& [flag, entry] : help_entries(command)) {
       const std::string first_line = entry.substr(0, entry.find('\n'));
-      const bool takes_value = std::regex_search(first_line, std::regex("^  " + flag + " [A-Z]"));
+      const bool takes_value = std::regex_search(first_line, std::regex("^  " + flag + " (UINT|INT|FLOAT|TEXT)"));
       if (!takes_value || paths.count(flag)) continue;
       for (const std::string& value : {"nan", "-1e30", "1,2,x"}) {
         INFO(command << " " << flag << " " << value);
