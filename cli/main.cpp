@@ -448,7 +448,14 @@ int main(int argc, char** argv) {
         // Another --model: the file's transformer was resolved for its own model.
         if (t->count("--model") && !t->count("--transformer")) c.model.transformer.clear();
       }
+      // A file's transformer is the resolved one (nice's "additive", additive glow's "affine"), which
+      // the --transformer check would take for a typed contradiction: checked without it, then kept.
+      std::string file_transformer;
+      if (!config_file.empty() && !t->count("--transformer") &&
+          (c.model.model == "nice" || (train_flags.additive && c.model.transformer != "additive")))
+        std::swap(file_transformer, c.model.transformer);
       finish_model_flags(c, train_flags);
+      if (!file_transformer.empty()) c.model.transformer = file_transformer;
       c.sample_every = sample_every;
       const bool from_file = !config_file.empty();
       apply_training_recipe(c, from_file || t->count("--lr") > 0, from_file || t->count("--warmup") > 0,

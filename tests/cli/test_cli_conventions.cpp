@@ -146,6 +146,21 @@ TEST_CASE("conventions: train --config reruns a run from its config.json; flags 
   // --help says so.
   CHECK(help_entries("train").at("--config").find("override") != std::string::npos);
   for (const std::string& dir : {a, b, c}) fs::remove_all(dir);
+  // Every family reruns from its file, transformers included (a file holds the resolved one).
+  for (const std::string& model : {"nice", "glow --additive", "glow", "nsf", "maf --transformer spline",
+                                   "realnvp --transformer mixture --mixtures 3"}) {
+    INFO(model);
+    const std::string first = temp_path("config_family"), again = temp_path("config_family_again");
+    REQUIRE(run_binary("train --model " + model + " --dataset toy --hidden 8 --batch 32 --steps 2 --threads 1 "
+                       "--sample-every 0 --quiet --out " + first).status == 0);
+    const Run rerun = run_binary("train --config " + first + "/config.json --quiet --out " + again);
+    INFO(rerun.err);
+    REQUIRE(rerun.status == 0);
+    CHECK(fz::test::read_json(again + "/config.json") == fz::test::read_json(first + "/config.json"));
+    CHECK(tensors_of(again + "/checkpoint.safetensors") == tensors_of(first + "/checkpoint.safetensors"));
+    fs::remove_all(first);
+    fs::remove_all(again);
+  }
 }
 
 TEST_CASE("conventions: a missing, corrupt or unknown-field --config file exits 1 with one line naming it",
