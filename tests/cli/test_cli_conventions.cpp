@@ -315,6 +315,16 @@ TEST_CASE("conventions: a cosine schedule resumes exactly (N steps = N/2 + a res
   const auto ra = metrics_rows(a), rb = metrics_rows(b);
   REQUIRE(ra.size() == rb.size());
   for (std::size_t i = 1; i < ra.size(); ++i) CHECK(ra[i][3] == rb[i][3]);  // the lr column
+  // A resumed run longer than the schedule stays at --lr-min past its end; a changed schedule
+  // flag is applied with a warning.
+  const Run longer = run_binary("train --resume --steps 14 --lr-min 1e-5 --out " + b);
+  INFO(longer.err);
+  REQUIRE(longer.status == 0);
+  CHECK(longer.err.find("--lr-min 1e-05 replaces the saved 0") != std::string::npos);
+  const auto rl = metrics_rows(b);
+  REQUIRE(rl.size() == 15);
+  CHECK(std::stod(rl[13][3]) == Approx(1e-5));
+  CHECK(std::stod(rl[14][3]) == Approx(1e-5));
   fs::remove_all(a);
   fs::remove_all(b);
 }
