@@ -301,7 +301,10 @@ int main(int argc, char** argv) {
   t->add_option("--max-megapixels", c.max_megapixels,
                 "Folder datasets: refuse images larger than this (width x height, from the header, before decoding)")
       ->capture_default_str()->check(real(0, 10000, true));
-  t->add_option("--eval-every", c.eval_every, "Steps between test evaluations (0 = off)")->capture_default_str()->transform(whole(0, kMaxCount));
+  t->add_option("--eval-every", c.eval_every,
+                "Steps between test evaluations, into metrics.csv's test column (0 = off; toy runs too, on their "
+                "fixed test sample)")
+      ->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--eval-limit", c.eval_limit, "Test images in periodic evaluations")->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--final-eval-limit", c.final_eval_limit, "Test images in the final evaluation (0 = all)")
       ->capture_default_str()->transform(whole(0, kMaxCount));
