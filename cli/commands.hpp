@@ -37,6 +37,7 @@ struct EvalRequest {
   std::size_t limit = 0;  // 0 = the whole split
   bool json = false;
   std::string log_probs;  // --log-probs FILE: per-example log p(x) and inputs (cli/log_prob_export.hpp)
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_eval(const EvalRequest& request);
 
@@ -48,6 +49,7 @@ struct SampleRequest {
   std::string out;
   int upscale = 2;                 // image tiles: each pixel as upscale x upscale pixels
   double lo = -4, hi = 4;          // 2-D models: the range of both axes
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_sample(const SampleRequest& request);
 
@@ -58,6 +60,7 @@ struct DensityRequest {
   double lo = -4, hi = 4;
   std::size_t grid = 200;
   bool log_density = false;  // colour (and colour bar) by log p instead of p
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_density(const DensityRequest& request);
 
@@ -82,6 +85,7 @@ struct InspectRequest {
   std::size_t limit = 0;  // 0 = the whole split (as eval)
   std::size_t depth = 0;  // 0 = every bijector; 1 = one row per top-level step (Glow step)
   bool json = false;
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_inspect(const InspectRequest& request);
 
@@ -96,6 +100,7 @@ struct LatentsRequest {
   std::vector<double> temperatures = {0.5, 0.7, 0.9, 1.0};  // samples side by side (empty: none)
   std::uint64_t seed = 0;
   int upscale = 2;  // each tile pixel as upscale x upscale pixels
+  int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
 };
 int run_latents(const LatentsRequest& request);
 

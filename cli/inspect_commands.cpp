@@ -9,6 +9,7 @@
 #include "cli/flag_checks.hpp"
 #include "cli/loaded_run.hpp"
 #include "cli/log_prob_export.hpp"
+#include "tensor/parallel.hpp"
 #include "cli/outputs.hpp"
 #include "cli/run_data.hpp"
 #include "datasets/image_write.hpp"
@@ -22,6 +23,7 @@ int run_eval(const EvalRequest& req) {
   if (req.split != "test" && req.split != "train")
     throw std::invalid_argument("--split must be 'test' or 'train', got '" + req.split + "'");
   LoadedRun run = load_run(req.checkpoint);
+  if (req.threads >= 0) set_num_threads(req.threads);  // --threads
   const RunConfig& c = run.info.config;
   nlohmann::json result = {{"checkpoint", req.checkpoint}, {"step", run.info.step}, {"split", req.split},
                            {"model", c.model.model}, {"dataset", c.dataset}};
@@ -66,12 +68,13 @@ int run_eval(const EvalRequest& req) {
 
 int run_sample(const SampleRequest& req) {
   if (req.out.empty()) throw std::invalid_argument("sample: --out FILE.png is required");
-  if (req.n == 0 || req.n > 4096) throw std::invalid_argument("sample: --n must be between 1 and 4096");
+  if (req.n == 0 || req.n > 4096) throw FlagError("sample: --n must be between 1 and 4096");
   for (double t : req.temperatures)
-    if (!(t > 0) || t > 10) throw std::invalid_argument("sample: temperatures must be in (0, 10]");
+    if (!(t > 0) || t > 10) throw FlagError("sample: temperatures must be in (0, 10]");
   if (req.upscale < 1 || req.upscale > 8) throw FlagError("--upscale must be between 1 and 8");
   if (!(req.hi > req.lo)) throw FlagError("--range needs LO < HI");
   LoadedRun run = load_run(req.checkpoint, req.n, "--n " + std::to_string(req.n));
+  if (req.threads >= 0) set_num_threads(req.threads);  // --threads
   RunData data;
   data.toy = run.info.config.is_toy();
   NoGradGuard no_grad;
@@ -80,7 +83,8 @@ int run_sample(const SampleRequest& req) {
   Rng rng(req.seed, 2024);
   const std::string title = run_title(run.info.config) + ": samples, step " + std::to_string(run.info.step);
   if (data.toy) {
-    if (req.temperatures.size() != 1) throw std::invalid_argument("sample: 2-D models take one --temperature");
+    if (req.temperatures.size() != 1)  // a flag this checkpoint cannot take: exit 2
+      throw FlagError("sample: --temperatures: a 2-D model's samples are one scatter plot, give one --temperature");
     ScatterPlot plot;
     plot.title = run_title(run.info.config) + ": samples at " + temperature_label(req.temperatures[0]) + ", step " +
                  std::to_string(run.info.step);
@@ -113,6 +117,7 @@ int run_sample(const SampleRequest& req) {
 int run_density(const DensityRequest& req) {
   if (req.out.empty()) throw std::invalid_argument("density: --out FILE.png is required");
   LoadedRun run = load_run(req.checkpoint, req.grid * req.grid, "--grid " + std::to_string(req.grid));
+  if (req.threads >= 0) set_num_threads(req.threads);  // --threads
   if (!run.info.config.is_toy())
     throw std::invalid_argument("density: '" + req.checkpoint + "' is an image model; density plots need a 2-D (--dataset toy) model");
   write_density(*run.model, *run.trainer, req.out, req.csv, req.lo, req.hi, req.grid,

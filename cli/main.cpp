@@ -11,6 +11,7 @@
 #include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/transformer_flags.hpp"
+#include "datasets/toy2d.hpp"
 #include "tensor/reference_mode.hpp"
 
 using namespace fz::cli;
@@ -42,6 +43,29 @@ CLI::Validator range_pair() {
     if (v.size() != 2 || !(v[0] < v[1])) return "must be two numbers LO,HI with LO < HI, got '" + s + "'";
     return "";
   }, "LO,HI");
+}
+// --density: a toy density's name (datasets/toy2d.hpp, aliases included), so a typo is a bad flag.
+CLI::Validator toy_density() {
+  return CLI::Validator([](std::string& s) -> std::string {
+    try {
+      fz::toy2d_from_name(s);
+      return "";
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+  }, "NAME");
+}
+// zoo --densities: "all" or a comma-separated list of toy densities.
+CLI::Validator toy_density_list() {
+  return CLI::Validator([](std::string& s) -> std::string {
+    if (s == "all") return "";
+    std::stringstream in(s);
+    for (std::string item; std::getline(in, item, ',');) {
+      std::string one = item;
+      if (const std::string why = toy_density().operator()(one); !why.empty()) return why;
+    }
+    return "";
+  }, "LIST");
 }
 constexpr std::uint64_t kMaxCount = RunLimits::kMaxSteps;  // limits, intervals, rows: any sane count
 // eval / inspect --limit: on toy data the examples are drawn (2 floats each) before the
@@ -86,23 +110,50 @@ void add_transformer_options(CLI::App* cmd, TransformerFlags& f) {
       ->transform(whole(1, RunLimits::kMaxMixtures));
 }
 
-// Flags picking a model and its data for `tape` and `profile`: the same names as train's.
-struct StudyFlags {
+// The flags train, tape and profile share, each declared once (one name, help, default and
+// range everywhere). `ModelFlags` holds what is not a RunConfig field as such.
+struct ModelFlags {
   bool additive = false, plain_1x1 = false;
-  std::size_t batch = 0;
+  std::size_t batch = 0;  // 0 = the data's default (finish_model_flags)
   TransformerFlags transformer_flags;
 };
 
-void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
-  cmd->add_option("--model", c.model.model, kModelHelp)
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
+// --seed and --threads, on every command that draws random numbers / computes.
+void add_seed_flag(CLI::App* cmd, std::uint64_t& seed, const char* help) {
+  cmd->add_option("--seed", seed, help)->capture_default_str()->transform(whole(0, UINT64_MAX));
+}
+void add_threads_flag(CLI::App* cmd, int& threads, const char* help = "Worker threads (0 = all cores)") {
+  CLI::Option* o = cmd->add_option("--threads", threads, help)->transform(whole(0, RunLimits::kMaxThreads));
+  if (threads >= 0) o->capture_default_str();  // -1 = "as the run was trained": said by the help instead
+}
+// --split and --limit of the commands that read a run's data (eval, inspect, latents).
+void add_split_flag(CLI::App* cmd, std::string& split) {
+  cmd->add_option("--split", split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+}
+void add_limit_flag(CLI::App* cmd, std::size_t& limit) {
+  cmd->add_option("--limit", limit, "Use only the first N examples (0 = all)")->capture_default_str()
+      ->transform(whole(0, kMaxExamples));
+}
+
+// Commands that load a checkpoint: without the flag, the thread count the run was trained with.
+const char* const kLoadedThreadsHelp = "Worker threads (0 = all cores; default: the count the run was trained with)";
+const char* const kRunSeedHelp = "Random seed (initialisation, data order, dequantization)";
+
+// The data: --dataset, --data-dir, --density, --batch.
+void add_data_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
   cmd->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
       ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
   cmd->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
-  cmd->add_option("--density", c.density, "2-D density for --dataset toy")->capture_default_str();
+  cmd->add_option("--density", c.density,
+                  "2-D density for --dataset toy: moons | circles | 8gaussians | checkerboard | pinwheel | spirals | swissroll")
+      ->capture_default_str()->check(toy_density());
   cmd->add_option("--batch", f.batch, "Batch size (default 64 for images, 512 for toy data)")->transform(whole(1, RunLimits::kMaxBatch));
-  cmd->add_option("--seed", c.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
-  cmd->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, RunLimits::kMaxThreads));
+}
+
+// The model: --model and its architecture flags (the coupling transformer's included).
+void add_model_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
+  cmd->add_option("--model", c.model.model, kModelHelp)
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
   cmd->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
   cmd->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
       ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));
@@ -119,11 +170,33 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, StudyFlags& f) {
   add_transformer_options(cmd, f.transformer_flags);
 }
 
-void finish_study_flags(RunConfig& c, const StudyFlags& f) {
-  apply_transformer_flags(c, f.additive, f.transformer_flags);  // exit 2 for a combination that cannot be built
+// Model and data flags picking a model and its data for `tape` and `profile`: the same as train's.
+void add_study_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
+  add_model_flags(cmd, c, f);
+  add_data_flags(cmd, c, f);
+  add_seed_flag(cmd, c.seed, kRunSeedHelp);
+  add_threads_flag(cmd, c.threads);
+}
+
+// Turns the parsed ModelFlags into the configuration, after the --transformer check
+// (cli/transformer_flags.hpp: FlagError, exit 2, for a combination that cannot be built).
+void finish_model_flags(RunConfig& c, const ModelFlags& f) {
+  apply_transformer_flags(c, f.additive, f.transformer_flags);
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);
+}
+
+// train --config: `c` and the flags' own variables take the values of a run's config.json, so
+// that parsing the command line again overrides only what it gives.
+void start_from_config(const RunConfig& file, RunConfig& c, ModelFlags& f, std::size_t& sample_every,
+                       std::string& on_divergence) {
+  c = file;
+  f.batch = file.batch;
+  f.additive = !file.model.affine;
+  f.plain_1x1 = !file.model.lu;
+  sample_every = file.sample_every;
+  on_divergence = fz::to_string(file.train.divergence.policy);
 }
 
 // --reference-ops on a command that computes: every fused op runs its plain composition of
@@ -139,14 +212,14 @@ void add_reference_ops_flag(CLI::App* cmd) {
 int main(int argc, char** argv) {
   CLI::App app{"flowzoo — normalizing flows (NICE, RealNVP, Glow) on a from-scratch autodiff"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("flowzoo ") + FLOWZOO_VERSION, "Print the version and exit");
 
   // ---- train ----
   TrainRequest train;
   RunConfig& c = train.config;
   c.minutes = 0;
-  std::size_t batch = 0, sample_every = 1000;
-  bool additive = false, plain_1x1 = false;
-  TransformerFlags transformer_flags;
+  std::size_t sample_every = 1000;
+  ModelFlags train_flags;
   auto* t = app.add_subcommand("train", "Train a flow by maximum likelihood");
   t->footer("The --out folder is locked for the whole run (train.lock holds the PID); an existing run in it is "
             "never replaced without --force. Ctrl-C or SIGTERM finishes the step (or evaluation batch) and keeps a "
@@ -154,23 +227,16 @@ int main(int argc, char** argv) {
             "run that cannot fit in this machine's memory is refused (FZ_MEMORY_LIMIT_BYTES=<bytes> sets another "
             "limit). Exit codes: 0 done, 1 bad input or --out in use, 2 bad flag (or one the run folder "
             "contradicts), 3 diverged (the last finite checkpoint is kept), 130 SIGINT, 143 SIGTERM.");
-  t->add_option("--model", c.model.model, kModelHelp)
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
-  t->add_option("--dataset", c.dataset, "Data: fashion-mnist | mnist | cifar10 | folder | toy")
-      ->capture_default_str()->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10", "folder", "toy"}));
-  t->add_option("--data-dir", c.data_dir, "Directory of the dataset files (fashion-mnist defaults to Debian's)");
-  t->add_option("--density", c.density,
-                "2-D density for --dataset toy: moons | circles | 8gaussians | checkerboard | pinwheel | spirals | swissroll")
-      ->capture_default_str();
+  add_model_flags(t, c, train_flags);
+  add_data_flags(t, c, train_flags);
   t->add_option("--steps", c.steps, "Train for N optimiser steps")->transform(whole(1, RunLimits::kMaxSteps));
   t->add_option("--epochs", c.epochs, "Train for N passes over the training set")->check(real(0, RunLimits::kMaxEpochs, true));
   t->add_option("--minutes", c.minutes, "Train for M minutes of wall-clock time (default 10 when no length is given)")
       ->check(real(0, RunLimits::kMaxMinutes, true));
-  t->add_option("--batch", batch, "Batch size (default 64 for images, 512 for toy data)")->transform(whole(1, RunLimits::kMaxBatch));
   t->add_option("--lr", c.train.lr, "Learning rate (default 1e-3; the per-family recipe: see --warmup)")
       ->check(real(0, RunLimits::kMaxLr, true));
-  t->add_option("--seed", c.seed, "Random seed (initialisation, data order, dequantization)")->capture_default_str()->transform(whole(0, UINT64_MAX));
-  t->add_option("--threads", c.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, RunLimits::kMaxThreads));
+  add_seed_flag(t, c.seed, kRunSeedHelp);
+  add_threads_flag(t, c.threads);
   t->add_option("--out", train.out_dir, "Output directory (locked while training: one run per folder)")
       ->capture_default_str();
   auto* resume_flag = t->add_flag("--resume", train.resume,
@@ -180,26 +246,33 @@ int main(int argc, char** argv) {
               "If --out already holds a run, move its files (checkpoint, config, metrics, samples, plots) to the "
               "sibling folder <out>.old-<YYYYmmdd-HHMMSS> and start a new run (without --force or --resume: exit 2)")
       ->excludes(resume_flag);
-  t->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
-  t->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
-      ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));
-  t->add_option("--hidden", c.model.hidden, "Conditioner width (default: the model's)")->transform(whole(1, RunLimits::kMaxHidden));
-  t->add_option("--blocks", c.model.blocks, "Residual blocks (RealNVP) or MLP hidden layers")->transform(whole(1, RunLimits::kMaxBlocks));
-  t->add_option("--couplings", c.model.couplings, "Couplings (NICE, toy models) or per group (RealNVP)")->transform(whole(1, RunLimits::kMaxCouplings));
-  t->add_flag("--additive", additive, "Glow: additive instead of affine couplings");
-  t->add_flag("--plain-1x1", plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
-  t->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
-  t->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
-  t->add_option("--transformer", c.model.transformer,
-                kTransformerHelp)
-      ->check(CLI::IsMember(fz::transformer_choices()));
-  add_transformer_options(t, transformer_flags);
+  std::string config_file;
+  t->add_option("--config", config_file,
+                "Rerun a run from its config.json (e.g. runs/latest/config.json): every setting of that run, then "
+                "the flags given on the command line override it (a --steps, --epochs or --minutes replaces the "
+                "file's length; --out is not in the file, give it). A missing or corrupt file, or a field this "
+                "flowzoo does not know, exits 1")
+      ->excludes(resume_flag);
   t->add_option("--optimizer", c.train.optimizer, "adam | adamax | adamw | sgd")
       ->capture_default_str()->check(CLI::IsMember({"adam", "adamax", "adamw", "sgd"}));
   t->add_option("--warmup", c.train.warmup_steps,
                 "Linear learning-rate warmup steps. Default recipe (the one measured to train stably): image data "
                 "(glow, realnvp, nice, nsf, maf) lr 1e-3, warmup 200, clip 50; toy 2-D data lr 1e-3, warmup 0, clip 0")
       ->transform(whole(0, RunLimits::kMaxSteps));
+  t->add_option("--schedule", c.train.schedule,
+                "Learning rate after the --warmup: constant | cosine (from --lr down to --lr-min at "
+                "--schedule-steps, by default the run's last step; needs --steps or --epochs) | step (x "
+                "--schedule-gamma every --schedule-step-every steps). Saved in config.json; --resume continues it")
+      ->capture_default_str()->check(CLI::IsMember({"constant", "cosine", "step"}));
+  t->add_option("--lr-min", c.train.lr_min, "--schedule cosine: the final learning rate")
+      ->capture_default_str()->check(real(0, RunLimits::kMaxLr));
+  t->add_option("--schedule-steps", c.train.schedule_steps,
+                "--schedule cosine: the step where --lr-min is reached, warmup included (default: the run's length)")
+      ->transform(whole(1, RunLimits::kMaxSteps));
+  t->add_option("--schedule-step-every", c.train.schedule_step_every, "--schedule step: steps between decays")
+      ->capture_default_str()->transform(whole(1, RunLimits::kMaxSteps));
+  t->add_option("--schedule-gamma", c.train.schedule_gamma, "--schedule step: the factor of each decay")
+      ->capture_default_str()->check(real(0, 1, true));
   t->add_option("--clip", c.train.clip_grad_norm, "Clip the global gradient norm (0 = off; default: the recipe, see --warmup)")
       ->check(real(0, RunLimits::kMaxClip));
   std::string on_divergence = "recover";
@@ -222,14 +295,17 @@ int main(int argc, char** argv) {
   t->add_option("--max-megapixels", c.max_megapixels,
                 "Folder datasets: refuse images larger than this (width x height, from the header, before decoding)")
       ->capture_default_str()->check(real(0, 10000, true));
-  t->add_option("--eval-every", c.eval_every, "Steps between test evaluations (0 = off)")->capture_default_str()->transform(whole(0, kMaxCount));
+  t->add_option("--eval-every", c.eval_every,
+                "Steps between test evaluations, into metrics.csv's test column (0 = off; toy runs too, on their "
+                "fixed test sample)")
+      ->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--eval-limit", c.eval_limit, "Test images in periodic evaluations")->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--final-eval-limit", c.final_eval_limit, "Test images in the final evaluation (0 = all)")
       ->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--sample-every", sample_every, "Steps between sample grids (0 = off)")->capture_default_str()->transform(whole(0, kMaxCount));
   t->add_option("--checkpoint-seconds", c.checkpoint_seconds, "Seconds between checkpoints")
       ->capture_default_str()->check(real(0, RunLimits::kMaxCheckpointSeconds, true));
-  t->add_flag("--quiet", train.quiet, "No progress output");
+  t->add_flag("--quiet", train.quiet, "Print nothing but errors (no progress, no summary, no warnings)");
   t->add_flag("--log-layers", train.log_layers,
               "At every --eval-every evaluation, also write each layer's share of the test bits/dim to layers.csv");
   t->add_flag("--log-y", train.log_y, "curve.png: a logarithmic loss axis (for runs whose loss falls by orders of magnitude; values <= 0 are left out)");
@@ -240,8 +316,9 @@ int main(int argc, char** argv) {
   EvalRequest eval;
   auto* e = app.add_subcommand("eval", "Evaluate a checkpoint: test bits/dim (images) or NLL (2-D)");
   e->add_option("--checkpoint", eval.checkpoint, "checkpoint.safetensors of a run")->required();
-  e->add_option("--split", eval.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  e->add_option("--limit", eval.limit, "Use only the first N examples (0 = all)")->capture_default_str()->transform(whole(0, kMaxExamples));
+  add_split_flag(e, eval.split);
+  add_limit_flag(e, eval.limit);
+  add_threads_flag(e, eval.threads, kLoadedThreadsHelp);
   e->add_flag("--json", eval.json, "Print one JSON object (bpd, nll_nats, count) as the last line");
   e->add_option("--log-probs", eval.log_probs, "Also write FILE.safetensors: each evaluated example's log p(x) in nats (\"log_prob\", continuous density) and the exact inputs (\"inputs\": dequantized images in [0,1) or 2-D points), to check other implementations (python/flowzoo_torch.py)");
 
@@ -255,13 +332,14 @@ int main(int argc, char** argv) {
       ->check(real(0, 10, true));
   s->add_option("--temperatures", temperatures, "Several temperatures side by side, e.g. 0.5,0.7,0.9,1.0")
       ->check(temperature_list(false));
-  s->add_option("--seed", sample.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
+  add_seed_flag(s, sample.seed, "Random seed");
   s->add_option("--out", sample.out, "Output PNG")->required();
   std::string sample_range = "-4,4";
   s->add_option("--upscale", sample.upscale, "Image models: draw each pixel as an N x N block (28-pixel tiles are small)")
       ->capture_default_str()->transform(whole(1, 8));
   s->add_option("--range", sample_range, "2-D models: LO,HI of both axes of the scatter")
       ->capture_default_str()->check(range_pair());
+  add_threads_flag(s, sample.threads, kLoadedThreadsHelp);
 
   // ---- density ----
   DensityRequest density;
@@ -274,16 +352,18 @@ int main(int argc, char** argv) {
   d->add_option("--grid", density.grid, "Grid points per axis")->capture_default_str()->transform(whole(2, 4000));
   d->add_flag("--log-density", density.log_density,
               "Colour by log p (the colour bar spans the 10 nats below the maximum) instead of p: shows the tails");
+  add_threads_flag(d, density.threads, kLoadedThreadsHelp);
 
   // ---- inspect ----
   InspectRequest inspect;
   auto* in = app.add_subcommand("inspect", "Per-layer log-det breakdown: each bijector's share of the bits/dim, "
                                            "per-scale latent log-densities, the dequantization constant, the total");
   in->add_option("--checkpoint", inspect.checkpoint, "checkpoint.safetensors of a run")->required();
-  in->add_option("--split", inspect.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
-  in->add_option("--limit", inspect.limit, "Use only the first N examples (0 = all, as eval)")->capture_default_str()->transform(whole(0, kMaxExamples));
+  add_split_flag(in, inspect.split);
+  add_limit_flag(in, inspect.limit);
   in->add_option("--depth", inspect.depth, "0 = a row per bijector; 1 = a row per step of each scale (Glow step)")
       ->capture_default_str()->transform(whole(0, 16));
+  add_threads_flag(in, inspect.threads, kLoadedThreadsHelp);
   in->add_flag("--json", inspect.json, "Print one JSON object (terms, bpd) instead of the table");
 
   // ---- latents ----
@@ -293,7 +373,7 @@ int main(int argc, char** argv) {
                                            "reconstructions, interpolations, samples per temperature (PNGs)");
   lt->add_option("--checkpoint", latents.checkpoint, "checkpoint.safetensors of an image run")->required();
   lt->add_option("--out", latents.out_dir, "Output directory")->required();
-  lt->add_option("--split", latents.split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+  add_split_flag(lt, latents.split);
   lt->add_option("--n", latents.n, "Images encoded and reconstructed")->capture_default_str()->transform(whole(1, 256));
   lt->add_option("--pairs", latents.pairs, "Interpolation rows (0 = none)")->capture_default_str()->transform(whole(0, 64));
   lt->add_option("--steps", latents.steps, "Points per interpolation, endpoints included")
@@ -302,12 +382,13 @@ int main(int argc, char** argv) {
       ->capture_default_str()->transform(whole(1, 4096));
   lt->add_option("--temperatures", latent_temperatures, "Sample rows, one per temperature ('none' = no samples)")
       ->capture_default_str()->check(temperature_list(true));
-  lt->add_option("--seed", latents.seed, "Random seed of the samples")->capture_default_str()->transform(whole(0, UINT64_MAX));
+  add_seed_flag(lt, latents.seed, "Random seed of the samples");
+  add_threads_flag(lt, latents.threads, kLoadedThreadsHelp);
   lt->add_option("--upscale", latents.upscale, "Draw each pixel as an N x N block")->capture_default_str()->transform(whole(1, 8));
 
   // ---- tape ----
   TapeRequest tape;
-  StudyFlags tape_flags;
+  ModelFlags tape_flags;
   auto* tp = app.add_subcommand("tape", "What one training step records on the tape: nodes, bytes held for backward, "
                                         "totals per op, peak memory; the graph as DOT");
   add_study_flags(tp, tape.config, tape_flags);
@@ -316,7 +397,7 @@ int main(int argc, char** argv) {
 
   // ---- profile ----
   ProfileRequest profile;
-  StudyFlags profile_flags;
+  ModelFlags profile_flags;
   auto* pr = app.add_subcommand("profile", "Time per op type, forward and backward, over a few training steps");
   add_study_flags(pr, profile.config, profile_flags);
   pr->add_option("--steps", profile.steps, "Profiled training steps")
@@ -336,10 +417,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()->transform(whole(1, 1000000));
   zo->add_option("--densities", zoo_densities,
                  "Comma-separated toy densities, or all: moons,circles,8gaussians,checkerboard,pinwheel,spirals,swissroll")
-      ->capture_default_str();
+      ->capture_default_str()->check(toy_density_list());
   zo->add_option("--families", zoo_families, "Comma-separated families (model names or labels); default: all");
-  zo->add_option("--seed", zoo.seed, "Random seed")->capture_default_str()->transform(whole(0, UINT64_MAX));
-  zo->add_option("--threads", zoo.threads, "Worker threads (0 = all cores)")->capture_default_str()->transform(whole(0, 1024));
+  add_seed_flag(zo, zoo.seed, "Random seed");
+  add_threads_flag(zo, zoo.threads);
+  zo->add_flag("--quiet", zoo.quiet, "Print nothing but errors");
 
   for (CLI::App* cmd : {t, e, s, d, in, lt, tp, pr, zo}) add_reference_ops_flag(cmd);
 
@@ -349,6 +431,8 @@ int main(int argc, char** argv) {
     return app.exit(h);
   } catch (const CLI::CallForAllHelp& h) {
     return app.exit(h);
+  } catch (const CLI::CallForVersion& v) {
+    return app.exit(v);
   } catch (const CLI::ParseError& err) {
     std::fprintf(stderr, "flowzoo: %s (see --help)\n", err.what());
     return 2;
@@ -356,28 +440,48 @@ int main(int argc, char** argv) {
 
   try {
     if (t->parsed()) {
-      apply_transformer_flags(c, additive, transformer_flags);
-      c.model.affine = !additive;
-      c.model.lu = !plain_1x1;
+      if (!config_file.empty()) {
+        // The file's settings first, then the command line again on top of them.
+        start_from_config(read_config(config_file), c, train_flags, sample_every, on_divergence);
+        app.clear();
+        app.parse(argc, argv);
+        const bool length_given = t->count("--steps") || t->count("--epochs") || t->count("--minutes");
+        if (length_given) {  // a new length replaces the file's whole length
+          if (!t->count("--steps")) c.steps = 0;
+          if (!t->count("--epochs")) c.epochs = 0;
+          if (!t->count("--minutes")) c.minutes = 0;
+        }
+        if (!t->count("--schedule-steps")) c.train.schedule_steps = 0;  // re-derived from the run's length
+        // Another --model: the file's transformer was resolved for its own model.
+        if (t->count("--model") && !t->count("--transformer")) c.model.transformer.clear();
+      }
+      // A file's transformer is the resolved one (nice's "additive", additive glow's "affine"), which
+      // the --transformer check would take for a typed contradiction: checked without it, then kept.
+      std::string file_transformer;
+      if (!config_file.empty() && !t->count("--transformer") &&
+          (c.model.model == "nice" || (train_flags.additive && c.model.transformer != "additive")))
+        std::swap(file_transformer, c.model.transformer);
+      finish_model_flags(c, train_flags);
+      if (!file_transformer.empty()) c.model.transformer = file_transformer;
       c.sample_every = sample_every;
-      c.batch = batch ? batch : (c.dataset == "toy" ? 512 : 64);
-      apply_training_recipe(c, t->count("--lr") > 0, t->count("--warmup") > 0, t->count("--clip") > 0);
+      const bool from_file = !config_file.empty();
+      apply_training_recipe(c, from_file || t->count("--lr") > 0, from_file || t->count("--warmup") > 0,
+                            from_file || t->count("--clip") > 0);
       c.train.divergence.policy = fz::divergence_policy_from(on_divergence);
       if (!c.steps && !c.epochs && !c.minutes && !train.resume) {
         if (c.dataset == "toy") c.steps = 2000;
         else c.minutes = 10;
       }
-      if (c.dataset == "toy" && c.eval_every == 500) c.eval_every = 0;
       for (const CLI::Option* o : t->get_options())  // what --resume compares with the saved run
         if (o->count() > 0 && !o->get_lnames().empty()) train.given_flags.insert("--" + o->get_lnames().front());
       return train_profile ? run_train_profiled(train) : run_train(train);
     }
     if (tp->parsed()) {
-      finish_study_flags(tape.config, tape_flags);
+      finish_model_flags(tape.config, tape_flags);
       return run_tape(tape);
     }
     if (pr->parsed()) {
-      finish_study_flags(profile.config, profile_flags);
+      finish_model_flags(profile.config, profile_flags);
       return run_profile(profile);
     }
     if (e->parsed()) return run_eval(eval);

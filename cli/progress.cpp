@@ -1,9 +1,12 @@
 // cli/progress.cpp — the progress bar and its plain-text fallback.
 #include "cli/progress.hpp"
 
+#include <algorithm>
 #include <cstdio>
-#include <sstream>
+#include <cstdlib>
+#include <vector>
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace fz::cli {
@@ -17,12 +20,58 @@ std::string format_duration(double s) {
   else std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
   return buf;
 }
+
+std::string join_fields(const std::vector<const std::string*>& fields) {
+  std::string out;
+  for (const std::string* f : fields)
+    if (!f->empty()) out += (out.empty() ? "" : "  ") + *f;
+  return out;
+}
 }  // namespace
 
+std::string fit_progress_line(const ProgressLine& line, std::size_t width) {
+  constexpr std::size_t kBarMax = 24, kBarMin = 8;
+  auto bar = [&](std::size_t inner) {
+    const double f = std::clamp(line.fraction, 0.0, 1.0);
+    const std::size_t filled = static_cast<std::size_t>(f * static_cast<double>(inner));
+    return "[" + std::string(filled, '#') + std::string(inner - filled, '.') + "] ";
+  };
+  // Dropped from the back of this list first.
+  std::vector<const std::string*> fields = {&line.step, &line.loss, &line.eta, &line.rate, &line.elapsed};
+  auto text = [&] {  // the display order: step, loss, rate, elapsed, ETA
+    std::vector<const std::string*> shown;
+    for (const std::string* f : {&line.step, &line.loss, &line.rate, &line.elapsed, &line.eta})
+      if (std::find(fields.begin(), fields.end(), f) != fields.end()) shown.push_back(f);
+    return join_fields(shown);
+  };
+  std::string t = text();
+  if (width == 0) return line.fraction >= 0 ? bar(kBarMax) + t : t;
+  if (line.fraction >= 0 && t.size() + kBarMin + 3 <= width)
+    return bar(std::min(kBarMax, width - t.size() - 3)) + t;
+  while (t.size() > width && fields.size() > 2) {
+    fields.pop_back();
+    t = text();
+  }
+  return t.size() > width ? t.substr(0, width) : t;
+}
+
+std::size_t output_width(bool stdout_is_terminal) {
+  if (stdout_is_terminal) {
+    winsize ws{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  }
+  if (const char* columns = std::getenv("COLUMNS")) {
+    char* end = nullptr;
+    const long n = std::strtol(columns, &end, 10);
+    if (end != columns && *end == '\0' && n > 0 && n < 100000) return static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
 Progress::Progress(std::size_t total_steps, double budget_seconds, std::size_t items_per_step,
-                   const std::string& loss_name)
+                   const std::string& loss_name, const std::string& item_name)
     : total_(total_steps), budget_(budget_seconds), items_per_step_(items_per_step),
-      loss_name_(loss_name), tty_(::isatty(STDOUT_FILENO) != 0),
+      loss_name_(loss_name), item_name_(item_name), tty_(::isatty(STDOUT_FILENO) != 0),
       start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
 
 double Progress::elapsed_seconds() const {
@@ -41,20 +90,20 @@ std::string Progress::render(std::size_t step, double loss) const {
     fraction = t / budget_;
     eta = budget_ - t;
   }
-  std::ostringstream os;
-  if (tty_) {
-    const int width = 24;
-    const int filled = static_cast<int>(std::min(1.0, fraction) * width);
-    os << '[' << std::string(filled, '#') << std::string(width - filled, '.') << "] ";
-  }
-  os << "step " << step;
-  if (total_ > 0) os << '/' << total_;
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "  %s %.4f  %.0f img/s  elapsed %s  ETA %s", loss_name_.c_str(), loss,
-                rate * static_cast<double>(items_per_step_), format_duration(t).c_str(),
-                format_duration(eta).c_str());
-  os << buf;
-  return os.str();
+  ProgressLine line;
+  line.step = "step " + std::to_string(step) + (total_ > 0 ? "/" + std::to_string(total_) : "");
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "%s %.4f", loss_name_.c_str(), loss);
+  line.loss = buf;
+  std::snprintf(buf, sizeof buf, "%.0f %s/s", rate * static_cast<double>(items_per_step_), item_name_.c_str());
+  line.rate = buf;
+  line.elapsed = "elapsed " + format_duration(t);
+  line.eta = "ETA " + format_duration(eta);
+  if (tty_) line.fraction = fraction;
+  // On a terminal one column is kept free: a line filling the last column wraps on some terminals.
+  std::size_t width = output_width(tty_);
+  if (tty_ && width > 1) width -= 1;
+  return fit_progress_line(line, width);
 }
 
 void Progress::update(std::size_t step, double loss) {

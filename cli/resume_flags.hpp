@@ -4,7 +4,7 @@
 //   (architecture, dataset, density, bits, image size, channels, optimizer, Polyak averaging):
 //   the checkpoint could not be loaded, or the run would silently become a different one;
 // - applied, with a one-line warning when it differs from the saved value, when it only
-//   changes how training continues (learning rate, warmup, clipping, threads, batch, seed,
+//   changes how training continues (learning rate and its schedule, warmup, clipping, threads, batch, seed,
 //   data location, run length, evaluation and checkpoint cadence).
 // Only flags given explicitly count (main.cpp collects them with CLI11's count()).
 #pragma once

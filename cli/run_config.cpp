@@ -1,6 +1,7 @@
 // cli/run_config.cpp — RunConfig validation and JSON round trip.
 #include "cli/run_config.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -134,6 +135,12 @@ void RunConfig::validate() const {
   real_in(train.lr, 0, RunLimits::kMaxLr, true, false, "--lr");
   whole_in(train.warmup_steps, 0, RunLimits::kMaxSteps, "--warmup");
   real_in(train.clip_grad_norm, 0, RunLimits::kMaxClip, false, false, "--clip");
+  if (train.schedule != "constant" && train.schedule != "cosine" && train.schedule != "step")
+    bad("unknown --schedule '" + train.schedule + "' (constant, cosine, step)");
+  whole_in(train.schedule_steps, 0, RunLimits::kMaxSteps, "--schedule-steps");
+  real_in(train.lr_min, 0, RunLimits::kMaxLr, false, false, "--lr-min");
+  whole_in(train.schedule_step_every, 1, RunLimits::kMaxSteps, "--schedule-step-every");
+  real_in(train.schedule_gamma, 0, 1, true, false, "--schedule-gamma");
   real_in(train.polyak_decay, 0, 1, false, true, "--polyak");
   real_in(train.weight_decay, 0, RunLimits::kMaxLr, false, false, "weight decay");
   whole_in(train.bits, 1, 8, "--bits");
@@ -175,6 +182,9 @@ nlohmann::json to_json(const RunConfig& c) {
                       {"warmup_steps", c.train.warmup_steps}, {"clip_grad_norm", c.train.clip_grad_norm},
                       {"polyak_decay", c.train.polyak_decay}, {"weight_decay", c.train.weight_decay},
                       {"bits", c.train.bits}};
+  t["schedule"] = {{"kind", c.train.schedule},         {"steps", c.train.schedule_steps},
+                   {"lr_min", c.train.lr_min},         {"step_every", c.train.schedule_step_every},
+                   {"gamma", c.train.schedule_gamma}};
   const DivergenceOptions& d = c.train.divergence;
   t["on_divergence"] = to_string(d.policy);
   t["divergence"] = {{"spike_window", d.spike_window},     {"spike_min_history", d.spike_min_history},
@@ -239,6 +249,15 @@ RunConfig run_config_from_json(const nlohmann::json& root) {
     c.train.polyak_decay = t.at("polyak_decay").get<double>();
     c.train.weight_decay = t.at("weight_decay").get<double>();
     c.train.bits = t.at("bits").get<int>();
+    // Optional (added with --schedule): absent in older runs' config.json, whose rate was constant.
+    if (t.has("schedule")) {
+      const ConfigField g = t.at("schedule");
+      if (g.has("kind")) c.train.schedule = g.at("kind").get<std::string>();
+      if (g.has("steps")) c.train.schedule_steps = g.at("steps").get<std::size_t>();
+      if (g.has("lr_min")) c.train.lr_min = g.at("lr_min").get<double>();
+      if (g.has("step_every")) c.train.schedule_step_every = g.at("step_every").get<std::size_t>();
+      if (g.has("gamma")) c.train.schedule_gamma = g.at("gamma").get<double>();
+    }
     // Optional (added with divergence recovery): absent in older runs' config.json.
     DivergenceOptions& d = c.train.divergence;
     if (t.has("on_divergence")) d.policy = divergence_policy_from(t.at("on_divergence").get<std::string>());
@@ -284,19 +303,48 @@ void write_config(const std::string& path, const RunConfig& c) {
   replace_file_atomically(path, to_json(c).dump(2) + "\n");
 }
 
+namespace {
+
+// The fields a config.json may hold, by object ("" = the top level): what to_json writes.
+// A key outside them is a typo or a file from another program, refused rather than ignored.
+void check_known_fields(const nlohmann::json& object, const std::string& where) {
+  if (!object.is_object()) return;  // run_config_from_json names the wrong type
+  const nlohmann::json written = to_json(RunConfig{});
+  const nlohmann::json& known = where.empty() ? written : written.at(nlohmann::json::json_pointer(where));
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    const std::string path = where.empty() ? it.key() : where.substr(1) + "." + it.key();
+    std::string dotted = path;
+    std::replace(dotted.begin(), dotted.end(), '/', '.');
+    if (!known.contains(it.key())) {
+      std::string names;
+      for (auto k = known.begin(); k != known.end(); ++k) names += (names.empty() ? "" : ", ") + k.key();
+      throw std::invalid_argument("unknown field '" + dotted + "' (known here: " + names + ")");
+    }
+    if (it.value().is_object() && known.at(it.key()).is_object()) check_known_fields(it.value(), where + "/" + it.key());
+  }
+}
+
+}  // namespace
+
 RunConfig read_config(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open run configuration '" + path + "'");
+  if (!in) throw std::runtime_error("cannot open the run configuration '" + path + "'");
   nlohmann::json j;
   try {
     in >> j;
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error("run configuration '" + path + "' is not valid JSON: " + e.what());
+  } catch (const nlohmann::json::parse_error& e) {  // its text quotes the file's bytes: not shown
+    throw std::runtime_error("the run configuration '" + path + "' is not valid JSON (at byte " +
+                             std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::exception&) {
+    throw std::runtime_error("the run configuration '" + path + "' is not valid JSON");
   }
   try {
-    return run_config_from_json(j);
+    check_known_fields(j, "");
+    RunConfig c = run_config_from_json(j);
+    c.validate();
+    return c;
   } catch (const std::invalid_argument& e) {
-    throw std::runtime_error("'" + path + "': " + e.what());
+    throw std::runtime_error("the run configuration '" + path + "': " + e.what());
   }
 }
 

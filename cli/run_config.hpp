@@ -73,6 +73,10 @@ void apply_training_recipe(RunConfig& c, bool lr_given, bool warmup_given, bool 
 nlohmann::json to_json(const RunConfig& c);
 RunConfig run_config_from_json(const nlohmann::json& j);
 void write_config(const std::string& path, const RunConfig& c);
+// A run's config.json (train --config): one-line std::runtime_error naming the file when it is
+// missing, not JSON, has a field this flowzoo does not write (a typo is refused, not ignored),
+// lacks one, or holds a value out of range. (Checkpoints' configurations, read by
+// run_config_from_json, may carry fields a later flowzoo added.)
 RunConfig read_config(const std::string& path);
 
 }  // namespace fz::cli

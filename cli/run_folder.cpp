@@ -24,14 +24,14 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // Temporary files of an atomic write (tensor/atomic_file.hpp: checkpoint, config, the metrics
 // rewrite of --resume), whatever suffix the writer used (".tmp.<pid>"; ".tmp" from older versions).
 bool is_temporary(const std::string& name) {
-  for (const char* file : {"checkpoint.safetensors", "config.json", "metrics.csv", "layers.csv"})
+  for (const char* file : {"checkpoint.safetensors", "config.json", "results.json", "metrics.csv", "layers.csv"})
     if (starts_with(name, std::string(file) + ".tmp")) return true;
   return false;
 }
 
 bool is_run_file(const std::string& name) {
-  static const char* kNames[] = {"checkpoint.safetensors", "config.json", "metrics.csv", "layers.csv",
-                                 "curve.png", "density.png"};
+  static const char* kNames[] = {"checkpoint.safetensors", "config.json", "results.json", "metrics.csv",
+                                 "layers.csv", "curve.png", "density.png"};
   for (const char* n : kNames)
     if (name == n) return true;
   return is_temporary(name) || (starts_with(name, "samples_") && ends_with(name, ".png"));

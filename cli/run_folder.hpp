@@ -44,7 +44,7 @@ class RunFolderLock {
 // checkpoint.safetensors and/or metrics.csv (empty when neither exists).
 std::vector<std::string> previous_run_markers(const std::string& dir);
 
-// Moves every file a run writes (checkpoint, config, metrics, layers.csv, curve, density and
+// Moves every file a run writes (checkpoint, config, results, metrics, layers.csv, curve, density and
 // sample PNGs) from `dir` into a new sibling folder "<dir>.old-<YYYYmmdd-HHMMSS>" (plus "-N"
 // if that exists) and returns the new folder's path. Other files in `dir` are left alone.
 std::string move_run_aside(const std::string& dir);

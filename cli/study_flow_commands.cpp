@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/flag_checks.hpp"
 #include "cli/loaded_run.hpp"
+#include "tensor/parallel.hpp"
 #include "cli/outputs.hpp"
 #include "cli/run_data.hpp"
 #include "datasets/image_write.hpp"
@@ -200,6 +201,7 @@ int run_inspect(const InspectRequest& req) {
   if (req.split != "test" && req.split != "train")
     throw std::invalid_argument("--split must be 'test' or 'train', got '" + req.split + "'");
   LoadedRun run = load_run(req.checkpoint);
+  if (req.threads >= 0) set_num_threads(req.threads);  // --threads
   const RunConfig& c = run.info.config;
   RunData data = load_run_data(c, req.split == "train");
   const LogdetSummary summary = evaluate_breakdown(*run.trainer, data, req.split == "train", req.limit, c.seed,
@@ -242,6 +244,7 @@ int run_latents(const LatentsRequest& req) {
   if (req.channels == 0) throw std::invalid_argument("latents: --channels must be at least 1");
   if (req.upscale < 1 || req.upscale > 8) throw FlagError("--upscale must be between 1 and 8");
   LoadedRun run = load_run(req.checkpoint);
+  if (req.threads >= 0) set_num_threads(req.threads);  // --threads
   const RunConfig& c = run.info.config;
   if (c.is_toy())
     throw std::invalid_argument("latents: '" + req.checkpoint + "' is a 2-D model; latent views need an image model");

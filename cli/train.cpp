@@ -31,6 +31,8 @@
 #include "tensor/parallel.hpp"
 #include "tensor/printable.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace fz::cli {
 
 namespace fs = std::filesystem;
@@ -62,10 +64,43 @@ void truncate_metrics(const std::string& path, std::size_t last_step) {
   replace_file_atomically(path, kept);
 }
 
+// --schedule cosine needs a run length in steps that passes the warmup: known for --steps (and
+// --schedule-steps) before anything is loaded; --epochs is turned into steps once the data is.
+void check_schedule_length(const RunConfig& c) {
+  if (c.train.schedule != "cosine") return;
+  const std::size_t end = c.train.schedule_steps ? c.train.schedule_steps : c.steps;
+  if (!end && !c.epochs)
+    throw FlagError("--schedule cosine needs the run's length in steps: give --steps, --epochs or --schedule-steps "
+                    "(a --minutes budget has no known last step)");
+  if (end && end <= c.train.warmup_steps)
+    throw FlagError("--schedule cosine: the decay ends at step " + std::to_string(end) + ", not after the --warmup " +
+                    std::to_string(c.train.warmup_steps) + " steps");
+}
+
+// <out>/results.json: the final evaluation of a finished run, with what it was measured on.
+// Written atomically (a kill leaves the old file or the new one, never half of one).
+void write_results(const std::string& path, const RunConfig& c, bool toy, double metric, std::size_t count,
+                   std::size_t steps, double wall_seconds, std::size_t parameters, std::size_t dims) {
+  nlohmann::json r = {{"model", c.model.model}, {"dataset", c.dataset}, {"steps", steps},
+                      {"wall_seconds", wall_seconds}, {"parameters", parameters}, {"count", count},
+                      {"checkpoint", "checkpoint.safetensors"}};
+  if (toy) {
+    r["density"] = c.density;
+    r["test_nll_nats"] = metric;  // per sample, on fresh samples of the density
+  } else {
+    r["test_bpd"] = metric;
+    r["test_nll_nats"] = metric * static_cast<double>(dims) * std::log(2.0);  // per image, as eval
+  }
+  replace_file_atomically(path, r.dump(2) + "\n");
+}
+
 // The whole of `train` once the signal handler is installed (run_train below).
 int train_in_locked_folder(const TrainRequest& req) {
   RunConfig config = req.config;
-  if (!req.resume) check_run_fits(config);  // before touching the disk: flags, and the memory they ask for
+  if (!req.resume) {  // before touching the disk: flags, and the memory they ask for
+    check_run_fits(config);
+    check_schedule_length(config);
+  }
   if (req.resume && req.force) throw RunFolderConflict("--resume and --force exclude each other");
   const RunFolderLock lock(req.out_dir);  // one run per folder; also clears stale temporaries
   const std::string ckpt_path = (fs::path(req.out_dir) / "checkpoint.safetensors").string();
@@ -73,7 +108,7 @@ int train_in_locked_folder(const TrainRequest& req) {
   const std::string layers_path = (fs::path(req.out_dir) / "layers.csv").string();  // --log-layers
   if (!req.resume) {
     const std::string moved = clear_for_fresh_run(req.out_dir, req.force);
-    if (!moved.empty())
+    if (!moved.empty() && !req.quiet)
       std::fprintf(stderr, "flowzoo: --force: moved the previous run in '%s' to '%s'\n", req.out_dir.c_str(),
                    moved.c_str());
   }
@@ -90,7 +125,8 @@ int train_in_locked_folder(const TrainRequest& req) {
     }
     std::vector<std::string> warnings;
     config = merge_resume_flags(resumed.config, config, given, req.out_dir, warnings);
-    for (const std::string& w : warnings) std::fprintf(stderr, "flowzoo: --resume: %s\n", w.c_str());
+    if (!req.quiet)
+      for (const std::string& w : warnings) std::fprintf(stderr, "flowzoo: --resume: %s\n", w.c_str());
   }
   if (req.resume) check_run_fits(config, ckpt_path);  // before building anything its configuration sizes
   set_num_threads(config.threads);
@@ -104,6 +140,24 @@ int train_in_locked_folder(const TrainRequest& req) {
   if (!data.toy && data.train.size() < config.batch)
     throw FlagError("--batch " + std::to_string(config.batch) + " is larger than the training set (" +
                                 std::to_string(data.train.size()) + " images)");
+
+  LoaderOptions lo;
+  lo.batch_size = config.batch;
+  lo.seed = config.seed;
+  lo.drop_last = true;  // every step sees a full batch
+  std::unique_ptr<DataLoader> loader;
+  std::size_t batches_per_epoch = 0;
+  if (!data.toy) {
+    loader = std::make_unique<DataLoader>(data.train, lo);
+    batches_per_epoch = loader->num_batches();
+  }
+  std::size_t total_steps = config.steps;
+  if (!total_steps && config.epochs > 0)
+    total_steps = static_cast<std::size_t>(std::ceil(config.epochs * static_cast<double>(batches_per_epoch)));
+  if (config.train.schedule == "cosine" && config.train.schedule_steps == 0) {
+    config.train.schedule_steps = total_steps;  // recorded in config.json: --resume keeps the same curve
+    check_schedule_length(config);
+  }
 
   Rng init_rng(config.seed);
   auto model = make_flow<float>(config.model, init_rng);
@@ -127,19 +181,6 @@ int train_in_locked_folder(const TrainRequest& req) {
   }
   std::ofstream metrics(metrics_path, std::ios::app);
 
-  LoaderOptions lo;
-  lo.batch_size = config.batch;
-  lo.seed = config.seed;
-  lo.drop_last = true;  // every step sees a full batch
-  std::unique_ptr<DataLoader> loader;
-  std::size_t batches_per_epoch = 0;
-  if (!data.toy) {
-    loader = std::make_unique<DataLoader>(data.train, lo);
-    batches_per_epoch = loader->num_batches();
-  }
-  std::size_t total_steps = config.steps;
-  if (!total_steps && config.epochs > 0)
-    total_steps = static_cast<std::size_t>(std::ceil(config.epochs * static_cast<double>(batches_per_epoch)));
   const double budget = config.minutes * 60.0;
 
   const std::string unit = data.toy ? "nll" : "bpd";
@@ -162,7 +203,7 @@ int train_in_locked_folder(const TrainRequest& req) {
     if (req.resume) std::printf("resuming at step %zu\n", trainer.steps_done());
     std::fflush(stdout);
   }
-  Progress progress(total_steps, budget, config.batch, unit);
+  Progress progress(total_steps, budget, config.batch, unit, data.toy ? "points" : "img");
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
 
@@ -257,7 +298,7 @@ int train_in_locked_folder(const TrainRequest& req) {
                                       : evaluate(config.eval_limit);
       if (!interrupt_requested()) {  // an evaluation cut short by a signal has no number
         test_col = fmt(t);
-        progress.message("step " + std::to_string(stats.step) + ": test " + unit + " " + fmt(t, 5));
+        if (!req.quiet) progress.message("step " + std::to_string(stats.step) + ": test " + unit + " " + fmt(t, 5));
       }
     }
     write_metrics_row(stats.step, fmt(stats.loss), stats.lr, fmt(stats.grad_norm), test_col, stats.event);
@@ -273,7 +314,8 @@ int train_in_locked_folder(const TrainRequest& req) {
   progress.finish();
   if (const std::string bad = checkpoint(); !bad.empty()) return stop_diverged(bad);
   if (interrupted) {
-    std::printf("%s at step %zu; checkpoint written to %s (continue with --resume)\n",
+    if (!req.quiet)
+      std::printf("%s at step %zu; checkpoint written to %s (continue with --resume)\n",
                 interrupt_signal() == SIGTERM ? "terminated (SIGTERM)" : "interrupted", trainer.steps_done(),
                 ckpt_path.c_str());
     return interrupt_exit_code();
@@ -281,7 +323,8 @@ int train_in_locked_folder(const TrainRequest& req) {
 
   // The run is complete and saved; a signal from here on skips what is left of the outputs.
   auto stopped_in = [&](const char* phase) {
-    std::printf("%s during the %s; the run is complete: checkpoint (step %zu) in %s (evaluate it with flowzoo eval)\n",
+    if (!req.quiet)
+      std::printf("%s during the %s; the run is complete: checkpoint (step %zu) in %s (evaluate it with flowzoo eval)\n",
                 interrupt_signal() == SIGTERM ? "terminated (SIGTERM)" : "interrupted", phase, trainer.steps_done(),
                 ckpt_path.c_str());
     return interrupt_exit_code();
@@ -304,11 +347,16 @@ int train_in_locked_folder(const TrainRequest& req) {
   const std::size_t n_eval = data.toy ? toy_test.shape()[0]
                              : (config.final_eval_limit ? std::min(config.final_eval_limit, data.test.size())
                                                         : data.test.size());
-  std::printf("done: %zu steps in %s s; test %s = %.4f on %zu %s\n", trainer.steps_done(),
-              fmt(wall_before + elapsed(), 4).c_str(), unit.c_str(), final_metric, n_eval,
-              data.toy ? "fresh samples" : "test images");
-  std::printf("  checkpoint  %s\n  config      %s\n  metrics     %s\n  curve       %s\n  samples     %s\n",
-              ckpt_path.c_str(), (fs::path(req.out_dir) / "config.json").c_str(), metrics_path.c_str(),
+  const double wall = wall_before + elapsed();
+  write_results((fs::path(req.out_dir) / "results.json").string(), config, data.toy, final_metric, n_eval,
+                trainer.steps_done(), wall, model->num_parameters(), model->dims());
+  if (req.quiet) return kExitOk;
+  std::printf("done: %zu steps in %s s; test %s = %.4f on %zu %s\n", trainer.steps_done(), fmt(wall, 4).c_str(),
+              unit.c_str(), final_metric, n_eval, data.toy ? "fresh samples" : "test images");
+  std::printf("  checkpoint  %s\n  config      %s\n  results     %s\n  metrics     %s\n  curve       %s\n"
+              "  samples     %s\n",
+              ckpt_path.c_str(), (fs::path(req.out_dir) / "config.json").c_str(),
+              (fs::path(req.out_dir) / "results.json").c_str(), metrics_path.c_str(),
               (fs::path(req.out_dir) / "curve.png").c_str(),
               (fs::path(req.out_dir) / "samples_final_T*.png").c_str());
   if (data.toy) std::printf("  density     %s\n", (fs::path(req.out_dir) / "density.png").c_str());

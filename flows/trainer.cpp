@@ -41,6 +41,13 @@ Tensor<U> rows(const Tensor<U>& x, std::size_t begin, std::size_t end) {
 
 }  // namespace
 
+LrSchedule lr_schedule_from(const TrainerOptions& o) {
+  if (o.schedule == "constant") return constant_schedule(o.lr, o.warmup_steps);
+  if (o.schedule == "cosine") return cosine_schedule(o.lr, o.warmup_steps, o.schedule_steps, o.lr_min);
+  if (o.schedule == "step") return step_schedule(o.lr, o.warmup_steps, o.schedule_step_every, o.schedule_gamma);
+  throw std::invalid_argument("unknown learning-rate schedule '" + o.schedule + "' (constant, cosine, step)");
+}
+
 template <typename T>
 Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& options,
                     std::uint64_t seed)
@@ -57,7 +64,7 @@ Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& o
     throw std::invalid_argument("Trainer: polyak_decay must be in [0, 1)");
   options.divergence.validate();
   optimizer_ = make_optimizer<T>(options.optimizer, model_->parameters(), options);
-  schedule_ = constant_schedule(options.lr, options.warmup_steps);
+  schedule_ = lr_schedule_from(options);
   if (options.polyak_decay > 0) ema_ = std::make_unique<EMA<T>>(model_->parameters(), options.polyak_decay);
 }
 

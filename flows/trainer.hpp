@@ -52,12 +52,22 @@ struct TrainerOptions {
   std::string optimizer = "adam";  // adam | adamax | adamw | sgd
   double lr = 1e-3;
   std::size_t warmup_steps = 0;    // linear warmup from 0 to lr
+  // The decay after warmup (autograd/optim/schedule.hpp): constant | cosine | step.
+  std::string schedule = "constant";
+  std::size_t schedule_steps = 0;      // cosine: the step where lr_min is reached (warmup included)
+  double lr_min = 0.0;                 // cosine: the final rate
+  std::size_t schedule_step_every = 1000;  // step: lr x schedule_gamma every this many steps after warmup
+  double schedule_gamma = 0.5;         // step
   double clip_grad_norm = 0.0;     // 0 = no clipping (the norm is still measured)
   double polyak_decay = 0.0;       // 0 = no parameter averaging; e.g. 0.999
   double weight_decay = 0.0;       // adamw only
   int bits = 8;                    // image bit depth for dequantization and bits/dim
   DivergenceOptions divergence;    // what counts as diverged and how to recover
 };
+
+// The learning-rate schedule the options describe; throws std::invalid_argument for an unknown
+// name or inconsistent parameters (cosine: schedule_steps must exceed warmup_steps).
+LrSchedule lr_schedule_from(const TrainerOptions& options);
 
 struct StepStats {
   std::size_t step = 0;    // 1-based count of completed steps

@@ -248,7 +248,7 @@ TEST_CASE("run safety: --resume refuses changed architecture flags and warns for
   // Same architecture, new optimisation flags: applied, one warning line each.
   const fz::test::ChildResult applied =
       run({"train", "--resume", "--out", out, "--hidden", "8", "--model", "realnvp", "--lr", "0.0005", "--threads", "2",
-           "--steps", "5", "--quiet"});
+           "--steps", "5"});  // not --quiet: that silences the warnings too
   INFO(applied.err);
   CHECK(applied.exit_code == kExitOk);
   CHECK_THAT(applied.err, Catch::Contains("--lr 0.0005 replaces the saved 0.001") &&
