@@ -436,7 +436,7 @@ TEST_CASE("conventions: a bad value of any flag of any command exits 2 with one 
           "[cli][conventions]") {
   // Every option taking a value, read from each command's --help, so a flag added later is
   // swept too. Paths are files (a bad one is bad input, exit 1) and are left out.
-  const std::set<std::string> paths = {"--checkpoint", "--out", "--data-dir", "--csv", "--dot", "--config"};
+  const std::set<std::string> paths = {"--checkpoint", "--out", "--data-dir", "--csv", "--dot", "--config", "--log-probs"};
   const std::string ck = " --checkpoint /nonexistent/c.safetensors";
   const std::map<std::string, std::string> required = {
       {"train", ""},           {"eval", ck},  {"sample", ck + " --out /nonexistent/s.png"},
