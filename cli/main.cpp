@@ -89,6 +89,14 @@ std::vector<double> parse_list(const std::string& text, const char* flag) {
   return out;
 }
 
+// sample / density --range LO,HI (range_pair has already checked it) into its two ends.
+void parse_range(const std::string& text, double& lo, double& hi) {
+  const std::vector<double> lohi = parse_list(text, "--range");
+  if (lohi.size() != 2) throw FlagError("--range needs two numbers LO,HI");
+  lo = lohi[0];
+  hi = lohi[1];
+}
+
 const char* const kModelHelp =
     "Model family: nice | realnvp | glow | nsf (neural spline flow: 2-D data --couplings spline couplings, default 8, "
     "MLP 1 -> --hidden 64 x --blocks 2; images: glow with --transformer spline, the Glow multi-scale skeleton with "
@@ -180,8 +188,8 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
 
 // Turns the parsed ModelFlags into the configuration, after the --transformer check
 // (cli/transformer_flags.hpp: FlagError, exit 2, for a combination that cannot be built).
-void finish_model_flags(RunConfig& c, const ModelFlags& f) {
-  apply_transformer_flags(c, f.additive, f.transformer_flags);
+void finish_model_flags(RunConfig& c, const ModelFlags& f, bool transformer_typed) {
+  apply_transformer_flags(c, f.additive, f.transformer_flags, transformer_typed);
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);
@@ -455,14 +463,7 @@ int main(int argc, char** argv) {
         // Another --model: the file's transformer was resolved for its own model.
         if (t->count("--model") && !t->count("--transformer")) c.model.transformer.clear();
       }
-      // A file's transformer is the resolved one (nice's "additive", additive glow's "affine"), which
-      // the --transformer check would take for a typed contradiction: checked without it, then kept.
-      std::string file_transformer;
-      if (!config_file.empty() && !t->count("--transformer") &&
-          (c.model.model == "nice" || (train_flags.additive && c.model.transformer != "additive")))
-        std::swap(file_transformer, c.model.transformer);
-      finish_model_flags(c, train_flags);
-      if (!file_transformer.empty()) c.model.transformer = file_transformer;
+      finish_model_flags(c, train_flags, t->count("--transformer") > 0);
       c.sample_every = sample_every;
       const bool from_file = !config_file.empty();
       apply_training_recipe(c, from_file || t->count("--lr") > 0, from_file || t->count("--warmup") > 0,
@@ -477,28 +478,22 @@ int main(int argc, char** argv) {
       return train_profile ? run_train_profiled(train) : run_train(train);
     }
     if (tp->parsed()) {
-      finish_model_flags(tape.config, tape_flags);
+      finish_model_flags(tape.config, tape_flags, tp->count("--transformer") > 0);
       return run_tape(tape);
     }
     if (pr->parsed()) {
-      finish_model_flags(profile.config, profile_flags);
+      finish_model_flags(profile.config, profile_flags, pr->count("--transformer") > 0);
       return run_profile(profile);
     }
     if (e->parsed()) return run_eval(eval);
     if (s->parsed()) {
       sample.temperatures = parse_list(temperatures.empty() ? temperature : temperatures,
                                        temperatures.empty() ? "--temperature" : "--temperatures");
-      const std::vector<double> sample_lohi = parse_list(sample_range, "--range");
-      if (sample_lohi.size() != 2) throw FlagError("--range needs two numbers LO,HI");
-      sample.lo = sample_lohi[0];
-      sample.hi = sample_lohi[1];
+      parse_range(sample_range, sample.lo, sample.hi);
       return run_sample(sample);
     }
     if (d->parsed()) {
-      const std::vector<double> lohi = parse_list(range, "--range");
-      if (lohi.size() != 2) throw std::invalid_argument("--range needs two numbers LO,HI");
-      density.lo = lohi[0];
-      density.hi = lohi[1];
+      parse_range(range, density.lo, density.hi);
       return run_density(density);
     }
     if (in->parsed()) return run_inspect(inspect);

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "flows/presets.hpp"
 #include "tensor/atomic_file.hpp"
 
 namespace fz::cli {
@@ -100,6 +101,11 @@ void RunConfig::validate() const {
   if (model.model != "nice" && model.model != "realnvp" && model.model != "glow" && model.model != "nsf" &&
       model.model != "maf")
     bad("unknown model '" + model.model + "' (nice, realnvp, glow, nsf, maf)");
+  // A configuration read from a file holds the resolved transformer: it must be one the model takes.
+  if (!model.transformer.empty()) {
+    const std::string refusal = transformer_refusal(model.model, model.transformer);
+    if (!refusal.empty()) bad("transformer '" + model.transformer + "': " + refusal);
+  }
   if (train.optimizer != "adam" && train.optimizer != "adamax" && train.optimizer != "adamw" &&
       train.optimizer != "sgd")
     bad("unknown optimizer '" + train.optimizer + "' (adam, adamax, adamw, sgd)");

@@ -13,10 +13,10 @@ std::string effective_transformer(const RunConfig& c, bool additive) {
   return additive ? "additive" : default_transformer(m);
 }
 
-void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags& flags) {
+void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags& flags, bool transformer_typed) {
   const std::string& m = c.model.model;
   const std::string& t = c.model.transformer;
-  if (!t.empty()) {
+  if (transformer_typed && !t.empty()) {
     const std::string refusal = transformer_refusal(m, t);
     if (!refusal.empty()) throw FlagError("--transformer " + t + ": " + refusal);
     if (additive && t != "additive") throw FlagError("--additive contradicts --transformer " + t + " (give one of them)");

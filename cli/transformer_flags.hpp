@@ -28,7 +28,11 @@ struct TransformerFlags {
 
 // Throws FlagError (cli/flag_checks.hpp: exit 2) with one line naming the flag for a
 // combination that cannot be built; otherwise copies the given values into c.model.
-void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags& flags);
+// `transformer_typed`: c.model.transformer came from --transformer. When it did not (train
+// --config: a run's config.json holds the transformer resolve_preset chose, e.g. nice's
+// "additive" or an additive Glow's "affine"), it is not checked as a typed choice: the file's
+// value is the model's own, and RunConfig::validate and resolve_preset check it.
+void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags& flags, bool transformer_typed);
 
 // The transformer the model will use with these flags ("" for nice: additive, fixed).
 std::string effective_transformer(const RunConfig& c, bool additive);

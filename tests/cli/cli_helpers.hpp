@@ -118,4 +118,23 @@ inline fz::cli::TrainRequest toy_request(const std::string& out, std::size_t ste
   return r;
 }
 
+// A small Glow on Fashion-MNIST trained in-process: L `levels`, K `steps_per_level`, conditioner
+// width `hidden`, one thread, no periodic evaluation or samples, quiet. Callers set the rest
+// (batch, seed, evaluation sizes) where they need other than the defaults.
+inline fz::cli::TrainRequest tiny_glow_request(const std::string& out, std::size_t steps, std::size_t levels,
+                                               std::size_t steps_per_level, std::size_t hidden) {
+  fz::cli::TrainRequest r;
+  r.config.model.model = "glow";
+  r.config.model.levels = levels;
+  r.config.model.steps_per_level = steps_per_level;
+  r.config.model.hidden = hidden;
+  r.config.steps = steps;
+  r.config.threads = 1;
+  r.config.eval_every = 0;
+  r.config.sample_every = 0;
+  r.out_dir = out;
+  r.quiet = true;
+  return r;
+}
+
 }  // namespace fz::test

@@ -82,7 +82,7 @@ TEST_CASE("conventions: train, tape and profile declare their shared model and d
   }
   // The same validation: a density that does not exist is a bad flag on each (it used to be
   // found only when the data was loaded, exit 1).
-  for (const std::string& command : {"train", "tape", "profile"}) {
+  for (const std::string command : {"train", "tape", "profile"}) {
     INFO(command);
     const Run r = run_binary(command + " --dataset toy --density moonz --steps 2 --out " + temp_path("never"));
     CHECK(r.status == 2);
@@ -147,7 +147,7 @@ TEST_CASE("conventions: train --config reruns a run from its config.json; flags 
   CHECK(help_entries("train").at("--config").find("override") != std::string::npos);
   for (const std::string& dir : {a, b, c}) fs::remove_all(dir);
   // Every family reruns from its file, transformers included (a file holds the resolved one).
-  for (const std::string& model : {"nice", "glow --additive", "glow", "nsf", "maf --transformer spline",
+  for (const std::string model : {"nice", "glow --additive", "glow", "nsf", "maf --transformer spline",
                                    "realnvp --transformer mixture --mixtures 3"}) {
     INFO(model);
     const std::string first = temp_path("config_family"), again = temp_path("config_family_again");
@@ -181,6 +181,9 @@ TEST_CASE("conventions: a missing, corrupt or unknown-field --config file exits 
   wide["model"]["hidden"] = 1000000000;
   nlohmann::json missing_field = nlohmann::json::parse(good);
   missing_field.erase("batch");
+  nlohmann::json refused = nlohmann::json::parse(good);
+  refused["model"]["transformer"] = "additive";  // the file's model is realnvp on toy data: fine
+  refused["model"]["model"] = "nsf";             // nsf takes only the spline
   struct Case {
     std::string file, says;
   };
@@ -193,6 +196,7 @@ TEST_CASE("conventions: a missing, corrupt or unknown-field --config file exits 
       {write("wide.json", wide.dump()), "--hidden must be a whole number"},
       {write("missing.json", missing_field.dump()), "no field 'batch'"},
       {write("array.json", "[1, 2]"), "not a JSON object"},
+      {write("refused.json", refused.dump()), "transformer 'additive': nsf's couplings are splines"},
   };
   for (const Case& k : cases) {
     INFO(k.file);
@@ -249,7 +253,7 @@ TEST_CASE("conventions: --version prints the project's version", "[cli][conventi
 }
 
 TEST_CASE("conventions: --threads on every command that computes", "[cli][conventions]") {
-  for (const std::string& command : {"train", "eval", "sample", "density", "inspect", "latents", "tape", "profile", "zoo"}) {
+  for (const std::string command : {"train", "eval", "sample", "density", "inspect", "latents", "tape", "profile", "zoo"}) {
     INFO(command);
     CHECK(help_entries(command).count("--threads") == 1);
   }
@@ -413,7 +417,7 @@ TEST_CASE("conventions: the progress line fits the width, dropping fields; 2-D d
 
   // Through the binary, stdout a file: $COLUMNS sets the width; a toy run counts points.
   const std::string a = temp_path("progress_width");
-  for (const std::string& columns : {"", "48"}) {
+  for (const std::string columns : {"", "48"}) {
     INFO(columns);
     const Run r = run_binary("train" + kToyFlags + " --steps 20 --force --out " + a,
                              columns.empty() ? "env -u COLUMNS" : "COLUMNS=" + columns);
@@ -449,7 +453,7 @@ TEST_CASE("conventions: a bad value of any flag of any command exits 2 with one 
       const std::string first_line = entry.substr(0, entry.find('\n'));
       const bool takes_value = std::regex_search(first_line, std::regex("^  " + flag + " (UINT|INT|FLOAT|TEXT)"));
       if (!takes_value || paths.count(flag)) continue;
-      for (const std::string& value : {"nan", "-1e30", "1,2,x"}) {
+      for (const std::string value : {"nan", "-1e30", "1,2,x"}) {
         INFO(command << " " << flag << " " << value);
         const Run r = run_binary(command + needed + " " + flag + " " + value);
         INFO(r.err);

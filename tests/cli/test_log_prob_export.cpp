@@ -43,19 +43,8 @@ TEST_CASE("cli: eval --log-probs on 2-D data writes the test points and their lo
 
 TEST_CASE("cli: eval --log-probs on images writes the dequantized test images and their log p", "[cli]") {
   const std::string out = fz::test::fresh_temp_path("logprobs", "glow");
-  TrainRequest t;
-  t.config.model.model = "glow";
-  t.config.dataset = "fashion-mnist";
-  t.config.model.levels = 1;
-  t.config.model.steps_per_level = 1;
-  t.config.model.hidden = 4;
-  t.config.steps = 2;
-  t.config.threads = 1;
-  t.config.eval_every = 0;
-  t.config.sample_every = 0;
+  TrainRequest t = fz::test::tiny_glow_request(out, 2, 1, 1, 4);
   t.config.final_eval_limit = 4;
-  t.out_dir = out;
-  t.quiet = true;
   REQUIRE(run_train(t) == kExitOk);
   EvalRequest e;
   e.checkpoint = out + "/checkpoint.safetensors";

@@ -11,6 +11,7 @@
 #include "cli/outputs.hpp"
 #include "cli_helpers.hpp"
 #include "datasets/image_folder.hpp"
+#include "tests/picture_ink.hpp"
 
 using namespace fz;
 using namespace fz::cli;
@@ -20,17 +21,7 @@ namespace {
 
 std::string temp_dir(const std::string& name) { return fz::test::fresh_temp_path("pictures", name); }
 
-// Non-white pixels of a (3, H, W) picture in [x0, x1) x [y0, y1).
-std::size_t inked(const TensorU8& img, int x0, int y0, int x1, int y1) {
-  const std::size_t h = img.shape()[1], w = img.shape()[2], n = h * w;
-  std::size_t count = 0;
-  for (int y = std::max(0, y0); y < std::min<int>(y1, h); ++y)
-    for (int x = std::max(0, x0); x < std::min<int>(x1, w); ++x) {
-      const std::size_t i = static_cast<std::size_t>(y) * w + x;
-      count += img[i] < 250 || img[n + i] < 250 || img[2 * n + i] < 250;
-    }
-  return count;
-}
+using fz::test::inked;
 
 bool same_pixels(const TensorU8& a, const TensorU8& b) {
   if (a.shape() != b.shape()) return false;

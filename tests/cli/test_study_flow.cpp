@@ -83,21 +83,11 @@ int tile_diff(const Png& p, const Tiles& t, int r1, int c1, int r2, int c2) {
 const std::string& glow_checkpoint() {
   static const std::string ckpt = [] {
     const std::string out = temp_dir("glow");
-    TrainRequest r;
-    r.config.model.model = "glow";
-    r.config.model.levels = 2;
-    r.config.model.steps_per_level = 2;
-    r.config.model.hidden = 8;
+    TrainRequest r = fz::test::tiny_glow_request(out, 3, 2, 2, 8);
     r.config.batch = 16;
-    r.config.steps = 3;
     r.config.seed = 4;
-    r.config.threads = 1;
     r.config.train.polyak_decay = 0.5;
-    r.config.eval_every = 0;
-    r.config.sample_every = 0;
     r.config.final_eval_limit = 20;
-    r.out_dir = out;
-    r.quiet = true;
     REQUIRE(run_train(r) == kExitOk);
     return out + "/checkpoint.safetensors";
   }();
@@ -324,21 +314,12 @@ std::vector<std::vector<std::string>> read_csv(const std::string& path) {
 }
 
 TrainRequest tiny_glow_run(const std::string& out, std::size_t steps, bool log_layers) {
-  TrainRequest r;
-  r.config.model.model = "glow";
-  r.config.model.levels = 2;
-  r.config.model.steps_per_level = 1;
-  r.config.model.hidden = 8;
+  TrainRequest r = fz::test::tiny_glow_request(out, steps, 2, 1, 8);
   r.config.batch = 8;
-  r.config.steps = steps;
   r.config.seed = 9;
-  r.config.threads = 1;
   r.config.eval_every = 2;
   r.config.eval_limit = 40;
   r.config.final_eval_limit = 10;
-  r.config.sample_every = 0;
-  r.out_dir = out;
-  r.quiet = true;
   r.log_layers = log_layers;
   return r;
 }

@@ -42,20 +42,11 @@ std::string glow_flags(const std::string& out, std::size_t steps, int threads) {
 }
 
 TrainRequest glow_request(const std::string& out, std::size_t steps, int threads) {
-  TrainRequest r;
-  r.config.model.model = "glow";
-  r.config.model.levels = 2;
-  r.config.model.steps_per_level = 2;
-  r.config.model.hidden = 128;
+  TrainRequest r = fz::test::tiny_glow_request(out, steps, 2, 2, 128);
   r.config.batch = 8;
   r.config.seed = 5;
-  r.config.steps = steps;
   r.config.threads = threads;
-  r.config.eval_every = 0;
-  r.config.sample_every = 0;
   r.config.final_eval_limit = 16;
-  r.out_dir = out;
-  r.quiet = true;
   return r;
 }
 

@@ -10,22 +10,13 @@
 #include "datasets/plot_heat_map.hpp"
 #include "datasets/plot_line_chart.hpp"
 #include "datasets/plot_scatter.hpp"
+#include "tests/picture_ink.hpp"
 
 using namespace fz;
 
 namespace {
 
-// Pixels in [x0, x1) x [y0, y1) of a (3, H, W) picture that are not white.
-std::size_t inked(const TensorU8& img, int x0, int y0, int x1, int y1) {
-  const std::size_t h = img.shape()[1], w = img.shape()[2], n = h * w;
-  std::size_t count = 0;
-  for (int y = std::max(0, y0); y < std::min<int>(y1, h); ++y)
-    for (int x = std::max(0, x0); x < std::min<int>(x1, w); ++x) {
-      const std::size_t i = static_cast<std::size_t>(y) * w + x;
-      count += img[i] < 250 || img[n + i] < 250 || img[2 * n + i] < 250;
-    }
-  return count;
-}
+using fz::test::inked;
 
 // The RGB of pixel (x, y).
 Colour at(const TensorU8& img, int x, int y) {
