@@ -14,8 +14,10 @@
 # a step, so they time more steps (--toy-steps), and PyTorch runs at 1 and 2 threads (and T)
 # with its best median reported: the target is PyTorch's best.
 # The machines are shared and noisy: compare ratios, not absolute times. Exits 1 if the two
-# sides of a workload report different parameter counts. Installs Debian's python3-torch,
-# libopenblas0-pthread (PyTorch's BLAS) and "time" with apt-get when missing.
+# sides of a workload report different parameter counts. Installs what a fair comparison needs
+# when missing (bench/bench_setup.sh: python3-torch, OpenBLAS, time), refuses a PyTorch on the
+# reference BLAS, and runs PyTorch under both OpenMP wait policies (default and PASSIVE),
+# reporting the faster.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -36,53 +38,17 @@ while [ $# -gt 0 ]; do
     --steps) steps="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --toy-steps) toy_steps="$2"; shift 2 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "run_models.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 cd "$root"
 
-# /usr/bin/time (Debian package "time") measures each process's peak RSS.
-sudo_cmd=""
-[ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-if [ ! -x /usr/bin/time ]; then
-  echo "run_models.sh: /usr/bin/time is missing; installing the Debian 'time' package ..." >&2
-  $sudo_cmd apt-get install -y time >/dev/null 2>&1 ||
-    echo "run_models.sh: could not install 'time'; using the programs' own getrusage peak RSS" >&2
-fi
-
-# The PyTorch side is Debian's python3-torch under the system python (a large package: the
-# install takes minutes). Without it no ratio can be measured, so failing to install is fatal.
-if ! "$python" -c 'import torch' >/dev/null 2>&1; then
-  if [ "$python" != /usr/bin/python3 ]; then
-    echo "run_models.sh: $python cannot import torch (install PyTorch for it, or unset PYTHON)" >&2
-    exit 1
-  fi
-  echo "run_models.sh: PyTorch is missing; installing the Debian 'python3-torch' package ..." >&2
-  if ! { $sudo_cmd apt-get install -y python3-torch >/dev/null 2>&1 ||
-         { $sudo_cmd apt-get update >/dev/null 2>&1 && $sudo_cmd apt-get install -y python3-torch >/dev/null 2>&1; }; } ||
-     ! "$python" -c 'import torch' >/dev/null 2>&1; then
-    echo "run_models.sh: could not install python3-torch (apt-get install python3-torch as root)" >&2
-    exit 1
-  fi
-fi
-
-# Debian's torch does its matmul/linear through the system libblas.so.3. Without OpenBLAS that
-# is the netlib reference BLAS, about 20x slower on the toys' 512 x 64 x 64 products (1.8 ms
-# against 0.09 ms at one thread), which would measure the BLAS and not PyTorch: install the
-# pthreads OpenBLAS (the one torch_models.py sizes with OPENBLAS_NUM_THREADS) when no OpenBLAS
-# provides libblas.so.3.
-multiarch=/usr/lib/x86_64-linux-gnu
-if [ ! -e "$multiarch/openblas-pthread/libblas.so.3" ] && [ ! -e "$multiarch/openblas-openmp/libblas.so.3" ]; then
-  echo "run_models.sh: no OpenBLAS; installing the Debian 'libopenblas0-pthread' package for PyTorch's BLAS ..." >&2
-  $sudo_cmd apt-get install -y libopenblas0-pthread >/dev/null 2>&1 ||
-    echo "run_models.sh: could not install libopenblas0-pthread; PyTorch's linear layers run on the reference BLAS" >&2
-fi
-
-if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" --buildtype=release >/dev/null
-fi
-ninja -C "$build" -j2 bench/bench_model >/dev/null
+# shellcheck source=bench/bench_setup.sh
+. bench/bench_setup.sh
+bench_install
+bench_build "$build" bench/bench_model
+bench_check_torch_blas
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
@@ -105,7 +71,9 @@ run() {
     cat "$tmp/err" >&2
     exit 1
   fi
-  cat "$tmp/out" >>"$results"
+  # The PyTorch script names itself "pytorch": its lines take the run's name (pytorch-default,
+  # pytorch-passive), so the table can keep the faster wait policy.
+  sed "s/\tpytorch\t/\t${impl}\t/" "$tmp/out" >>"$results"
   if [ -x /usr/bin/time ]; then
     local kb
     kb="$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$tmp/time")"
@@ -128,7 +96,15 @@ for w in "${wl[@]}"; do
     # Alternate which side goes first, so neither always gets the quieter half of a round.
     if ((r % 2 == 1)); then run "$w" flowzoo "$threads" "${fz_cmd[@]}"; fi
     for t in "${torch_threads[@]}"; do
-      run "$w" pytorch "$t" "$python" bench/torch_models.py --workload "$w" --threads "$t" --steps "$n" --warmup "$warmup"
+      for policy in "${torch_wait_policies[@]}"; do
+        if [ -z "$policy" ]; then
+          run "$w" pytorch-default "$t" env -u OMP_WAIT_POLICY "$python" bench/torch_models.py --workload "$w" \
+            --threads "$t" --steps "$n" --warmup "$warmup"
+        else
+          run "$w" "pytorch-${policy,,}" "$t" env OMP_WAIT_POLICY="$policy" "$python" bench/torch_models.py \
+            --workload "$w" --threads "$t" --steps "$n" --warmup "$warmup"
+        fi
+      done
     done
     if ((r % 2 == 0)); then run "$w" flowzoo "$threads" "${fz_cmd[@]}"; fi
   done
@@ -163,26 +139,31 @@ print("|---|---|---|---|---|---|---|---|")
 mismatch, notes = False, []
 for w in workloads:
     fz = med(w, "flowzoo", threads)
-    pt_threads = sorted({t for (n, i, t) in vals if n == w and i == "pytorch"})
-    pt_best = min(pt_threads, key=lambda t: med(w, "pytorch", t)) if pt_threads else threads
-    pt = med(w, "pytorch", pt_best)
-    thr = str(threads) if pt_best == threads else f"{threads} (PyTorch best at {pt_best})"
+    # PyTorch at its best: the fastest of its runs over thread counts and wait policies.
+    pt_runs = sorted({(i, t) for (n, i, t) in vals if n == w and i.startswith("pytorch-")})
+    pt_impl, pt_best = min(pt_runs, key=lambda it: med(w, *it)) if pt_runs else ("pytorch-default", threads)
+    pt = med(w, pt_impl, pt_best)
+    policy = pt_impl.split("-", 1)[1]
+    thr = f"{threads} (PyTorch: {policy} wait policy)" if pt_best == threads else \
+        f"{threads} (PyTorch best at {pt_best}, {policy} wait policy)"
     ratio = f"{fz / pt:.2f}" if fz and pt else "-"
     p_fz = vals.get((w + "_params", "flowzoo", threads), [None])[0]
-    p_pt = vals.get((w + "_params", "pytorch", pt_best), [None])[0]
+    p_pt = vals.get((w + "_params", pt_impl, pt_best), [None])[0]
     if p_fz is not None and p_fz == p_pt:
         params = f"{int(p_fz):,}"
     else:
         params = f"MISMATCH {p_fz} vs {p_pt}"
         mismatch = True
     print(f"| {w} | {thr} | {sec(fz)} | {sec(pt)} | {ratio} | "
-          f"{fmt(rss(w, 'flowzoo', threads), '.0f')} | {fmt(rss(w, 'pytorch', pt_best), '.0f')} | {params} |")
-    if len(pt_threads) > 1:
-        notes.append(f"{w}: PyTorch s/step by thread count: " +
-                     ", ".join(f"{t}: {med(w, 'pytorch', t):.4g}" for t in pt_threads))
+          f"{fmt(rss(w, 'flowzoo', threads), '.0f')} | {fmt(rss(w, pt_impl, pt_best), '.0f')} | {params} |")
+    if len(pt_runs) > 1:
+        notes.append(f"{w}: PyTorch s/step by thread count and wait policy: " +
+                     ", ".join(f"{t} {i.split('-', 1)[1]}: {med(w, i, t):.4g}" for i, t in pt_runs))
 print()
 for note in notes:
     print(note)
+print("PyTorch runs under libgomp's default OpenMP wait policy and OMP_WAIT_POLICY=PASSIVE; the faster is "
+      "the reference.")
 print("s/step: median over rounds of each run's median optimiser-step time (after warm-up); "
       "ratio < 1 means flowzoo is faster. Shared machine: compare ratios.")
 if mismatch:

@@ -43,8 +43,8 @@ batch fetch) and prints the median over --steps steps after --warmup. Quality mo
 (one dequantization draw), or the toy's test NLL (nats) on 20,000 fresh samples.
 
 Threads: torch.set_num_threads(T) (OpenMP, oneDNN) plus OPENBLAS_NUM_THREADS=T, because Debian's
-torch runs matmul/linear on a pthreads OpenBLAS that set_num_threads leaves at all cores; and
-OMP_WAIT_POLICY=PASSIVE unless set by the caller (see the comment where it is set).
+torch runs matmul/linear on a pthreads OpenBLAS that set_num_threads leaves at all cores. The
+OpenMP wait policy is the caller's (bench/run_models.sh runs both libgomp's default and PASSIVE).
 """
 import argparse
 import gzip
@@ -70,12 +70,12 @@ if __name__ == "__main__":
     # torch.set_num_threads does not touch (it sizes only OpenMP): without this, a "1-thread"
     # run still multiplies matrices on every core. OpenBLAS reads this when torch loads it.
     os.environ["OPENBLAS_NUM_THREADS"] = _threads_from_argv(sys.argv)
-    # libgomp's idle threads spin by default; on a shared (oversubscribed) machine that made
-    # every PyTorch step several times slower here (glow-fmnist 3.2 s -> 0.93 s, nice-fmnist
-    # 4.1 s -> 0.73 s at 2 threads with the load at ~5 on 2 cores). The reference should be
-    # PyTorch at its best, so idle threads sleep unless the caller chose a policy
-    # (OMP_WAIT_POLICY=ACTIVE to see the spinning behaviour; an empty value is libgomp's default).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # The OpenMP wait policy is the caller's: libgomp's idle threads spin by default, which on a
+    # shared (oversubscribed) machine made every PyTorch step several times slower here
+    # (glow-fmnist 3.2 s -> 0.93 s, nice-fmnist 4.1 s -> 0.73 s at 2 threads with the load at ~5
+    # on 2 cores with OMP_WAIT_POLICY=PASSIVE), while on a quiet machine spinning can be the
+    # faster. bench/run_models.sh runs this script under both (bench/bench_setup.sh
+    # torch_wait_policies) and reports the faster.
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
