@@ -94,7 +94,10 @@ const char* const kModelHelp =
     "MLP 1 -> --hidden 64 x --blocks 2; images: glow with --transformer spline, the Glow multi-scale skeleton with "
     "spline couplings) | maf (masked autoregressive flow: --couplings MAF layers, default 5, with reversals, MADE "
     "--hidden 64 x --blocks 2, --transformer affine or spline; images: flattened logit(0.05) pixels, D = C*H*W, and "
-    "sampling costs D MADE passes per layer: slow on images)";
+    "sampling costs D MADE passes per layer: slow on images) | resflow (2-D only: residual flow, --couplings i-ResNet "
+    "blocks x + g(x), default 8, each after an ActNorm, g a spectrally normalised LipSwish MLP --hidden 128 x --blocks 2 "
+    "with Lipschitz 0.97; training log-det by the Russian-roulette estimator, eval exact; sampled by fixed-point "
+    "inversion; no --transformer)";
 const char* const kTransformerHelp =
     "RealNVP, Glow (and MAF: affine | spline; NSF: spline): the couplings' elementwise map: affine (the default; "
     "RealNVP x * exp(scale * tanh(s)) + t, Glow (x + shift) * sigmoid(pre + 2)) | additive (x + t, volume-preserving "
@@ -153,7 +156,7 @@ void add_data_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
 // The model: --model and its architecture flags (the coupling transformer's included).
 void add_model_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
   cmd->add_option("--model", c.model.model, kModelHelp)
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf"}));
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf", "resflow"}));
   cmd->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
   cmd->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
       ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));

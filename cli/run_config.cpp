@@ -98,8 +98,8 @@ void RunConfig::validate() const {
   if (!known) bad("unknown dataset '" + dataset + "' (fashion-mnist, mnist, cifar10, folder, toy)");
   if (dataset == "folder" && data_dir.empty()) bad("--dataset folder needs --data-dir");
   if (model.model != "nice" && model.model != "realnvp" && model.model != "glow" && model.model != "nsf" &&
-      model.model != "maf")
-    bad("unknown model '" + model.model + "' (nice, realnvp, glow, nsf, maf)");
+      model.model != "maf" && model.model != "resflow")
+    bad("unknown model '" + model.model + "' (nice, realnvp, glow, nsf, maf, resflow)");
   if (train.optimizer != "adam" && train.optimizer != "adamax" && train.optimizer != "adamw" &&
       train.optimizer != "sgd")
     bad("unknown optimizer '" + train.optimizer + "' (adam, adamax, adamw, sgd)");
