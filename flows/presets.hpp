@@ -18,8 +18,8 @@
 //            with reversals between them, MADE hidden (64) x blocks (2), transformer affine
 //            (tanh log-scale) or spline; on images the flattened logit(0.05) of the pixels
 //            (D = C*H*W: sampling costs D MADE passes per layer).
-//   resflow  (2-D only) `couplings` (8) times ActNorm -> i-ResNet block x + g(x), g a spectrally
-//            normalised LipSwish MLP D -> hidden (128) x blocks (2) -> D with Lipschitz 0.97
+//   resflow  (2-D only) `couplings` (32) times ActNorm -> i-ResNet block x + g(x), g a spectrally
+//            normalised LipSwish MLP D -> hidden (32) x blocks (2) -> D with Lipschitz 0.97
 //            (flows/bijectors/residual_block.hpp); no transformer; training log-det by the
 //            Russian-roulette estimator, eval exact; sampling by fixed-point inversion.
 //   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two

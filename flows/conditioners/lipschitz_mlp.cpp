@@ -148,9 +148,11 @@ typename LipschitzMLP<T>::Pass LipschitzMLP<T>::forward(const Var<T>& x, const s
   Var<T> h = x;
   const std::size_t last = weights.size() - 1;
   for (std::size_t l = 0; l < last; ++l) {
+    // lipswish(a) and lipswish_slope(a), sharing one sigmoid.
     const Var<T> a = linear(h, weights[l], biases_[l]);
-    pass.slopes.push_back(lipswish_slope(a));
-    h = lipswish(a);
+    const Var<T> s = sigmoid(a);
+    pass.slopes.push_back(mul(s, 1 + mul(a, 1 - s)) * T(kLipSwishScale));
+    h = mul(a, s) * T(kLipSwishScale);
   }
   pass.output = linear(h, weights[last], biases_[last]);
   return pass;
