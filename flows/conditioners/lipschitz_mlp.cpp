@@ -76,15 +76,10 @@ double power_iteration(const Tensor<T>& W, Tensor<T>& u) {
 }  // namespace
 
 template <typename T>
-Var<T> lipswish(const Var<T>& a) {
-  return mul(a, sigmoid(a)) * T(kLipSwishScale);
-}
-
-template <typename T>
-Var<T> lipswish_slope(const Var<T>& a) {
+std::pair<Var<T>, Var<T>> lipswish_and_slope(const Var<T>& a) {
   // d/da [a s(a)] = s + a s (1 - s) = s (1 + a (1 - s))
   const Var<T> s = sigmoid(a);
-  return mul(s, 1 + mul(a, 1 - s)) * T(kLipSwishScale);
+  return {mul(a, s) * T(kLipSwishScale), mul(s, 1 + mul(a, 1 - s)) * T(kLipSwishScale)};
 }
 
 template <typename T>
@@ -148,11 +143,9 @@ typename LipschitzMLP<T>::Pass LipschitzMLP<T>::forward(const Var<T>& x, const s
   Var<T> h = x;
   const std::size_t last = weights.size() - 1;
   for (std::size_t l = 0; l < last; ++l) {
-    // lipswish(a) and lipswish_slope(a), sharing one sigmoid.
-    const Var<T> a = linear(h, weights[l], biases_[l]);
-    const Var<T> s = sigmoid(a);
-    pass.slopes.push_back(mul(s, 1 + mul(a, 1 - s)) * T(kLipSwishScale));
-    h = mul(a, s) * T(kLipSwishScale);
+    auto [value, slope] = lipswish_and_slope(linear(h, weights[l], biases_[l]));
+    pass.slopes.push_back(slope);
+    h = value;
   }
   pass.output = linear(h, weights[last], biases_[last]);
   return pass;
@@ -204,10 +197,8 @@ std::vector<double> LipschitzMLP<T>::normalised_spectral_norms(std::size_t itera
   return out;
 }
 
-template Var<float> lipswish(const Var<float>&);
-template Var<double> lipswish(const Var<double>&);
-template Var<float> lipswish_slope(const Var<float>&);
-template Var<double> lipswish_slope(const Var<double>&);
+template std::pair<Var<float>, Var<float>> lipswish_and_slope(const Var<float>&);
+template std::pair<Var<double>, Var<double>> lipswish_and_slope(const Var<double>&);
 template class LipschitzMLP<float>;
 template class LipschitzMLP<double>;
 

@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "../../autograd/nn/module.hpp"
@@ -77,11 +78,10 @@ class LipschitzMLP : public Module<T> {
   std::vector<Tensor<T>> u_;  // buffers, shared with the registry
 };
 
-// LipSwish and its slope, as Var ops (differentiable) and on tensors.
+// LipSwish(a) = a sigmoid(a) / 1.1 and its slope phi'(a), both as Var ops (differentiable),
+// sharing one sigmoid.
 template <typename T>
-Var<T> lipswish(const Var<T>& a);
-template <typename T>
-Var<T> lipswish_slope(const Var<T>& a);
+std::pair<Var<T>, Var<T>> lipswish_and_slope(const Var<T>& a);
 
 extern template class LipschitzMLP<float>;
 extern template class LipschitzMLP<double>;
