@@ -224,6 +224,22 @@ void maf(const PresetConfig& c, Ledger& out) {
   out.add("base (standard normal)", 0, 2 * d, 2 * d);
 }
 
+// ---- resflow: per block ActNorm then a residual block x + g(x), g a Lipschitz MLP ----
+// The block keeps g's pass (per hidden layer the pre-activation, its sigmoid, the LipSwish
+// value and slope and their products, about 8 hidden-width tensors) plus the one
+// differentiable Jacobian-vector product of the log-det estimator (2 per hidden layer) and a
+// few D-sized tensors (output, probe, surrogate).
+void resflow(const PresetConfig& c, Ledger& out) {
+  const double d = double(c.event_shape[0]), hidden = double(c.hidden), blocks = double(c.blocks);
+  for (std::size_t k = 0; k < c.couplings; ++k) {
+    const std::string st = "block " + std::to_string(k + 1);
+    out.add(st + " actnorm", 2 * d, d, 2 * d);
+    out.add(st + " residual (Lipschitz MLP " + std::to_string(c.hidden) + " x " + std::to_string(c.blocks) + ")",
+            mlp_params(d, hidden, blocks, d), 10 * blocks * hidden + 8 * d, 4 * hidden + 4 * d);
+  }
+  out.add("base (standard normal)", 0, 2 * d, 2 * d);
+}
+
 }  // namespace
 
 double MemoryEstimate::parameters() const {
@@ -278,6 +294,7 @@ MemoryEstimate estimate_memory(const PresetConfig& config, std::size_t batch) {
   else if (c.model == "glow") vec ? glow_vectors(c, ledger) : glow_images(c, ledger);
   else if (c.model == "nsf") vec ? realnvp_vectors(c, ledger) : glow_images(c, ledger);  // same skeletons
   else if (c.model == "maf") maf(c, ledger);
+  else if (c.model == "resflow") resflow(c, ledger);
   else throw std::invalid_argument("estimate_memory: unknown model '" + c.model + "'");
   MemoryEstimate e;
   e.layers = ledger.take();

@@ -18,6 +18,10 @@
 //            with reversals between them, MADE hidden (64) x blocks (2), transformer affine
 //            (tanh log-scale) or spline; on images the flattened logit(0.05) of the pixels
 //            (D = C*H*W: sampling costs D MADE passes per layer).
+//   resflow  (2-D only) `couplings` (32) times ActNorm -> i-ResNet block x + g(x), g a spectrally
+//            normalised LipSwish MLP D -> hidden (32) x blocks (2) -> D with Lipschitz 0.97
+//            (flows/bijectors/residual_block.hpp); no transformer; training log-det by the
+//            Russian-roulette estimator, eval exact; sampling by fixed-point inversion.
 //   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two
 //   coordinates (toy-realnvp: 8 affine couplings, MLP 1 -> 64 -> 64 -> 2, log-scale tanh(s)).
 // Every coupling is a Coupling (flows/bijectors/coupling.hpp) of a partition, a conditioner and
@@ -33,7 +37,7 @@
 namespace fz {
 
 struct PresetConfig {
-  std::string model = "glow";        // nice | realnvp | glow | nsf | maf
+  std::string model = "glow";        // nice | realnvp | glow | nsf | maf | resflow
   Shape event_shape = {1, 28, 28};   // one sample: (C, H, W) for images, (2) for toy data
   std::size_t levels = 2;            // glow L; realnvp number of scales that factor out
   std::size_t steps_per_level = 8;   // glow K
@@ -62,6 +66,7 @@ struct PresetConfig {
 //   nsf             spline only
 //   maf             affine | spline
 //   realnvp, glow   any of transformer_choices() (flows/transformers/registry.hpp)
+//   resflow         none (default_transformer is "", and any name is refused)
 // The family's own transformer when none is asked for: nice additive, nsf spline, else affine.
 std::string default_transformer(const std::string& model);
 // "" when `model` can take `transformer`, else the reason in words, naming the model but not

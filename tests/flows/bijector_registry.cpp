@@ -17,6 +17,7 @@
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "examples/leaky_relu_bijector.hpp"  // a bijector written outside flows/ (examples/)
 #include "flows/bijectors/masked_autoregressive.hpp"
+#include "flows/bijectors/residual_block.hpp"
 #include "tests/flows/affine_transformer_fixture.hpp"
 #include "examples/tanh_residual_transformer.hpp"  // a transformer written outside flows/
 
@@ -215,6 +216,20 @@ std::vector<BijectorCase> all_bijector_cases() {
                            return std::make_shared<Coupling<double>>(c, partition, net, t);
                          },
                          shape});
+  }
+
+  // ---- residual flows: in eval mode the exact log-det (D <= 8); the round trip goes through
+  // the fixed-point inverse. No parameter noise: it would leave the power iteration's u behind.
+  {
+    ResidualBlockOptions o;
+    o.hidden = 8;
+    cases.push_back({"ResidualBlock(3-D, Lipschitz 0.9)",
+                     [o](Rng& r) -> B {
+                       ResidualBlockOptions p = o;
+                       p.coefficient = 0.9;
+                       return std::make_shared<ResidualBlock<double>>(3, p, r);
+                     },
+                     {4, 3}, -2.0, 2.0, {-20.0, 0.0, 20.0}, 0.0});
   }
 
   return cases;

@@ -129,6 +129,7 @@ void check_preset_both_ways(const TinyPreset& p, double lp_tol, double grad_tol)
 TEST_CASE("reference path: every tiny preset gives the same log_prob and gradients both ways, "
           "float32", "[flows][reference]") {
   for (const TinyPreset& p : tiny_presets()) {
+    if (p.random_training_loss) continue;  // two training-mode passes draw different probes
     SECTION(p.name) { check_preset_both_ways<float>(p, 1e-5, 1e-5); }
   }
 }
@@ -136,6 +137,7 @@ TEST_CASE("reference path: every tiny preset gives the same log_prob and gradien
 TEST_CASE("reference path: every tiny preset gives the same log_prob and gradients both ways, "
           "float64", "[flows][reference]") {
   for (const TinyPreset& p : tiny_presets()) {
+    if (p.random_training_loss) continue;  // two training-mode passes draw different probes
     SECTION(p.name) { check_preset_both_ways<double>(p, 1e-12, 1e-12); }
   }
 }

@@ -14,6 +14,10 @@ struct TinyPreset {
   std::string name;
   PresetConfig config;
   double lo, hi;  // range of the test data (inside the preprocessing's domain)
+  // resflow: the training-mode log-det is a random estimate (fresh probes each call), so tests
+  // that compare two training-mode evaluations skip it; it has no couplings either.
+  bool random_training_loss = false;
+  bool has_couplings = true;
 };
 
 // Glow on 1x4x4 images: two levels of two steps (ActNorm, LU 1x1 convolution, affine coupling).
@@ -65,6 +69,13 @@ inline std::vector<TinyPreset> tiny_presets() {
     toy.steps_per_level = 3;
     out.push_back({std::string(m) + " 2-D", toy, -2.0, 2.0});
   }
+  // The residual flow: two ActNorm + i-ResNet blocks (no transformer; exact log-det in eval mode).
+  PresetConfig resflow;
+  resflow.model = "resflow";
+  resflow.event_shape = {2};
+  resflow.hidden = 8;
+  resflow.couplings = 2;
+  out.push_back({"resflow 2-D", resflow, -2.0, 2.0, /*random_training_loss=*/true, /*has_couplings=*/false});
   return out;
 }
 
