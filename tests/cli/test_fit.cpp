@@ -7,6 +7,8 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <regex>
+#include <sstream>
 
 #include "cli_helpers.hpp"
 #include "cli_process.hpp"
@@ -67,6 +69,27 @@ TEST_CASE("cli fit: bad flags exit 2 and write nothing", "[cli][fit]") {
     CHECK_FALSE(fs::exists(out + "/fit.json"));
   }
   CHECK(run_binary("fit --energy u1").status == 2);  // --out is required
+  // Every value-taking flag of `fit --help` (as tests/cli/test_cli_conventions.cpp sweeps the
+  // other commands): a bad value exits 2 with one line naming the flag.
+  const fz::test::BinaryRun help = run_binary("fit --help");
+  REQUIRE(help.status == 0);
+  std::istringstream lines(help.out);
+  std::size_t swept = 0;
+  const std::regex value_flag("^  (--[a-z-]+) (UINT|INT|FLOAT|TEXT)");
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (!std::regex_search(line, m, value_flag) || m[1] == "--out") continue;
+    for (const std::string value : {"nan", "-1e30", "1,2,x"}) {
+      INFO(m[1] << " " << value);
+      const auto run = run_binary("fit --out " + out + " " + std::string(m[1]) + " " + value);
+      CHECK(run.status == 2);
+      CHECK(fz::test::count_lines(run.err) == 1);
+      CHECK(run.err.find(m[1]) != std::string::npos);
+    }
+    ++swept;
+  }
+  CHECK(swept >= 8);
+  CHECK_FALSE(fs::exists(out + "/fit.json"));
 }
 
 TEST_CASE("cli fit: Ctrl-C ends the fit after the step and still writes its results (exit 130)", "[cli][fit]") {
