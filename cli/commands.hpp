@@ -87,6 +87,7 @@ struct FitRequest {
   std::size_t batch = 256;       // reparametrised samples per step
   double lr = 0;                 // 0 = the model's default: 1e-2 planar / radial, 1e-3 realnvp / nsf
   std::size_t layers = 0;        // planar / radial K (0 = 32); refused for realnvp and nsf
+  std::string schedule = "cosine";  // cosine (lr -> lr / 100 at the last step) | constant
   std::uint64_t seed = 0;
   int threads = 0;               // 0 = all cores
   bool quiet = false;

@@ -445,6 +445,8 @@ int main(int argc, char** argv) {
   ft->add_option("--lr", fit.lr, "Adam learning rate (default 1e-2 for planar and radial, 1e-3 for realnvp and nsf)")
       ->check(real(0, RunLimits::kMaxLr, true));
   ft->add_option("--layers", fit.layers, "planar / radial: layers K (default 32)")->transform(whole(1, 256));
+  ft->add_option("--schedule", fit.schedule, "Learning rate: cosine (from --lr down to --lr / 100 at the last step) | constant")
+      ->capture_default_str()->check(CLI::IsMember({"cosine", "constant"}));
   add_seed_flag(ft, fit.seed, "Random seed (initialisation and samples)");
   add_threads_flag(ft, fit.threads);
   ft->add_flag("--quiet", fit.quiet, "Print nothing but errors");

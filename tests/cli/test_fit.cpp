@@ -38,6 +38,7 @@ TEST_CASE("cli fit: every model fits end to end and writes fit.png and fit.json"
       CHECK(j.at("model") == model);
       CHECK(j.at("steps") == 20);
       CHECK(j.at("interrupted") == false);
+      CHECK(j.at("schedule") == "cosine");
       for (const char* key : {"kl", "kl_standard_error", "log_z", "final_loss"}) {
         INFO(key);
         CHECK(std::isfinite(j.at(key).get<double>()));
@@ -59,6 +60,7 @@ TEST_CASE("cli fit: bad flags exit 2 and write nothing", "[cli][fit]") {
       {"--energy u5", "--energy"},        {"--model glow", "--model"},     {"--steps 0", "--steps"},
       {"--steps -3", "--steps"},          {"--steps abc", "--steps"},      {"--batch 1", "--batch"},
       {"--model realnvp --layers 4", "--layers"}, {"--lr nan", "--lr"},  {"--layers 0", "--layers"},
+      {"--schedule step", "--schedule"},
   };
   for (const auto& [flags, named] : cases) {
     INFO(flags);
