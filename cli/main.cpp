@@ -450,8 +450,9 @@ int main(int argc, char** argv) {
   add_seed_flag(ft, fit.seed, "Random seed (initialisation and samples)");
   add_threads_flag(ft, fit.threads);
   ft->add_flag("--quiet", fit.quiet, "Print nothing but errors");
+  add_reference_ops_flag(ft);
 
-  for (CLI::App* cmd : {t, e, s, d, in, lt, tp, pr, zo, ft}) add_reference_ops_flag(cmd);
+  for (CLI::App* cmd : {t, e, s, d, in, lt, tp, pr, zo}) add_reference_ops_flag(cmd);
 
   try {
     app.parse(argc, argv);
