@@ -112,7 +112,10 @@ std::shared_ptr<PlanarFlow<T>> make_planar_layer(std::size_t dims, Rng& rng) {
   Tensor<T> w = rng.normal<T>({dims});
   double norm2 = 0;
   for (std::size_t i = 0; i < dims; ++i) norm2 += double(w[i]) * double(w[i]);
-  if (norm2 == 0) w[0] = T(1), norm2 = 1;
+  if (norm2 == 0) {  // (probability zero) any unit vector will do
+    w[0] = T(1);
+    norm2 = 1;
+  }
   const double kappa = std::log(std::exp(1.0) - 1.0);
   Tensor<T> u = rng.normal<T>({dims}, 0.0, 0.1 / std::sqrt(double(dims)));
   for (std::size_t i = 0; i < dims; ++i) {

@@ -68,10 +68,13 @@ Transformed<T> RadialFlow<T>::forward(const Var<T>& x) {
   // r^2 + s r - rx alpha = 0, s = sp - rx: the positive root without cancellation.
   const Var<T> s = sp - rx;
   const Var<T> q = (abs(s) + sqrt(square(s) + T(4) * rx * a)) * T(0.5);
-  Tensor<T> s_negative({batch});
-  for (std::size_t i = 0; i < batch; ++i) s_negative[i] = s.value()[i] < 0 ? T(1) : T(0);
-  const Var<T> neg_mask(s_negative), pos_mask(rsub_scalar(T(1), Var<T>(s_negative)).value());
-  const Var<T> r = neg_mask * q + pos_mask * (rx * a / q);
+  // Which form each sample takes (constant masks: both forms are finite everywhere, q > 0).
+  Tensor<T> s_negative({batch}), s_nonnegative({batch});
+  for (std::size_t i = 0; i < batch; ++i) {
+    s_negative[i] = s.value()[i] < 0 ? T(1) : T(0);
+    s_nonnegative[i] = T(1) - s_negative[i];
+  }
+  const Var<T> r = Var<T>(s_negative) * q + Var<T>(s_nonnegative) * (rx * a / q);
   const Var<T> z = z0_ + reshape((a + r) / (sp + r), {batch, 1}) * d;
   return {z, -generative_logdet(r, a, sp)};
 }
