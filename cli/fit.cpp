@@ -10,7 +10,10 @@
 //   <out>/fit.json  energy, model, steps, the KL and its standard error, log Z, final loss, ...
 // Both are written atomically (a temporary beside the target, then a rename). Ctrl-C / SIGTERM
 // finish the step and write both for the steps done ("interrupted": true), then exit 130 / 143;
-// a non-finite loss stops the fit (exit 3) and writes nothing.
+// a non-finite loss stops the fit (exit 3) and writes nothing. The flags' caps (cli/main.cpp:
+// --batch <= 16384, --layers <= 256) bound the memory: the largest fit, planar K = 256 at batch
+// 16384, peaks at 0.28 GB resident (nsf at that batch 0.14 GB), so fit needs no estimate of its
+// own (flows/memory_estimate.hpp).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
