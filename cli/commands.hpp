@@ -78,6 +78,22 @@ int run_zoo(const ZooRequest& request);
 // The gallery's row labels, in order (for --help and tests).
 std::vector<std::string> zoo_family_labels();
 
+// cli/fit.cpp: a flow fitted to an unnormalised 2-D energy by the reverse KL (fit.png, fit.json).
+struct FitRequest {
+  std::string energy = "u1";     // u1 | u2 | u3 | u4 (flows/energies.hpp)
+  std::string model = "planar";  // planar | radial | realnvp | nsf
+  std::size_t steps = 2000;
+  std::string out_dir;
+  std::size_t batch = 256;       // reparametrised samples per step
+  double lr = 0;                 // 0 = the model's default: 1e-2 planar / radial, 1e-3 realnvp / nsf
+  std::size_t layers = 0;        // planar / radial K (0 = 32); refused for realnvp and nsf
+  std::string schedule = "cosine";  // cosine (lr -> lr / 100 at the last step) | constant
+  std::uint64_t seed = 0;
+  int threads = 0;               // 0 = all cores
+  bool quiet = false;
+};
+int run_fit(const FitRequest& request);
+
 // cli/study_flow_commands.cpp: looking inside a trained flow.
 struct InspectRequest {
   std::string checkpoint;

@@ -132,6 +132,20 @@ std::pair<Tensor<T>, Tensor<T>> FlowModel<T>::sample_with_log_prob(std::size_t n
   return draw(n, T(1), rng);
 }
 
+template <typename T>
+std::pair<Var<T>, Var<T>> FlowModel<T>::rsample_with_log_prob(std::size_t n, Rng& rng) {
+  if (scales_.size() != 1 || !base_->parameters().empty())
+    throw std::invalid_argument("FlowModel::rsample_with_log_prob: needs a single-scale flow with a parameter-free "
+                                "base distribution (its latent draw is not reparametrised)");
+  Shape s = {n};
+  s.insert(s.end(), event_shape_.begin(), event_shape_.end());
+  s = scales_[0].flow->forward_shape(preprocess_->forward_shape(s));
+  const Var<T> z(base_->sample(s, T(1), rng));
+  const Transformed<T> step = scales_[0].flow->inverse(z);
+  const Transformed<T> pre = preprocess_->inverse(step.value);
+  return {pre.value, base_->log_prob(z) - step.logdet - pre.logdet};
+}
+
 template struct Encoding<float>;
 template struct Encoding<double>;
 template class FlowModel<float>;

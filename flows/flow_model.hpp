@@ -50,6 +50,12 @@ class FlowModel : public Module<T> {
   // n samples at temperature 1 together with the log-density the sampler drew them from,
   // log p(x) = log p(latents) - log|det dx/dlatents| (tests compare it with log_prob(x)).
   std::pair<Tensor<T>, Tensor<T>> sample_with_log_prob(std::size_t n, Rng& rng);
+  // The same, reparametrised and recorded on the tape: x = T(z) for z drawn from the base, and
+  // log q(x) = log p_base(z) - log|det dx/dz|, both differentiable with respect to the
+  // bijectors' parameters (what the reverse KL needs: flows/reverse_kl.hpp). z itself is a
+  // constant draw, so this is for single-scale flows whose base has no parameters (the 2-D
+  // presets, planar and radial stacks); throws std::invalid_argument for others.
+  std::pair<Var<T>, Var<T>> rsample_with_log_prob(std::size_t n, Rng& rng);
 
   const Shape& event_shape() const { return event_shape_; }
   // Number of data dimensions D (product of the event shape).

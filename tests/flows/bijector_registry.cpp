@@ -19,6 +19,9 @@
 #include "flows/bijectors/masked_autoregressive.hpp"
 #include "flows/bijectors/residual_block.hpp"
 #include "tests/flows/affine_transformer_fixture.hpp"
+#include "flows/bijectors/inverted.hpp"
+#include "flows/bijectors/planar.hpp"
+#include "flows/bijectors/radial.hpp"
 #include "examples/tanh_residual_transformer.hpp"  // a transformer written outside flows/
 
 #include <cmath>
@@ -177,6 +180,29 @@ std::vector<BijectorCase> all_bijector_cases() {
     // A transformer from examples/ whose inverse is a bisection: IAF's density direction runs it.
     ar_case("IAF(5, random order, TanhResidual (examples/))", true, true, false,
             [] { return Tau(std::make_shared<TanhResidualTransformer<double>>()); });
+  }
+
+  // ---- planar and radial flows (Rezende & Mohamed 2015); Inverted: their generative map ------
+  // as forward, so its log-det and gradients get the forward direction's checks too.
+  for (bool inverted : {false, true}) {
+    const std::string suffix = inverted ? ", inverted" : "";
+    auto wrap = [inverted](B b) -> B { return inverted ? std::make_shared<Inverted<double>>(b) : b; };
+    cases.push_back({"PlanarFlow(3)" + suffix, [wrap](Rng& r) -> B { return wrap(make_planar_layer<double>(3, r)); },
+                     {4, 3}});
+    cases.push_back({"PlanarFlow(2, w^T u_hat near -1)" + suffix, [wrap](Rng&) -> B {
+                       // w^T u = -6: w^T u_hat = -1 + softplus(-6) = -0.9975, a nearly singular layer.
+                       return wrap(std::make_shared<PlanarFlow<double>>(Tensor64({2}, {0.6, -0.8}),
+                                                                        Tensor64({2}, {-3.6, 4.8}), Tensor64({1}, {0.3})));
+                     }, {4, 2}});
+    cases.back().param_noise = 0.0;
+    cases.push_back({"RadialFlow(3)" + suffix, [wrap](Rng& r) -> B { return wrap(make_radial_layer<double>(3, r)); },
+                     {4, 3}});
+    cases.push_back({"RadialFlow(2, beta near -alpha)" + suffix, [wrap](Rng&) -> B {
+                       // beta_raw = -5: beta = -alpha + 0.0067, a strong contraction toward z0.
+                       return wrap(std::make_shared<RadialFlow<double>>(Tensor64({2}, {0.2, -0.3}), Tensor64({1}, {0.5}),
+                                                                        Tensor64({1}, {-5.0})));
+                     }, {4, 2}});
+    cases.back().param_noise = 0.0;
   }
 
   // ---- examples/ (a contributor's bijector, see README "Writing a bijector") ----------------
