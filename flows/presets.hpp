@@ -18,6 +18,11 @@
 //            with reversals between them, MADE hidden (64) x blocks (2), transformer affine
 //            (tanh log-scale) or spline; on images the flattened logit(0.05) of the pixels
 //            (D = C*H*W: sampling costs D MADE passes per layer).
+//   ffjord   (2-D only) `couplings` (1) continuous normalizing flow blocks
+//            (flows/bijectors/ffjord.hpp), each dz/dt = f(z, t) with f an MLP of `blocks` (3)
+//            hidden tanh layers of `hidden` (64) units and t as an extra input
+//            (flows/conditioners/ode_dynamics.hpp), integrated over [0, 1] by `ode_solver`;
+//            exact trace; standard normal base. No couplings: it takes no transformer.
 //   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two
 //   coordinates (toy-realnvp: 8 affine couplings, MLP 1 -> 64 -> 64 -> 2, log-scale tanh(s)).
 // Every coupling is a Coupling (flows/bijectors/coupling.hpp) of a partition, a conditioner and
@@ -54,6 +59,11 @@ struct PresetConfig {
   std::size_t bins = 8;              // spline transformer: bins K
   double tail_bound = 3.0;           // spline transformer: identity outside [-tail_bound, tail_bound]
   std::size_t mixtures = 4;          // mixture transformer: logistic components K
+  // ffjord: the ODE solver of its blocks (flows/ode/ode_solver.hpp), --ode-solver etc.
+  std::string ode_solver = "dopri5";  // rk4 | dopri5
+  std::size_t ode_steps = 8;          // rk4: fixed steps over [0, 1]
+  double ode_rtol = 1e-5;             // dopri5: relative tolerance
+  double ode_atol = 1e-5;             // dopri5: absolute tolerance
 };
 
 // The model x transformer rules, written once (resolve_preset applies them; the CLI checks
@@ -62,7 +72,9 @@ struct PresetConfig {
 //   nsf             spline only
 //   maf             affine | spline
 //   realnvp, glow   any of transformer_choices() (flows/transformers/registry.hpp)
-// The family's own transformer when none is asked for: nice additive, nsf spline, else affine.
+//   ffjord          none (no couplings; its transformer stays empty)
+// The family's own transformer when none is asked for: nice additive, nsf spline, ffjord none
+// (""), else affine.
 std::string default_transformer(const std::string& model);
 // "" when `model` can take `transformer`, else the reason in words, naming the model but not
 // the transformer ("maf takes affine or spline"), for the caller to prefix with where the name
