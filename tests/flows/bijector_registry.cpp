@@ -17,6 +17,7 @@
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "examples/leaky_relu_bijector.hpp"  // a bijector written outside flows/ (examples/)
 #include "flows/bijectors/masked_autoregressive.hpp"
+#include "flows/bijectors/ffjord.hpp"
 #include "tests/flows/affine_transformer_fixture.hpp"
 #include "examples/tanh_residual_transformer.hpp"  // a transformer written outside flows/
 
@@ -176,6 +177,17 @@ std::vector<BijectorCase> all_bijector_cases() {
     // A transformer from examples/ whose inverse is a bisection: IAF's density direction runs it.
     ar_case("IAF(5, random order, TanhResidual (examples/))", true, true, false,
             [] { return Tau(std::make_shared<TanhResidualTransformer<double>>()); });
+  }
+
+  // ---- continuous normalizing flow (FFJORD): dopri5 tight enough for the 1e-9 round trips ------
+  for (std::size_t d : {2, 3}) {
+    cases.push_back({"Ffjord(" + std::to_string(d) + "-D, MLP 8 x 2 tanh, dopri5 1e-11, exact trace)",
+                     [d](Rng& r) -> B {
+                       FfjordOptions o;
+                       o.solver.rtol = o.solver.atol = 1e-11;
+                       return std::make_shared<Ffjord<double>>(std::make_shared<OdeDynamics<double>>(d, 8, 2, r), o);
+                     },
+                     {3, d}});
   }
 
   // ---- examples/ (a contributor's bijector, see README "Writing a bijector") ----------------
