@@ -121,9 +121,9 @@ void add_ode_options(CLI::App* cmd, OdeFlags& f) {
       ->check(CLI::IsMember({"rk4", "dopri5"}));
   cmd->add_option("--ode-steps", f.steps, "ffjord, --ode-solver rk4: steps over [0, 1] (default 8)")
       ->transform(whole(1, RunLimits::kMaxOdeSteps));
-  cmd->add_option("--ode-rtol", f.rtol, "ffjord, --ode-solver dopri5: relative tolerance (default 1e-5)")
+  cmd->add_option("--ode-rtol", f.rtol, "ffjord, --ode-solver dopri5: relative tolerance (default 1e-4)")
       ->check(real(0, 1, true, true));
-  cmd->add_option("--ode-atol", f.atol, "ffjord, --ode-solver dopri5: absolute tolerance (default 1e-5)")
+  cmd->add_option("--ode-atol", f.atol, "ffjord, --ode-solver dopri5: absolute tolerance (default 1e-4)")
       ->check(real(0, 1, true, true));
 }
 

@@ -84,7 +84,7 @@ TEST_CASE("cli ffjord: --resume may change the ODE solver (a warning) but not th
                             scratch);
   require_ok(r, "resume");
   CHECK(r.err.find("--ode-solver 'dopri5' replaces the saved 'rk4'") != std::string::npos);
-  CHECK(r.err.find("--ode-rtol 0.001 replaces the saved 1e-05") != std::string::npos);
+  CHECK(r.err.find("--ode-rtol 0.001 replaces the saved 0.0001") != std::string::npos);
   CHECK(metric_rows(out + "/metrics.csv") == 4);
   require_ok(run_flowzoo("eval --limit 100 --checkpoint " + out + "/checkpoint.safetensors", scratch), "eval");
   r = run_flowzoo("train --model ffjord --hidden 16 --dataset toy --density moons --blocks 1 --batch 32 --threads 1 "

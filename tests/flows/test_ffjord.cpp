@@ -332,7 +332,7 @@ TEST_CASE("ffjord: round trips within the solver's tolerance, float64 and float3
   const Transformed<float> dec = model->decode(enc.latents);
   double err = 0;
   for (std::size_t i = 0; i < xf.numel(); ++i) err = std::max(err, double(std::abs(dec.value.value()[i] - xf[i])));
-  WARN("float32 ffjord preset (dopri5 1e-5): round-trip error " << err);
+  WARN("float32 ffjord preset (dopri5 1e-4): round-trip error " << err);
   CHECK(err < 1e-3);
 }
 
