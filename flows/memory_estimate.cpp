@@ -246,10 +246,15 @@ void ffjord(const PresetConfig& c, Ledger& out) {
     widest = std::max(widest, width * (2 + 2 * m));
   }
   per_eval += m * d + 1;
+  // One entry per solver step (the backward pass walks them one at a time), the parameters on the first.
+  const std::size_t n = std::size_t(steps);
   for (std::size_t b = 0; b < c.couplings; ++b)
-    out.add("CNF block " + std::to_string(b + 1) + " (" + c.ode_solver + ", " + std::to_string(std::size_t(evaluations)) +
-                " evaluations of MLP " + std::to_string(c.hidden) + " x " + std::to_string(c.blocks) + ")",
-            params, evaluations * per_eval + 2 * stage_weights * (d + 1), widest + 8 * (d + 1));
+    for (std::size_t s = 0; s < n; ++s)
+      out.add("CNF block " + std::to_string(b + 1) + " " + c.ode_solver + " step " + std::to_string(s + 1) + " (" +
+                  std::to_string(std::size_t(evaluations / steps)) + " evaluations of MLP " + std::to_string(c.hidden) +
+                  " x " + std::to_string(c.blocks) + ")",
+              s == 0 ? params : 0, (evaluations * per_eval + 2 * stage_weights * (d + 1)) / steps,
+              widest + 8 * (d + 1));
   out.add("base (standard normal)", 0, 2 * d, 2 * d);
 }
 
