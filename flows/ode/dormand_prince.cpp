@@ -108,7 +108,8 @@ OdeState<T> integrate_dormand_prince(const OdeFunction<T>& f, const OdeState<T>&
                                 " of [" + time_text(t0) + ", " + time_text(t1) + "]",
                             t);
     ++attempts;
-    const bool last = s + h >= total;
+    // Within rounding of t1 counts as reaching it (no extra step of size 1e-16 at the end).
+    const bool last = s + h >= total * (1 - 1e-12);
     const double step = last ? total - s : h;
     const double sh = dir * step;
     k[0] = k_first;
