@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
+#include "cli/ode_flags.hpp"
 #include "cli/transformer_flags.hpp"
 #include "datasets/toy2d.hpp"
 #include "tensor/reference_mode.hpp"
@@ -105,7 +106,10 @@ const char* const kModelHelp =
     "sampling costs D MADE passes per layer: slow on images) | resflow (2-D only: residual flow, --couplings i-ResNet "
     "blocks x + g(x), default 32, each after an ActNorm, g a spectrally normalised LipSwish MLP --hidden 32 x --blocks 2 "
     "with Lipschitz 0.97; training log-det by the Russian-roulette estimator, eval exact; sampled by fixed-point "
-    "inversion; no --transformer; toy lr 5e-3)";
+    "inversion; no --transformer; toy lr 5e-3) "
+    "| ffjord (2-D data: a continuous normalizing flow, "
+    "--couplings CNF blocks, default 1, each dz/dt = MLP(z, t) of --blocks 3 tanh layers of --hidden 64, integrated "
+    "by --ode-solver; exact trace; no transformer)";
 const char* const kTransformerHelp =
     "RealNVP, Glow (and MAF: affine | spline; NSF: spline): the couplings' elementwise map: affine (the default; "
     "RealNVP x * exp(scale * tanh(s)) + t, Glow (x + shift) * sigmoid(pre + 2)) | additive (x + t, volume-preserving "
@@ -121,12 +125,27 @@ void add_transformer_options(CLI::App* cmd, TransformerFlags& f) {
       ->transform(whole(1, RunLimits::kMaxMixtures));
 }
 
+// ffjord's solver: --ode-solver, --ode-steps, --ode-rtol, --ode-atol (checked by apply_ode_flags).
+void add_ode_options(CLI::App* cmd, OdeFlags& f) {
+  cmd->add_option("--ode-solver", f.solver,
+                  "ffjord: rk4 (fixed steps, --ode-steps) | dopri5 (adaptive Dormand-Prince 5(4), --ode-rtol and "
+                  "--ode-atol; the default)")
+      ->check(CLI::IsMember({"rk4", "dopri5"}));
+  cmd->add_option("--ode-steps", f.steps, "ffjord, --ode-solver rk4: steps over [0, 1] (default 8)")
+      ->transform(whole(1, RunLimits::kMaxOdeSteps));
+  cmd->add_option("--ode-rtol", f.rtol, "ffjord, --ode-solver dopri5: relative tolerance (default 1e-4)")
+      ->check(real(0, 1, true, true));
+  cmd->add_option("--ode-atol", f.atol, "ffjord, --ode-solver dopri5: absolute tolerance (default 1e-4)")
+      ->check(real(0, 1, true, true));
+}
+
 // The flags train, tape and profile share, each declared once (one name, help, default and
 // range everywhere). `ModelFlags` holds what is not a RunConfig field as such.
 struct ModelFlags {
   bool additive = false, plain_1x1 = false;
   std::size_t batch = 0;  // 0 = the data's default (finish_model_flags)
   TransformerFlags transformer_flags;
+  OdeFlags ode_flags;
 };
 
 // --seed and --threads, on every command that draws random numbers / computes.
@@ -164,7 +183,7 @@ void add_data_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
 // The model: --model and its architecture flags (the coupling transformer's included).
 void add_model_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
   cmd->add_option("--model", c.model.model, kModelHelp)
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf", "resflow"}));
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf", "resflow", "ffjord"}));
   cmd->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
   cmd->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
       ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));
@@ -179,6 +198,7 @@ void add_model_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
                   kTransformerHelp)
       ->check(CLI::IsMember(fz::transformer_choices()));
   add_transformer_options(cmd, f.transformer_flags);
+  add_ode_options(cmd, f.ode_flags);
 }
 
 // Model and data flags picking a model and its data for `tape` and `profile`: the same as train's.
@@ -193,6 +213,7 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
 // (cli/transformer_flags.hpp: FlagError, exit 2, for a combination that cannot be built).
 void finish_model_flags(RunConfig& c, const ModelFlags& f, bool transformer_typed) {
   apply_transformer_flags(c, f.additive, f.transformer_flags, transformer_typed);
+  apply_ode_flags(c, f.ode_flags);
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);

@@ -99,8 +99,9 @@ void RunConfig::validate() const {
   if (!known) bad("unknown dataset '" + dataset + "' (fashion-mnist, mnist, cifar10, folder, toy)");
   if (dataset == "folder" && data_dir.empty()) bad("--dataset folder needs --data-dir");
   if (model.model != "nice" && model.model != "realnvp" && model.model != "glow" && model.model != "nsf" &&
-      model.model != "maf" && model.model != "resflow")
-    bad("unknown model '" + model.model + "' (nice, realnvp, glow, nsf, maf, resflow)");
+      model.model != "maf" && model.model != "resflow" &&
+      model.model != "ffjord")
+    bad("unknown model '" + model.model + "' (nice, realnvp, glow, nsf, maf, resflow, ffjord)");
   // A configuration read from a file holds the resolved transformer: it must be one the model takes.
   if (!model.transformer.empty()) {
     const std::string refusal = transformer_refusal(model.model, model.transformer);
@@ -120,6 +121,11 @@ void RunConfig::validate() const {
   whole_in(model.bins, 2, RunLimits::kMaxBins, "--bins");
   real_in(model.tail_bound, 0, RunLimits::kMaxTailBound, true, false, "--tail-bound");
   whole_in(model.mixtures, 1, RunLimits::kMaxMixtures, "--mixtures");
+  if (model.ode_solver != "rk4" && model.ode_solver != "dopri5")
+    bad("unknown --ode-solver '" + model.ode_solver + "' (rk4, dopri5)");
+  whole_in(model.ode_steps, 1, RunLimits::kMaxOdeSteps, "--ode-steps");
+  real_in(model.ode_rtol, 0, 1, true, true, "--ode-rtol");
+  real_in(model.ode_atol, 0, 1, true, true, "--ode-atol");
   if (model.event_shape.size() != 1 && model.event_shape.size() != 3)
     bad("the model's data shape must be (C, H, W) or (D), got " + shape_str(model.event_shape));
   for (std::size_t d : model.event_shape) whole_in(d, 1, RunLimits::kMaxImageSize, "each data dimension");
@@ -187,7 +193,9 @@ nlohmann::json to_json(const RunConfig& c) {
                       {"lu", c.model.lu},             {"learn_top", c.model.learn_top},
                       {"weight_norm", c.model.weight_norm},
                       {"transformer", c.model.transformer}, {"bins", c.model.bins},
-                      {"tail_bound", c.model.tail_bound}, {"mixtures", c.model.mixtures}};
+                      {"tail_bound", c.model.tail_bound}, {"mixtures", c.model.mixtures},
+                      {"ode_solver", c.model.ode_solver}, {"ode_steps", c.model.ode_steps},
+                      {"ode_rtol", c.model.ode_rtol}, {"ode_atol", c.model.ode_atol}};
   nlohmann::json t = {{"optimizer", c.train.optimizer},     {"lr", c.train.lr},
                       {"warmup_steps", c.train.warmup_steps}, {"clip_grad_norm", c.train.clip_grad_norm},
                       {"polyak_decay", c.train.polyak_decay}, {"weight_decay", c.train.weight_decay},
@@ -251,6 +259,11 @@ RunConfig run_config_from_json(const nlohmann::json& root) {
     if (m.has("bins")) c.model.bins = m.at("bins").get<std::size_t>();
     if (m.has("tail_bound")) c.model.tail_bound = m.at("tail_bound").get<double>();
     if (m.has("mixtures")) c.model.mixtures = m.at("mixtures").get<std::size_t>();
+    // Optional (added with ffjord's ODE solver): absent in older runs, which have no ODE.
+    if (m.has("ode_solver")) c.model.ode_solver = m.at("ode_solver").get<std::string>();
+    if (m.has("ode_steps")) c.model.ode_steps = m.at("ode_steps").get<std::size_t>();
+    if (m.has("ode_rtol")) c.model.ode_rtol = m.at("ode_rtol").get<double>();
+    if (m.has("ode_atol")) c.model.ode_atol = m.at("ode_atol").get<double>();
     const auto& t = j.at("training");
     c.train.optimizer = t.at("optimizer").get<std::string>();
     c.train.lr = t.at("lr").get<double>();

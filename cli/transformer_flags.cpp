@@ -8,7 +8,7 @@ namespace fz::cli {
 
 std::string effective_transformer(const RunConfig& c, bool additive) {
   const std::string& m = c.model.model;
-  if (m == "nice" || m == "resflow") return "";
+  if (m == "nice" || m == "resflow" || m == "ffjord") return "";
   if (!c.model.transformer.empty()) return c.model.transformer;
   return additive ? "additive" : default_transformer(m);
 }
@@ -22,7 +22,8 @@ void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags
     if (additive && t != "additive") throw FlagError("--additive contradicts --transformer " + t + " (give one of them)");
   }
   const std::string used = effective_transformer(c, additive);
-  const std::string which = used.empty() ? m + (m == "resflow" ? " (no couplings)" : " (additive couplings)")
+  const bool no_couplings = m == "resflow" || m == "ffjord";
+  const std::string which = used.empty() ? m + (no_couplings ? " (no couplings)" : " (additive couplings)")
                                          : "--transformer " + used;
   if ((flags.bins || flags.tail_bound > 0) && used != "spline")
     throw FlagError(std::string(flags.bins ? "--bins" : "--tail-bound") + " is for the spline transformer (nsf, or "

@@ -60,7 +60,7 @@ std::vector<ZooFamily> zoo_families() {
   return {family("NICE additive", "nice"), family("RealNVP affine", "realnvp"),
           family("Glow-style 2-D", "glow"), family("NSF spline coupling", "nsf"),
           family("MAF affine", "maf", "affine"), family("MAF spline", "maf", "spline"),
-          family("Residual flow", "resflow")};
+          family("Residual flow", "resflow"), family("FFJORD (CNF)", "ffjord")};
 }
 
 // A square box around the density's samples (10% margin): every cell of a column shares it.

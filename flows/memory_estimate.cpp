@@ -240,6 +240,40 @@ void resflow(const PresetConfig& c, Ledger& out) {
   out.add("base (standard normal)", 0, 2 * d, 2 * d);
 }
 
+// ---- FFJORD: CNF blocks whose velocity MLP is evaluated NFE times per solve, all on the tape ----
+// Per evaluation and sample, each layer keeps its pre-activation (the product and the time
+// term's sum), its activation and slope, and its M = D tangent rows (the product, the scaled
+// rows); the trace keeps its product. The Runge-Kutta combinations keep two state-sized values
+// (D + 1: z and the log-det) per nonzero stage weight. The evaluation count is exact for rk4 (4 per
+// step) and assumed for dopri5: kDopri5AssumedSteps accepted steps of 6 evaluations (the real
+// count depends on the learned field and grows as it sharpens).
+constexpr double kDopri5AssumedSteps = 8;
+void ffjord(const PresetConfig& c, Ledger& out) {
+  const double d = double(c.event_shape[0]), hidden = double(c.hidden), m = d;
+  const bool rk4 = c.ode_solver == "rk4";
+  const double steps = rk4 ? double(c.ode_steps) : kDopri5AssumedSteps;
+  const double evaluations = steps * (rk4 ? 4 : 6), stage_weights = steps * (rk4 ? 7 : 20);
+  double params = 0, per_eval = 0, widest = 0;
+  for (std::size_t l = 0; l <= c.blocks; ++l) {
+    const bool last = l == c.blocks;
+    const double in = l == 0 ? d : hidden, width = last ? d : hidden;
+    params += (in + 1) * width + width;
+    per_eval += last ? width * (2 + m) : width * (5 + 3 * m);
+    widest = std::max(widest, width * (2 + 2 * m));
+  }
+  per_eval += m * d + 1;
+  // One entry per solver step (the backward pass walks them one at a time), the parameters on the first.
+  const std::size_t n = std::size_t(steps);
+  for (std::size_t b = 0; b < c.couplings; ++b)
+    for (std::size_t s = 0; s < n; ++s)
+      out.add("CNF block " + std::to_string(b + 1) + " " + c.ode_solver + " step " + std::to_string(s + 1) + " (" +
+                  std::to_string(std::size_t(evaluations / steps)) + " evaluations of MLP " + std::to_string(c.hidden) +
+                  " x " + std::to_string(c.blocks) + ")",
+              s == 0 ? params : 0, (evaluations * per_eval + 2 * stage_weights * (d + 1)) / steps,
+              widest + 8 * (d + 1));
+  out.add("base (standard normal)", 0, 2 * d, 2 * d);
+}
+
 }  // namespace
 
 double MemoryEstimate::parameters() const {
@@ -295,6 +329,7 @@ MemoryEstimate estimate_memory(const PresetConfig& config, std::size_t batch) {
   else if (c.model == "nsf") vec ? realnvp_vectors(c, ledger) : glow_images(c, ledger);  // same skeletons
   else if (c.model == "maf") maf(c, ledger);
   else if (c.model == "resflow") resflow(c, ledger);
+  else if (c.model == "ffjord") ffjord(c, ledger);
   else throw std::invalid_argument("estimate_memory: unknown model '" + c.model + "'");
   MemoryEstimate e;
   e.layers = ledger.take();

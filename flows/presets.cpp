@@ -1,4 +1,4 @@
-// flows/presets.cpp — assembling NICE, RealNVP, Glow, NSF and MAF (image and 2-D forms) from bijectors.
+// flows/presets.cpp — assembling NICE, RealNVP, Glow, NSF and MAF (image and 2-D forms) and FFJORD (2-D) from bijectors.
 #include "flows/presets.hpp"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include "flows/bijectors/actnorm.hpp"
 #include "flows/bijectors/coupling_factories.hpp"
 #include "flows/bijectors/diagonal_scaling.hpp"
+#include "flows/bijectors/ffjord.hpp"
 #include "flows/bijectors/invertible_conv1x1.hpp"
 #include "flows/bijectors/masked_autoregressive.hpp"
 #include "flows/bijectors/partition.hpp"
@@ -194,16 +195,35 @@ std::shared_ptr<FlowModel<T>> make_resflow_vectors(const PresetConfig& c, Rng& r
   return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
 }
 
+// FFJORD on 2-D data: `couplings` CNF blocks, each with its own velocity MLP and probe seed.
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_ffjord_vectors(const PresetConfig& c, Rng& rng) {
+  const std::size_t d = c.event_shape[0];
+  FfjordOptions options;
+  options.solver.method = c.ode_solver;
+  options.solver.steps = c.ode_steps;
+  options.solver.rtol = c.ode_rtol;
+  options.solver.atol = c.ode_atol;
+  auto flow = std::make_shared<Chain<T>>();
+  for (std::size_t i = 0; i < c.couplings; ++i) {
+    auto dynamics = std::make_shared<OdeDynamics<T>>(d, c.hidden, c.blocks, rng);
+    flow->add(std::make_shared<Ffjord<T>>(dynamics, options, rng.next_u64()));
+  }
+  return single_scale<T>(c, nullptr, flow, std::make_shared<StandardNormal<T>>());
+}
+
 }  // namespace
 
 std::string default_transformer(const std::string& model) {
-  if (model == "resflow") return "";  // no couplings, so no transformer
+  if (model == "resflow" || model == "ffjord") return "";  // no couplings, so no transformer
   return model == "nice" ? "additive" : model == "nsf" ? "spline" : "affine";
 }
 
 std::string transformer_refusal(const std::string& model, const std::string& transformer) {
   if (model == "resflow")
     return transformer.empty() ? "" : "resflow has no transformer (its blocks are x + g(x) with a Lipschitz MLP g)";
+  if (model == "ffjord")
+    return transformer.empty() ? "" : "ffjord is a continuous flow without couplings: it takes no transformer";
   const std::vector<std::string> choices = transformer_choices();
   if (std::find(choices.begin(), choices.end(), transformer) == choices.end()) {
     std::string known;
@@ -275,8 +295,19 @@ PresetConfig resolve_preset(PresetConfig c) {
     c.hidden = or_default(c.hidden, 32);
     c.blocks = or_default(c.blocks, 2);
     if (!vec) bad("resflow: vector (2-D toy) data only, not images");
+  } else if (c.model == "ffjord") {
+    if (!vec) bad("ffjord: 2-D (vector) data only, e.g. --dataset toy (no convolutional velocity field for images)");
+    c.couplings = or_default(c.couplings, 1);
+    c.hidden = or_default(c.hidden, 64);
+    c.blocks = or_default(c.blocks, 3);
+    OdeSolverOptions solver;
+    solver.method = c.ode_solver;
+    solver.steps = c.ode_steps;
+    solver.rtol = c.ode_rtol;
+    solver.atol = c.ode_atol;
+    if (const std::string why = ode_solver_refusal(solver); !why.empty()) bad("ffjord: " + why);
   } else {
-    bad("unknown model '" + c.model + "' (nice, realnvp, glow, nsf, maf, resflow)");
+    bad("unknown model '" + c.model + "' (nice, realnvp, glow, nsf, maf, resflow, ffjord)");
   }
   const bool glow_skeleton = c.model == "glow" || (c.model == "nsf" && !vec);
   if (c.couplings == 0 && !glow_skeleton) bad(c.model + ": needs at least one coupling");
@@ -304,6 +335,7 @@ std::shared_ptr<FlowModel<T>> make_flow(const PresetConfig& config, Rng& rng) {
   if (c.model == "realnvp") return vec ? make_realnvp_vectors<T>(c, rng) : make_realnvp_images<T>(c, rng);
   if (c.model == "maf") return make_maf_flow<T>(c, rng);
   if (c.model == "resflow") return make_resflow_vectors<T>(c, rng);
+  if (c.model == "ffjord") return make_ffjord_vectors<T>(c, rng);
   if (c.model == "nsf" && vec) return make_nsf_vectors<T>(c, rng);
   return vec ? make_glow_vectors<T>(c, rng) : make_glow_images<T>(c, rng);
 }

@@ -22,6 +22,11 @@
 //            normalised LipSwish MLP D -> hidden (32) x blocks (2) -> D with Lipschitz 0.97
 //            (flows/bijectors/residual_block.hpp); no transformer; training log-det by the
 //            Russian-roulette estimator, eval exact; sampling by fixed-point inversion.
+//   ffjord   (2-D only) `couplings` (1) continuous normalizing flow blocks
+//            (flows/bijectors/ffjord.hpp), each dz/dt = f(z, t) with f an MLP of `blocks` (3)
+//            hidden tanh layers of `hidden` (64) units and t as an extra input
+//            (flows/conditioners/ode_dynamics.hpp), integrated over [0, 1] by `ode_solver`;
+//            exact trace; standard normal base. No couplings: it takes no transformer.
 //   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two
 //   coordinates (toy-realnvp: 8 affine couplings, MLP 1 -> 64 -> 64 -> 2, log-scale tanh(s)).
 // Every coupling is a Coupling (flows/bijectors/coupling.hpp) of a partition, a conditioner and
@@ -58,6 +63,14 @@ struct PresetConfig {
   std::size_t bins = 8;              // spline transformer: bins K
   double tail_bound = 3.0;           // spline transformer: identity outside [-tail_bound, tail_bound]
   std::size_t mixtures = 4;          // mixture transformer: logistic components K
+  // ffjord: the ODE solver of its blocks (flows/ode/ode_solver.hpp), --ode-solver etc.
+  std::string ode_solver = "dopri5";  // rk4 | dopri5
+  std::size_t ode_steps = 8;          // rk4: fixed steps over [0, 1]
+  // dopri5 tolerances. 1e-4 rather than FFJORD's 1e-5: on two moons (90 s runs) it took as many
+  // steps per second as 1e-3 with test NLLs within 3e-5 nats of a 1e-7 solve (1e-5: half the
+  // steps per second, no better NLL per second; 1e-3: off by 1e-3 nats).
+  double ode_rtol = 1e-4;             // dopri5: relative tolerance
+  double ode_atol = 1e-4;             // dopri5: absolute tolerance
 };
 
 // The model x transformer rules, written once (resolve_preset applies them; the CLI checks
@@ -67,7 +80,9 @@ struct PresetConfig {
 //   maf             affine | spline
 //   realnvp, glow   any of transformer_choices() (flows/transformers/registry.hpp)
 //   resflow         none (default_transformer is "", and any name is refused)
-// The family's own transformer when none is asked for: nice additive, nsf spline, else affine.
+//   ffjord          none (no couplings; its transformer stays empty)
+// The family's own transformer when none is asked for: nice additive, nsf spline, resflow and
+// ffjord none (""), else affine.
 std::string default_transformer(const std::string& model);
 // "" when `model` can take `transformer`, else the reason in words, naming the model but not
 // the transformer ("maf takes affine or spline"), for the caller to prefix with where the name

@@ -18,6 +18,7 @@
 #include "examples/leaky_relu_bijector.hpp"  // a bijector written outside flows/ (examples/)
 #include "flows/bijectors/masked_autoregressive.hpp"
 #include "flows/bijectors/residual_block.hpp"
+#include "flows/bijectors/ffjord.hpp"
 #include "tests/flows/affine_transformer_fixture.hpp"
 #include "flows/bijectors/inverted.hpp"
 #include "flows/bijectors/planar.hpp"
@@ -203,6 +204,17 @@ std::vector<BijectorCase> all_bijector_cases() {
                                                                         Tensor64({1}, {-5.0})));
                      }, {4, 2}});
     cases.back().param_noise = 0.0;
+  }
+
+  // ---- continuous normalizing flow (FFJORD): dopri5 tight enough for the 1e-9 round trips ------
+  for (std::size_t d : {2, 3}) {
+    cases.push_back({"Ffjord(" + std::to_string(d) + "-D, MLP 8 x 2 tanh, dopri5 1e-11, exact trace)",
+                     [d](Rng& r) -> B {
+                       FfjordOptions o;
+                       o.solver.rtol = o.solver.atol = 1e-11;
+                       return std::make_shared<Ffjord<double>>(std::make_shared<OdeDynamics<double>>(d, 8, 2, r), o);
+                     },
+                     {3, d}});
   }
 
   // ---- examples/ (a contributor's bijector, see README "Writing a bijector") ----------------

@@ -57,7 +57,7 @@ inline std::vector<TinyPreset> tiny_image_presets() {
   return out;
 }
 
-// The image forms and the 2-D (vector) form of each family.
+// The image forms and the 2-D (vector) form of each family, and the 2-D FFJORD.
 inline std::vector<TinyPreset> tiny_presets() {
   std::vector<TinyPreset> out = tiny_image_presets();
   for (const char* m : {"nice", "realnvp", "glow"}) {
@@ -76,6 +76,16 @@ inline std::vector<TinyPreset> tiny_presets() {
   resflow.hidden = 8;
   resflow.couplings = 2;
   out.push_back({"resflow 2-D", resflow, -2.0, 2.0, /*random_training_loss=*/true, /*has_couplings=*/false});
+  // FFJORD: one CNF block, velocity MLP (2 + t) -> 8 -> 2, dopri5 at a tolerance tight enough for
+  // the round trips and finite differences every preset is held to (1e-9).
+  PresetConfig ffjord;
+  ffjord.model = "ffjord";
+  ffjord.event_shape = {2};
+  ffjord.hidden = 8;
+  ffjord.blocks = 1;
+  ffjord.ode_rtol = 1e-11;
+  ffjord.ode_atol = 1e-11;
+  out.push_back({"ffjord 2-D", ffjord, -2.0, 2.0, /*random_training_loss=*/false, /*has_couplings=*/false});
   return out;
 }
 
