@@ -54,6 +54,7 @@ struct FirstOrderSink final : detail::GradRedirect<T> {
   void add(const std::shared_ptr<detail::VarNode<T>>&, const Var<T>&) override {
     throw std::logic_error("grad: a Var gradient in a first-order pass (create_graph = false)");
   }
+  Var<T> pending(const detail::VarNode<T>*) const override { return Var<T>(); }
   const std::vector<Var<T>>& inputs;
   std::vector<Tensor<T>> grads;
 };
@@ -78,6 +79,10 @@ struct GraphSink final : detail::GradRedirect<T> {
       throw std::logic_error("grad(create_graph = true): a gradient for a variable that is not "
                              "on the graph being differentiated");
     sum_into(node_grads[node->tape_index], g);
+  }
+  Var<T> pending(const detail::VarNode<T>* node) const override {
+    if (node->is_leaf || node->tape_generation != generation || node->tape_index > root) return Var<T>();
+    return node_grads[node->tape_index];
   }
   static void sum_into(Var<T>& slot, const Var<T>& g) { slot = slot.defined() ? fz::add(slot, g) : g; }
 
@@ -186,6 +191,8 @@ std::vector<Var<T>> graph_pass(const std::vector<Var<T>>& outputs, const std::ve
                                const std::vector<Var<T>>& grad_outputs, std::size_t root) {
   Tape<T>& tape = Tape<T>::current();
   GraphSink<T> sink(inputs, tape.generation(), root);
+  thread_local std::uint64_t passes = 0;
+  sink.pass_id = ++passes;
   const auto op_inputs = op_output_inputs(inputs);
   std::vector<Var<T>> op_input_grads(inputs.size());
   {

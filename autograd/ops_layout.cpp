@@ -4,6 +4,7 @@
 // expression serves both.
 #include "autograd/ops_layout.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -80,10 +81,13 @@ namespace {
 // pieces, so by the time the first piece node runs in the reverse pass all piece gradients
 // have arrived; that node assembles the whole gradient of x once (missing ones as zeros) and
 // the other piece nodes then do nothing. (A piece with no gradient is skipped by the tape.)
+// A create_graph pass (autograd/grad.hpp) does the same with the pieces' Var gradients, which
+// it keeps itself (GradRedirect::pending); `graph_pass` marks the pass that already did it.
 template <typename T>
 struct SplitState {
   std::vector<std::shared_ptr<detail::VarNode<T>>> pieces;
   bool done = false;
+  std::uint64_t graph_pass = 0;
 };
 
 }  // namespace
@@ -98,15 +102,30 @@ std::vector<Var<T>> split(const Var<T>& x, const std::vector<std::size_t>& sizes
   out.reserve(parts.size());
   for (Tensor<T>& part : parts) {
     // Gradient of x: the piece gradients concatenated along the axis (zeros for unused ones).
-    out.push_back(record_op_if(record, "split", std::move(part), [x, state, a](const Tensor<T>&) {
-      if (state->done) return;
-      state->done = true;
-      if (!x.requires_grad()) return;
-      std::vector<Tensor<T>> grads;
-      grads.reserve(state->pieces.size());
-      for (const auto& piece : state->pieces)
-        grads.push_back(piece->grad.defined() ? piece->grad : Tensor<T>(piece->value.shape()));
-      x.accumulate_grad(concat(grads, a));
+    out.push_back(record_op_if(record, "split", std::move(part), [x, state, a](const auto& g) {
+      if constexpr (is_first_order<decltype(g)>) {
+        if (state->done) return;
+        state->done = true;
+        if (!x.requires_grad()) return;
+        std::vector<Tensor<T>> grads;
+        grads.reserve(state->pieces.size());
+        for (const auto& piece : state->pieces)
+          grads.push_back(piece->grad.defined() ? piece->grad : Tensor<T>(piece->value.shape()));
+        x.accumulate_grad(concat(grads, a));
+      } else {
+        const detail::GradRedirect<T>* pass = detail::grad_redirect<T>();
+        if (state->graph_pass == pass->pass_id) return;
+        state->graph_pass = pass->pass_id;
+        if (!x.requires_grad()) return;
+        // This piece's gradient was handed over as g; the others are still in the pass's table.
+        std::vector<Var<T>> grads;
+        grads.reserve(state->pieces.size());
+        for (const auto& piece : state->pieces) {
+          Var<T> gp = piece == g.output().node() ? static_cast<const Var<T>&>(g) : pass->pending(piece.get());
+          grads.push_back(gp.defined() ? gp : Var<T>(Tensor<T>(piece->value.shape())));
+        }
+        x.accumulate_grad(concat(grads, a));
+      }
     }));
   }
   if (record)

@@ -26,6 +26,7 @@
 // had before, so first-order training costs what it did.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <stdexcept>
@@ -52,6 +53,10 @@ struct GradRedirect {
   virtual ~GradRedirect() = default;
   virtual void add(const std::shared_ptr<VarNode<T>>& leaf, Tensor<T> g) = 0;
   virtual void add(const std::shared_ptr<VarNode<T>>& node, const Var<T>& g) = 0;
+  // In a create_graph pass: the gradient gathered so far for an op output of the graph
+  // (undefined if none, or once its node has run). For ops with several outputs (split).
+  virtual Var<T> pending(const VarNode<T>* node) const = 0;
+  std::uint64_t pass_id = 0;  // distinct for every create_graph pass of this thread
 };
 template <typename T>
 GradRedirect<T>*& grad_redirect();  // this thread's slot (autograd/var.cpp)

@@ -113,6 +113,15 @@ TEST_CASE("double backward: reductions and the broadcasting pair", "[autograd][d
   require_gradgrad([](const V& v) { return sum_to(tanh(v[0]), Shape{2}); }, {x});
   require_gradgrad([](const V& v) { return broadcast_to(tanh(v[0]), Shape{2, 2, 3}); },
                    {values({2, 1, 3}, -1.0, 1.0, 10)});
+  // sum_to and broadcast_to are ops of their own now: their first derivatives too.
+  for (const GradcheckResult& r :
+       {gradcheck([](const V& v) { return sum_to(v[0], Shape{3, 1}); }, {x}),
+        gradcheck([](const V& v) { return sum_to(v[0], Shape{}); }, {x}),
+        gradcheck([](const V& v) { return broadcast_to(v[0], Shape{2, 2, 3}); }, {values({2, 1, 3}, -1.0, 1.0, 10)}),
+        gradcheck([](const V& v) { return broadcast_to(v[0], Shape{4, 3}); }, {values({3}, -1.0, 1.0, 10)})}) {
+    INFO(r.message);
+    REQUIRE(r.ok);
+  }
 }
 
 TEST_CASE("double backward: layout ops", "[autograd][double_backward]") {
@@ -133,6 +142,13 @@ TEST_CASE("double backward: layout ops", "[autograd][double_backward]") {
   require_gradgrad(curved([](const Var64& a) { return unsqueeze2d(squeeze2d(reshape(a, Shape{1, 2, 2, 6}))); }), {x});
   require_gradgrad([](const V& v) { return concat({tanh(v[0]), square(v[1]), v[0]}, 1); },
                    {values({2, 2}, -1.0, 1.0, 12), values({2, 3}, -1.0, 1.0, 13)});
+  // split: the piece nodes share one gradient assembly; an unused piece counts as zeros.
+  require_gradgrad([](const V& v) {
+    const std::vector<Var64> parts = split(tanh(v[0]), {1, 2}, 1);
+    return concat({square(parts[1]), parts[0]}, 1);
+  }, {x});
+  require_gradgrad([](const V& v) { return mul(chunk(v[0], 2, 2)[1], chunk(v[0], 4, 2)[0]); }, {x});
+  require_gradgrad([](const V& v) { return exp(split(v[0], {1, 1, 1}, 1)[1]); }, {x});
   require_gradgrad(
       [](const V& v) { return where(Tensor64({2, 3}, {1, 0, 0, 1, 1, 0}), tanh(v[0]), square(v[1])); },
       {values({2, 3}, -1.0, 1.0, 14), values({3}, -1.0, 1.0, 15)});
