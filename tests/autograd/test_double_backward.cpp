@@ -17,6 +17,7 @@
 #include "autograd/ops_channel_affine.hpp"
 #include "autograd/ops_keep_masked.hpp"
 #include "autograd/ops_select_channels.hpp"
+#include "tensor/broadcast.hpp"
 #include "tensor/reference_mode.hpp"
 
 using namespace fz;
@@ -393,6 +394,14 @@ Var64 tanh_first_order_only(const Var64& x) {
   return record_op("tanh", y, {x}, [x, y](const Tensor64& g) { x.accumulate_grad(tanh_backward(g, y)); });
 }
 
+// mul, likewise (the library's first-order branch, in a closure without the second one).
+Var64 mul_first_order_only(const Var64& a, const Var64& b) {
+  return record_op("mul", mul(a.value(), b.value()), {a, b}, [a, b](const Tensor64& g) {
+    if (a.requires_grad()) a.accumulate_grad(sum_to(mul(g, b.value()), a.shape()));
+    if (b.requires_grad()) b.accumulate_grad(sum_to(mul(g, a.value()), b.shape()));
+  });
+}
+
 }  // namespace
 
 TEST_CASE("double backward: first-order results are bit-identical with and without the capability",
@@ -402,14 +411,18 @@ TEST_CASE("double backward: first-order results are bit-identical with and witho
   auto loss = [&](bool capability, Var64& wv, Var64& bv) {
     const Var64 a = linear(Var64(x), wv, bv);
     const Var64 h = capability ? tanh(a) : tanh_first_order_only(a);
-    return mean(square(h));
+    // A broadcast product with the bias: sum_to in the backward.
+    const Var64 m = capability ? mul(h, bv) : mul_first_order_only(h, bv);
+    return mean(square(m));
   };
   Var64 w1(w.clone(), true), b1(b.clone(), true), w2(w.clone(), true), b2(b.clone(), true);
   const Var64 with = loss(true, w1, b1);
-  REQUIRE(Tape<double>::current().nodes()[1].differentiable != nullptr);
+  REQUIRE(Tape<double>::current().nodes()[1].differentiable != nullptr);  // tanh
+  REQUIRE(Tape<double>::current().nodes()[2].differentiable != nullptr);  // mul
   with.backward();
   const Var64 without = loss(false, w2, b2);
   REQUIRE(Tape<double>::current().nodes()[1].differentiable == nullptr);
+  REQUIRE(Tape<double>::current().nodes()[2].differentiable == nullptr);
   without.backward();
   for (std::size_t i = 0; i < w.numel(); ++i) REQUIRE(w1.grad()[i] == w2.grad()[i]);
   for (std::size_t i = 0; i < b.numel(); ++i) REQUIRE(b1.grad()[i] == b2.grad()[i]);
