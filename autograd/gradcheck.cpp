@@ -4,6 +4,9 @@
 #include <cmath>
 #include <sstream>
 
+#include "autograd/grad.hpp"
+#include "tensor/random.hpp"
+
 namespace fz {
 
 namespace {
@@ -71,6 +74,119 @@ GradcheckResult gradcheck(const VarFunction64& f, const std::vector<Tensor64>& i
               << "]: analytic " << a << " vs numeric " << numeric << " (input shape "
               << shape_str(inputs[k].shape()) << ", output shape " << shape_str(y0.shape())
               << ")";
+          result.message = msg.str();
+        }
+      }
+    }
+  }
+  return result;
+}
+
+namespace {
+
+// h(x, u): the VJPs of every input, flattened and concatenated, by the first-order backward.
+std::vector<double> first_order_vjps(const VarFunction64& f, const std::vector<Tensor64>& inputs,
+                                     const Tensor64& u) {
+  std::vector<Var64> vars = make_leaves(inputs);
+  const Var64 y = f(vars);
+  std::vector<double> out;
+  const std::vector<Var64> g = grad(std::vector<Var64>{y}, vars, {Var64(u.clone())}, false);
+  for (const Var64& gk : g)
+    for (std::size_t j = 0; j < gk.numel(); ++j) out.push_back(gk.value()[j]);
+  Tape<double>::current().clear();  // when f did not depend on its inputs nothing consumed it
+  return out;
+}
+
+}  // namespace
+
+GradcheckResult gradgradcheck(const VarFunction64& f, const std::vector<Tensor64>& inputs,
+                              const GradgradcheckOptions& options) {
+  GradcheckResult result;
+  Rng rng(options.seed);
+  const Tensor64 u = rng.normal<double>(evaluate(f, inputs).shape());
+  // Columns of h's Jacobian: the inputs, then u (index inputs.size()).
+  std::vector<Tensor64> points = inputs;
+  points.push_back(u);
+  std::size_t n_out = 0;
+  for (const Tensor64& x : inputs) n_out += x.numel();
+  auto where = [&](std::size_t row) {  // "input k[j]" for an element of h
+    std::size_t k = 0;
+    while (row >= inputs[k].numel()) row -= inputs[k++].numel();
+    std::ostringstream s;
+    s << "input" << k << "[" << row << "]";
+    return s.str();
+  };
+  auto name = [&](std::size_t p) {
+    return p == inputs.size() ? std::string("the cotangent u") : "input" + std::to_string(p);
+  };
+  const std::vector<double> reference = first_order_vjps(f, inputs, u);
+
+  // analytic[p]: n_out x numel(points[p]), one reverse pass through the recorded backward per
+  // element of h.
+  std::vector<std::vector<double>> analytic(points.size());
+  for (std::size_t p = 0; p < points.size(); ++p) analytic[p].assign(n_out * points[p].numel(), 0.0);
+  for (std::size_t i = 0; i < n_out; ++i) {
+    std::vector<Var64> leaves = make_leaves(points);
+    const Var64 cotangent = leaves.back();
+    leaves.pop_back();
+    const Var64 y = f(leaves);
+    const std::vector<Var64> h = grad(std::vector<Var64>{y}, leaves, {cotangent}, true);
+    if (i == 0) {  // the differentiable backward's values are the first-order ones
+      std::size_t row = 0;
+      for (const Var64& hk : h)
+        for (std::size_t j = 0; j < hk.numel(); ++j, ++row) {
+          const double a = hk.value()[j], b = reference[row];
+          if (!(std::abs(a - b) <= options.atol + options.rtol * std::abs(b)) && result.ok) {
+            result.ok = false;
+            std::ostringstream msg;
+            msg << "gradgradcheck: the VJP of " << where(row) << " is " << a
+                << " by the differentiable backward but " << b << " by the first-order one";
+            result.message = msg.str();
+          }
+        }
+    }
+    std::vector<Var64> seeds;
+    std::size_t offset = 0;
+    for (const Var64& hk : h) {
+      Tensor64 seed(hk.shape(), 0.0);
+      if (i >= offset && i < offset + hk.numel()) seed[i - offset] = 1.0;
+      offset += hk.numel();
+      seeds.emplace_back(seed);
+    }
+    std::vector<Var64> wrt = leaves;
+    wrt.push_back(cotangent);
+    const std::vector<Var64> rows = grad(h, wrt, seeds, false);
+    for (std::size_t p = 0; p < points.size(); ++p)
+      for (std::size_t j = 0; j < points[p].numel(); ++j)
+        analytic[p][i * points[p].numel() + j] = rows[p].value()[j];
+    Tape<double>::current().clear();  // h may not have needed a pass (e.g. a linear f in x)
+  }
+
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    const std::size_t n_in = points[p].numel();
+    for (std::size_t j = 0; j < n_in; ++j) {
+      std::vector<Tensor64> plus = points, minus = points;
+      plus[p] = points[p].clone();
+      minus[p] = points[p].clone();
+      plus[p][j] += options.eps;
+      minus[p][j] -= options.eps;
+      const Tensor64 u_plus = plus.back(), u_minus = minus.back();
+      plus.pop_back();
+      minus.pop_back();
+      const std::vector<double> hp = first_order_vjps(f, plus, u_plus);
+      const std::vector<double> hm = first_order_vjps(f, minus, u_minus);
+      for (std::size_t i = 0; i < n_out; ++i) {
+        const double numeric = (hp[i] - hm[i]) / (2.0 * options.eps);
+        const double a = analytic[p][i * n_in + j];
+        const double err = std::abs(a - numeric);
+        ++result.entries_checked;
+        const bool bad = !(err <= options.atol + options.rtol * std::abs(numeric));
+        if (std::isnan(err) || err > result.max_abs_error) result.max_abs_error = err;
+        if (bad && result.ok) {
+          result.ok = false;
+          std::ostringstream msg;
+          msg << "gradgradcheck: d vjp(" << where(i) << ") / d " << name(p) << "[" << j
+              << "]: analytic " << a << " vs numeric " << numeric;
           result.message = msg.str();
         }
       }

@@ -1,6 +1,7 @@
-// autograd/ops.hpp — every differentiable op in one include.
+// autograd/ops.hpp — every differentiable op in one include (and grad/hvp/jvp, grad.hpp).
 #pragma once
 
+#include "grad.hpp"
 #include "ops_conv.hpp"
 #include "ops_elementwise.hpp"
 #include "ops_index.hpp"

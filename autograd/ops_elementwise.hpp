@@ -5,6 +5,9 @@
 // Scalar arguments are non-deduced (`type_identity_t<T>`), so `v * 2.0` and `1.0 - v` work for
 // a Var<float>. Each op is defined in ops_elementwise.cpp with its forward and backward side
 // by side; a backward only computes the gradients of inputs that require grad.
+// Every op here has second derivatives (grad(..., create_graph = true), autograd/grad.hpp);
+// for the piecewise-linear ones (relu, leaky_relu, abs, clamp, maximum, minimum) the second
+// derivative is 0 away from the kinks.
 #pragma once
 
 #include "var.hpp"

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "autograd/axis_lines.hpp"
+#include "autograd/ops_reduce.hpp"
 #include "tensor/broadcast.hpp"
 
 namespace fz {
@@ -99,16 +100,22 @@ Var<T> where(const Tensor<T>& condition, const Var<T>& a, const Var<T>& b) {
   for (std::size_t k = 0; k < y.numel(); ++k) y[k] = mask[k] != T(0) ? av[k] : bv[k];
   // d out / d a = mask, d out / d b = 1 - mask (selected, not blended: an inf or NaN in the
   // unselected branch does not leak into the gradient as 0 * inf).
-  return record_op("where", std::move(y), {a, b}, [a, b, mask](const Tensor<T>& g) {
-    if (a.requires_grad()) {
-      Tensor<T> ga = Tensor<T>::empty(g.shape());
-      for (std::size_t k = 0; k < g.numel(); ++k) ga[k] = mask[k] != T(0) ? g[k] : T(0);
-      a.accumulate_grad(sum_to(ga, a.shape()));
-    }
-    if (b.requires_grad()) {
-      Tensor<T> gb = Tensor<T>::empty(g.shape());
-      for (std::size_t k = 0; k < g.numel(); ++k) gb[k] = mask[k] != T(0) ? T(0) : g[k];
-      b.accumulate_grad(sum_to(gb, b.shape()));
+  return record_op("where", std::move(y), {a, b}, [a, b, mask](const auto& g) {
+    if constexpr (is_first_order<decltype(g)>) {
+      if (a.requires_grad()) {
+        Tensor<T> ga = Tensor<T>::empty(g.shape());
+        for (std::size_t k = 0; k < g.numel(); ++k) ga[k] = mask[k] != T(0) ? g[k] : T(0);
+        a.accumulate_grad(sum_to(ga, a.shape()));
+      }
+      if (b.requires_grad()) {
+        Tensor<T> gb = Tensor<T>::empty(g.shape());
+        for (std::size_t k = 0; k < g.numel(); ++k) gb[k] = mask[k] != T(0) ? T(0) : g[k];
+        b.accumulate_grad(sum_to(gb, b.shape()));
+      }
+    } else {  // the same selection of g, by where itself
+      const Var<T> zero(Tensor<T>::scalar(T(0)));
+      if (a.requires_grad()) a.accumulate_grad(sum_to(where(mask, g, zero), a.shape()));
+      if (b.requires_grad()) b.accumulate_grad(sum_to(where(mask, zero, g), b.shape()));
     }
   });
 }

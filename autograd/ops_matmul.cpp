@@ -11,6 +11,7 @@
 
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_layout.hpp"
+#include "autograd/ops_reduce.hpp"
 #include "tensor/gemm.hpp"
 #include "tensor/matmul.hpp"
 #include "tensor/reference_mode.hpp"
@@ -83,40 +84,46 @@ void relu_mask(const T* g, const T* y, T* out, std::size_t rows, std::size_t col
 template <typename T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   Tensor<T> y = matmul(a.value(), b.value());
-  return record_op("matmul", y, {a, b}, [a, b](const Tensor<T>& g) {
-    const Tensor<T>& av = a.value();
-    const Tensor<T>& bv = b.value();
-    const std::size_t M = g.size(-2), N = g.size(-1), K = av.size(-1);
-    const std::size_t batch = g.dim() == 3 ? g.shape()[0] : 1;
-    const bool a_broadcast = batch > 1 && (av.dim() == 2 || av.shape()[0] == 1);
-    const bool b_broadcast = batch > 1 && (bv.dim() == 2 || bv.shape()[0] == 1);
-    if (a.requires_grad()) {
-      if (!a_broadcast) {
-        a.accumulate_grad(matmul(g, bv, false, true).reshape(av.shape()));
-      } else {
-        // sum_p G_p B_p^T, accumulated product by product.
-        Tensor<T> da(av.shape());
-        const std::size_t sb = b_broadcast ? 0 : K * N;
-        for (std::size_t p = 0; p < batch; ++p)
-          gemm<T>(false, true, M, K, N, T(1), g.data() + p * M * N, N, bv.data() + p * sb, N,
-                  T(1), da.data(), K);
-        a.accumulate_grad(std::move(da));
+  return record_op("matmul", y, {a, b}, [a, b](const auto& g) {
+    if constexpr (!is_first_order<decltype(g)>) {
+      // Differentiable: the same products as Var ops; sum_to folds broadcast batches.
+      if (a.requires_grad()) a.accumulate_grad(sum_to(matmul(g, transpose(b, -2, -1)), a.shape()));
+      if (b.requires_grad()) b.accumulate_grad(sum_to(matmul(transpose(a, -2, -1), g), b.shape()));
+    } else {
+      const Tensor<T>& av = a.value();
+      const Tensor<T>& bv = b.value();
+      const std::size_t M = g.size(-2), N = g.size(-1), K = av.size(-1);
+      const std::size_t batch = g.dim() == 3 ? g.shape()[0] : 1;
+      const bool a_broadcast = batch > 1 && (av.dim() == 2 || av.shape()[0] == 1);
+      const bool b_broadcast = batch > 1 && (bv.dim() == 2 || bv.shape()[0] == 1);
+      if (a.requires_grad()) {
+        if (!a_broadcast) {
+          a.accumulate_grad(matmul(g, bv, false, true).reshape(av.shape()));
+        } else {
+          // sum_p G_p B_p^T, accumulated product by product.
+          Tensor<T> da(av.shape());
+          const std::size_t sb = b_broadcast ? 0 : K * N;
+          for (std::size_t p = 0; p < batch; ++p)
+            gemm<T>(false, true, M, K, N, T(1), g.data() + p * M * N, N, bv.data() + p * sb, N,
+                    T(1), da.data(), K);
+          a.accumulate_grad(std::move(da));
+        }
       }
-    }
-    if (b.requires_grad()) {
-      if (!b_broadcast) {
-        b.accumulate_grad(matmul(av, g, true, false).reshape(bv.shape()));
-      } else if (!a_broadcast) {
-        // sum_p A_p^T G_p is one product with the batch folded into the inner dimension.
-        b.accumulate_grad(
-            matmul(av.reshape({batch * M, K}), g.reshape({batch * M, N}), true, false)
-                .reshape(bv.shape()));
-      } else {
-        // Both broadcast: A^T (sum_p G_p).
-        Tensor<T> gs({M, N});
-        for (std::size_t p = 0; p < batch; ++p)
-          for (std::size_t i = 0; i < M * N; ++i) gs[i] += g[p * M * N + i];
-        b.accumulate_grad(matmul(av.reshape({M, K}), gs, true, false).reshape(bv.shape()));
+      if (b.requires_grad()) {
+        if (!b_broadcast) {
+          b.accumulate_grad(matmul(av, g, true, false).reshape(bv.shape()));
+        } else if (!a_broadcast) {
+          // sum_p A_p^T G_p is one product with the batch folded into the inner dimension.
+          b.accumulate_grad(
+              matmul(av.reshape({batch * M, K}), g.reshape({batch * M, N}), true, false)
+                  .reshape(bv.shape()));
+        } else {
+          // Both broadcast: A^T (sum_p G_p).
+          Tensor<T> gs({M, N});
+          for (std::size_t p = 0; p < batch; ++p)
+            for (std::size_t i = 0; i < M * N; ++i) gs[i] += g[p * M * N + i];
+          b.accumulate_grad(matmul(av.reshape({M, K}), gs, true, false).reshape(bv.shape()));
+        }
       }
     }
   });
@@ -168,32 +175,44 @@ Var<T> linear_impl(const char* op, bool relu, const Var<T>& x, const Var<T>& wei
   // The closure keeps y only for the mask (it shares the output's buffer: no copy).
   Tensor<T> mask_src = relu ? y : Tensor<T>();
   return record_op(op, y, {x, weight, bias},
-                   [x, weight, bias, rows, in, out, mask_src](const Tensor<T>& g_out) {
-    const T* g = g_out.data();
-    Tensor<T> db;
-    if (bias.requires_grad()) db = Tensor<T>({out});
-    if (mask_src.defined()) {
-      // G' = G * [y > 0], in a per-thread buffer reused across calls; the bias gradient is
-      // summed in the same pass.
-      T* gm = detail::thread_scratch<LinearReluMask, T>(0, rows * out);
-      relu_mask(g, mask_src.data(), gm, rows, out, db.defined() ? db.data() : nullptr);
-      g = gm;
-    } else if (db.defined()) {
-      add_column_sums(g, rows, out, db.data());
+                   [x, weight, bias, rows, in, out, mask_src](const auto& g_out) {
+    if constexpr (!is_first_order<decltype(g_out)>) {
+      // Differentiable: the same three products as Var ops on (rows, .) matrices; the ReLU's
+      // mask [y > 0] is a constant (its second derivative is 0).
+      Var<T> g = reshape(g_out, Shape{rows, out});
+      if (mask_src.defined())
+        g = mul(g, Var<T>(relu_backward(Tensor<T>(mask_src.shape(), T(1)), mask_src).reshape({rows, out})));
+      if (x.requires_grad()) x.accumulate_grad(reshape(matmul(g, weight), x.shape()));
+      if (weight.requires_grad())
+        weight.accumulate_grad(matmul(transpose(g, 0, 1), reshape(x, Shape{rows, in})));
+      if (bias.requires_grad()) bias.accumulate_grad(sum(g, 0));
+    } else {
+      const T* g = g_out.data();
+      Tensor<T> db;
+      if (bias.requires_grad()) db = Tensor<T>({out});
+      if (mask_src.defined()) {
+        // G' = G * [y > 0], in a per-thread buffer reused across calls; the bias gradient is
+        // summed in the same pass.
+        T* gm = detail::thread_scratch<LinearReluMask, T>(0, rows * out);
+        relu_mask(g, mask_src.data(), gm, rows, out, db.defined() ? db.data() : nullptr);
+        g = gm;
+      } else if (db.defined()) {
+        add_column_sums(g, rows, out, db.data());
+      }
+      if (x.requires_grad()) {
+        Tensor<T> dx = Tensor<T>::empty(x.value().shape());
+        gemm<T>(false, false, rows, in, out, T(1), g, out, weight.value().data(), in, T(0),
+                dx.data(), in);
+        x.accumulate_grad(std::move(dx));
+      }
+      if (weight.requires_grad()) {
+        Tensor<T> dw = Tensor<T>::empty({out, in});
+        gemm<T>(true, false, out, in, rows, T(1), g, out, x.value().data(), in, T(0), dw.data(),
+                in);
+        weight.accumulate_grad(std::move(dw));
+      }
+      if (db.defined()) bias.accumulate_grad(std::move(db));
     }
-    if (x.requires_grad()) {
-      Tensor<T> dx = Tensor<T>::empty(x.value().shape());
-      gemm<T>(false, false, rows, in, out, T(1), g, out, weight.value().data(), in, T(0),
-              dx.data(), in);
-      x.accumulate_grad(std::move(dx));
-    }
-    if (weight.requires_grad()) {
-      Tensor<T> dw = Tensor<T>::empty({out, in});
-      gemm<T>(true, false, out, in, rows, T(1), g, out, x.value().data(), in, T(0), dw.data(),
-              in);
-      weight.accumulate_grad(std::move(dw));
-    }
-    if (db.defined()) bias.accumulate_grad(std::move(db));
   });
 }
 

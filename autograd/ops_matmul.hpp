@@ -1,6 +1,7 @@
 // autograd/ops_matmul.hpp — differentiable matrix products: matmul (2-D and batched) and
 // linear (a fully connected layer, y = x W^T + b with W shaped (out, in) as in PyTorch), and
 // linear_relu, the same layer with its ReLU fused in (the hidden layers of MLP conditioners).
+// All three have second derivatives (grad(..., create_graph = true), autograd/grad.hpp).
 #pragma once
 
 #include "var.hpp"

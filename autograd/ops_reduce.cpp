@@ -1,9 +1,14 @@
 // autograd/ops_reduce.cpp — forward and backward of the differentiable reductions.
-// The all-elements forms reduce over every axis, so one implementation serves both.
+// The all-elements forms reduce over every axis, so one implementation serves both. Closures
+// written as [..](const auto& g) also have a differentiable branch (Var ops), see var.hpp.
 #include "autograd/ops_reduce.hpp"
 
 #include <cmath>
 #include <utility>
+
+#include "autograd/ops_elementwise.hpp"
+#include "autograd/ops_layout.hpp"
+#include "tensor/broadcast.hpp"
 
 namespace fz {
 
@@ -24,9 +29,14 @@ Var<T> sum_or_mean(const Var<T>& x, const std::vector<int>& axes, bool keepdim, 
                       : T(1);
   // d sum / dx_i = 1 (d mean / dx_i = 1/count): broadcast g back over the reduced axes.
   return record_op(is_mean ? "mean" : "sum", std::move(y), {x},
-                   [x, axes, scale](const Tensor<T>& g) {
+                   [x, axes, scale](const auto& g) {
                      if (!x.requires_grad()) return;
-                     x.accumulate_grad(expand_reduced(g, x.shape(), axes, scale));
+                     if constexpr (is_first_order<decltype(g)>) {
+                       x.accumulate_grad(expand_reduced(g, x.shape(), axes, scale));
+                     } else {  // g with the reduced axes kept as 1s, repeated over them
+                       Var<T> dx = broadcast_to(reshape(g, reduced_shape(x.shape(), axes, true)), x.shape());
+                       x.accumulate_grad(scale == T(1) ? dx : mul_scalar(dx, scale));
+                     }
                    });
 }
 
@@ -83,19 +93,26 @@ template <typename T>
 Var<T> logsumexp(const Var<T>& x, const std::vector<int>& axes, bool keepdim) {
   Tensor<T> y = logsumexp(x.value(), axes, keepdim);
   // d lse / dx_i = exp(x_i - lse) (the softmax over the reduced group).
-  return record_op("logsumexp", y, {x}, [x, y, axes](const Tensor<T>& g) {
+  return record_op("logsumexp", y, {x}, [x, y, axes](const auto& g) {
     if (!x.requires_grad()) return;
-    Tensor<T> dx = expand_reduced(g, x.shape(), axes);
-    const Tensor<T> lse = expand_reduced(y, x.shape(), axes);
-    const T* xv = x.value().data();
-    for (std::size_t i = 0; i < dx.numel(); ++i) {
-      // An all -inf group has lse = -inf: its softmax is taken as 0 rather than NaN.
-      const T e = std::isinf(lse[i]) && lse[i] < 0 ? T(0) : std::exp(xv[i] - lse[i]);
-      dx[i] *= e;
+    if constexpr (is_first_order<decltype(g)>) {
+      Tensor<T> dx = expand_reduced(g, x.shape(), axes);
+      const Tensor<T> lse = expand_reduced(y, x.shape(), axes);
+      const T* xv = x.value().data();
+      for (std::size_t i = 0; i < dx.numel(); ++i) {
+        // An all -inf group has lse = -inf: its softmax is taken as 0 rather than NaN.
+        const T e = std::isinf(lse[i]) && lse[i] < 0 ? T(0) : std::exp(xv[i] - lse[i]);
+        dx[i] *= e;
+      }
+      x.accumulate_grad(std::move(dx));
+    } else {  // the same product in Var ops, the softmax from the output lse (finite groups)
+      const Shape kept = reduced_shape(x.shape(), axes, true);
+      const Var<T> softmax = exp(sub(x, broadcast_to(reshape(g.output(), kept), x.shape())));
+      x.accumulate_grad(mul(broadcast_to(reshape(g, kept), x.shape()), softmax));
     }
-    x.accumulate_grad(std::move(dx));
   });
 }
+
 template <typename T>
 Var<T> logsumexp(const Var<T>& x) {
   return logsumexp(x, every_axis(x.dim()), false);
@@ -103,6 +120,24 @@ Var<T> logsumexp(const Var<T>& x) {
 template <typename T>
 Var<T> logsumexp(const Var<T>& x, int axis, bool keepdim) {
   return logsumexp(x, std::vector<int>{axis}, keepdim);
+}
+
+template <typename T>
+Var<T> sum_to(const Var<T>& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  // Each input element was summed into one output element: g repeated back over x's shape.
+  return record_op("sum_to", sum_to(x.value(), shape), {x}, [x](const auto& g) {
+    if (x.requires_grad()) x.accumulate_grad(broadcast_to(g, x.shape()));
+  });
+}
+
+template <typename T>
+Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  // Each input element was used once per repetition: g summed back to x's shape.
+  return record_op("broadcast_to", broadcast_to(x.value(), shape), {x}, [x](const auto& g) {
+    if (x.requires_grad()) x.accumulate_grad(sum_to(g, x.shape()));
+  });
 }
 
 #define FZ_INSTANTIATE_OPS_REDUCE(T)                                             \
@@ -117,7 +152,9 @@ Var<T> logsumexp(const Var<T>& x, int axis, bool keepdim) {
   template Var<T> max(const Var<T>&, int, bool);                                 \
   template Var<T> logsumexp(const Var<T>&);                                      \
   template Var<T> logsumexp(const Var<T>&, const std::vector<int>&, bool);       \
-  template Var<T> logsumexp(const Var<T>&, int, bool);
+  template Var<T> logsumexp(const Var<T>&, int, bool);                           \
+  template Var<T> sum_to(const Var<T>&, const Shape&);                           \
+  template Var<T> broadcast_to(const Var<T>&, const Shape&);
 
 FZ_INSTANTIATE_OPS_REDUCE(float)
 FZ_INSTANTIATE_OPS_REDUCE(double)

@@ -11,12 +11,12 @@ Tape<T>& Tape<T>::current() {
 
 template <typename T>
 void Tape<T>::record(const char* op, const std::shared_ptr<detail::VarNode<T>>& output,
-                     Backward backward) {
+                     Backward backward, DifferentiableBackward differentiable) {
   output->is_leaf = false;
   output->requires_grad = true;
   output->tape_generation = generation_;
   output->tape_index = nodes_.size();
-  nodes_.push_back(Node{op, output, std::move(backward)});
+  nodes_.push_back(Node{op, output, std::move(backward), differentiable});
 }
 
 template <typename T>

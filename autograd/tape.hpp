@@ -6,6 +6,8 @@
 // one backwards loop — no recursion, no sort. After a reverse pass the tape is cleared; the
 // node vector keeps its capacity, so the next iteration records into the same memory
 // (an arena, as in Stan Math's reverse mode). There is one tape per thread and element type.
+// grad(..., create_graph = true) (autograd/grad.hpp) runs the nodes' differentiable entry
+// instead and does not clear: the nodes it records are appended after the original ones.
 #pragma once
 
 #include <chrono>
@@ -34,6 +36,8 @@ struct VarNode {
 
 template <typename T>
 class Tape;
+template <typename T>
+class OutputGrad;
 
 // Optional observer of recording and of the reverse pass: the tape inspector and the op
 // profiler (autograd/tape_inspector.hpp, autograd/op_profiler.hpp). At most one per tape; with
@@ -60,17 +64,25 @@ class Tape {
   // Receives the gradient of the loss with respect to the node's output and adds the
   // gradients of the node's inputs into them (Var::accumulate_grad).
   using Backward = std::function<void(const Tensor<T>& grad_output)>;
+  // The node's second entry point, used by grad(..., create_graph = true) (autograd/grad.hpp):
+  // runs the same closure object with the output's gradient as a Var, so the backward's own
+  // arithmetic is recorded on this tape. A plain function pointer made by record_op for
+  // closures that have that entry (autograd/var.hpp, detail::differentiable_entry); nullptr
+  // for first-order-only ops, which grad(create_graph = true) refuses by name.
+  using DifferentiableBackward = void (*)(const Backward& closure, const OutputGrad<T>& grad_output);
 
   struct Node {
     const char* op;
     std::shared_ptr<detail::VarNode<T>> output;
     Backward backward;
+    DifferentiableBackward differentiable = nullptr;
   };
 
   // This thread's tape for element type T.
   static Tape& current();
 
-  void record(const char* op, const std::shared_ptr<detail::VarNode<T>>& output, Backward backward);
+  void record(const char* op, const std::shared_ptr<detail::VarNode<T>>& output, Backward backward,
+              DifferentiableBackward differentiable = nullptr);
 
   // Runs the backward closures from node `from_index` down to node 0, then clears the tape.
   void run_backward(std::size_t from_index);

@@ -6,6 +6,16 @@
 
 namespace fz {
 
+namespace detail {
+template <typename T>
+GradRedirect<T>*& grad_redirect() {
+  thread_local GradRedirect<T>* redirect = nullptr;
+  return redirect;
+}
+template GradRedirect<float>*& grad_redirect<float>();
+template GradRedirect<double>*& grad_redirect<double>();
+}  // namespace detail
+
 template <typename T>
 Var<T>::Var(Tensor<T> value, bool requires_grad) : node_(std::make_shared<detail::VarNode<T>>()) {
   if (!value.defined()) throw std::invalid_argument("Var: cannot wrap an undefined tensor");
@@ -26,6 +36,13 @@ void Var<T>::accumulate_grad(Tensor<T> g) const {
   if (g.shape() != node_->value.shape())
     throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(g.shape()) +
                            " for a variable of shape " + shape_str(node_->value.shape()));
+  // Inside grad() a leaf's gradient goes to grad()'s result, not into .grad (one thread-local
+  // read, for leaves only: op outputs, most of the calls, never look).
+  if (node_->is_leaf)
+    if (detail::GradRedirect<T>* redirect = detail::grad_redirect<T>()) {
+      redirect->add(node_, std::move(g));
+      return;
+    }
   Tensor<T>& grad = node_->grad;
   if (!grad.defined()) {
     // A leaf's gradient belongs to its owner (optimisers and clipping scale it in place), so it
@@ -41,6 +58,19 @@ void Var<T>::accumulate_grad(Tensor<T> g) const {
   } else {  // shared with another gradient: a new buffer, leaving the other one as it was
     grad = add(grad, g);
   }
+}
+
+template <typename T>
+void Var<T>::accumulate_grad(const Var& g) const {
+  if (!node_->requires_grad) return;
+  if (g.shape() != node_->value.shape())
+    throw std::logic_error("accumulate_grad: gradient of shape " + shape_str(g.shape()) +
+                           " for a variable of shape " + shape_str(node_->value.shape()));
+  detail::GradRedirect<T>* redirect = detail::grad_redirect<T>();
+  if (!redirect)
+    throw std::logic_error("accumulate_grad(Var): a gradient as a Var only exists inside "
+                           "grad(..., create_graph = true) (autograd/grad.hpp)");
+  redirect->add(node_, g);
 }
 
 template <typename T>

@@ -10,12 +10,28 @@
 //     // d/dx e^x = e^x
 //     return record_op("exp", y, {x}, [x, y](const Tensor<T>& g) { x.accumulate_grad(mul(g, y)); });
 //   }
+//
+// An op that also has second derivatives writes its closure as a generic lambda with two
+// branches, the first-order one on tensors and the differentiable one in Var ops (which record
+// their own nodes when grad(..., create_graph = true) runs it, autograd/grad.hpp):
+//
+//     return record_op("exp", y, {x}, [x, y](const auto& g) {
+//       if constexpr (is_first_order<decltype(g)>) x.accumulate_grad(mul(g, y));
+//       else x.accumulate_grad(g * g.output());   // g: an OutputGrad<T>, a Var
+//     });
+//
+// It is still ONE closure object (the same captures, the same single allocation inside the
+// tape's std::function); record_op only adds a plain function pointer to the node that reaches
+// its second entry (detail::differentiable_entry). The first-order branch is the code the op
+// had before, so first-order training costs what it did.
 #pragma once
 
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -26,6 +42,27 @@
 namespace fz {
 
 template <typename T>
+class Var;
+
+namespace detail {
+// While grad() (autograd/grad.cpp) runs its reverse pass, gradients go to it instead of into
+// the variables' .grad: a leaf's first-order gradient (so grad() touches no .grad), and every
+// gradient of a create_graph pass (as Vars). One per thread; null outside grad().
+template <typename T>
+struct GradRedirect {
+  virtual ~GradRedirect() = default;
+  virtual void add(const std::shared_ptr<VarNode<T>>& leaf, Tensor<T> g) = 0;
+  virtual void add(const std::shared_ptr<VarNode<T>>& node, const Var<T>& g) = 0;
+  // In a create_graph pass: the gradient gathered so far for an op output of the graph
+  // (undefined if none, or once its node has run). For ops with several outputs (split).
+  virtual Var<T> pending(const VarNode<T>* node) const = 0;
+  std::uint64_t pass_id = 0;  // distinct for every create_graph pass of this thread
+};
+template <typename T>
+GradRedirect<T>*& grad_redirect();  // this thread's slot (autograd/var.cpp)
+}  // namespace detail
+
+template <typename T>
 class Var {
  public:
   using value_type = T;
@@ -34,6 +71,8 @@ class Var {
   Var() = default;
   // A leaf holding `value`; set requires_grad for parameters and inputs to differentiate.
   explicit Var(Tensor<T> value, bool requires_grad = false);
+  // Another handle to an existing variable (the tape's nodes hold VarNodes; grad() uses it).
+  explicit Var(std::shared_ptr<detail::VarNode<T>> node) : node_(std::move(node)) {}
 
   bool defined() const { return static_cast<bool>(node_); }
   const Tensor<T>& value() const { return node_->value; }
@@ -62,6 +101,10 @@ class Var {
   // grad += g (g must have this Var's shape). A no-op when this Var does not require grad.
   // Used by backward closures; takes g by value so a fresh tensor is adopted without a copy.
   void accumulate_grad(Tensor<T> g) const;
+  // The differentiable form, for the Var branch of a backward closure run by
+  // grad(..., create_graph = true): adds g (a Var, so the sum is recorded) to this variable's
+  // gradient in that pass. Throws std::logic_error outside such a pass.
+  void accumulate_grad(const Var& g) const;
 
   // A new leaf sharing this value, cut off from the graph.
   Var detach() const { return Var(node_->value, false); }
@@ -77,6 +120,31 @@ class Var {
 
 using Var32 = Var<float>;
 using Var64 = Var<double>;
+
+// What the differentiable entry of a backward closure receives: the gradient of the op's
+// output as a Var (it may depend on the inputs, so everything computed from it is recorded),
+// which also knows the op's output (for ops whose derivative is written in it, like e^x).
+template <typename T>
+class OutputGrad : public Var<T> {
+ public:
+  OutputGrad(Var<T> grad, Var<T> output) : Var<T>(std::move(grad)), output_(std::move(output)) {}
+  const Var<T>& output() const { return output_; }
+
+ private:
+  Var<T> output_;
+};
+
+namespace detail {
+template <typename G>
+struct IsOutputGrad : std::false_type {};
+template <typename T>
+struct IsOutputGrad<OutputGrad<T>> : std::true_type {};
+}  // namespace detail
+
+// In a closure written as [..](const auto& g): true in its first-order branch (g is a
+// Tensor<T>), false in its differentiable one (g is an OutputGrad<T>).
+template <typename G>
+constexpr bool is_first_order = !detail::IsOutputGrad<std::decay_t<G>>::value;
 
 // True when recording is on and some input requires grad: only then does an op record.
 template <typename T>
@@ -124,6 +192,23 @@ void check_inputs_current(const char* op, const Tape<T>& tape, const Inputs& inp
                              "its detach() as a constant");
 }
 
+// The second entry point of a closure of type Closure, stored in the tape's std::function:
+// target<Closure>() recovers the object (no copy) and calls its OutputGrad overload.
+template <typename T, typename Closure>
+void run_differentiable(const typename Tape<T>::Backward& closure, const OutputGrad<T>& g) {
+  (*closure.template target<Closure>())(g);
+}
+
+// &run_differentiable<T, Closure> when the closure can be called with an OutputGrad<T> (a
+// generic lambda with a Var branch), else nullptr: such an op has first derivatives only.
+template <typename T, typename Closure>
+constexpr typename Tape<T>::DifferentiableBackward differentiable_entry() {
+  if constexpr (std::is_invocable_v<const Closure&, const OutputGrad<T>&>)
+    return &run_differentiable<T, Closure>;
+  else
+    return nullptr;
+}
+
 // record_op and record_op_if: `inputs` is null when the op did not declare them.
 template <typename T, typename BackwardFn, typename Inputs>
 Var<T> record_node(bool record, const char* op, Tensor<T> value, BackwardFn&& backward,
@@ -132,7 +217,8 @@ Var<T> record_node(bool record, const char* op, Tensor<T> value, BackwardFn&& ba
   if (record) {
     Tape<T>& tape = Tape<T>::current();
     if (inputs) check_inputs_current(op, tape, *inputs);
-    tape.record(op, out.node(), typename Tape<T>::Backward(std::forward<BackwardFn>(backward)));
+    tape.record(op, out.node(), typename Tape<T>::Backward(std::forward<BackwardFn>(backward)),
+                differentiable_entry<T, std::decay_t<BackwardFn>>());
     if (TapeObserver<T>* observer = tape.observer()) notify_record(*observer, tape, inputs);
   }
   return out;
