@@ -21,6 +21,13 @@ void check_data_parallel_flags(const TrainRequest& req, const RunConfig& config,
   if (req.log_layers) throw FlagError("--log-layers is not available when training over several MPI ranks");
 }
 
+StepAgreement agree_on_step(Collective& c, bool interrupted, double seconds) {
+  if (!c.distributed()) return {interrupted, seconds};
+  double both[2] = {interrupted ? 1.0 : 0.0, is_lead(c) ? seconds : 0.0};
+  c.allreduce_sum(both, 2);
+  return {both[0] > 0.5, both[1]};
+}
+
 int exit_code_for(const std::exception_ptr& failure) {
   try {
     std::rethrow_exception(failure);

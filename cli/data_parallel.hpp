@@ -24,6 +24,15 @@ inline bool is_lead(const Collective& c) { return c.rank() == 0; }
 // divide evenly among the ranks, --log-layers (its per-term evaluation is single-process).
 void check_data_parallel_flags(const TrainRequest& req, const RunConfig& config, const Collective& c);
 
+// What every rank decides the step loop on, agreed in one small allreduce per step: whether
+// any rank was signalled, and rank 0's clock (the ranks' clocks differ; time-based decisions —
+// the --minutes budget, checkpoint intervals — must not). On a single process: the inputs.
+struct StepAgreement {
+  bool stop = false;
+  double seconds = 0.0;
+};
+StepAgreement agree_on_step(Collective& c, bool interrupted, double seconds);
+
 // The exit code a failure would have had on a single process (as cli/main.cpp maps them).
 int exit_code_for(const std::exception_ptr& failure);
 

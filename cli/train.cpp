@@ -285,9 +285,10 @@ int train_in_locked_folder(const TrainRequest& req) {
     const std::size_t s = trainer.steps_done();
     if (total_steps && s >= total_steps) break;
     // Under MPI every branch below is taken by all ranks together: the clock is rank 0's and a
-    // signal on any rank stops them all (one small collective each; none on a single process).
-    if (budget > 0 && rank0_value(ranks, elapsed()) >= budget) break;
-    if (any_rank(ranks, interrupt_requested())) {
+    // signal on any rank stops them all (one small allreduce; none on a single process).
+    const StepAgreement agreed = agree_on_step(ranks, interrupt_requested(), elapsed());
+    if (budget > 0 && agreed.seconds >= budget) break;
+    if (agreed.stop) {
       interrupted = true;
       break;
     }
@@ -322,7 +323,8 @@ int train_in_locked_folder(const TrainRequest& req) {
     if (config.sample_every && stats.step % config.sample_every == 0 && !any_rank(ranks, interrupt_requested()) && lead)
       write_samples(*model, trainer, data, config, req.out_dir, "step" + std::to_string(stats.step),
                     "step " + std::to_string(stats.step), {0.7, 1.0}, config.seed);
-    if (!test_col.empty() || rank0_value(ranks, elapsed()) - last_checkpoint >= config.checkpoint_seconds) {
+    const double now = ranks.distributed() ? agreed.seconds : elapsed();  // MPI: the clock at the step's start
+    if (!test_col.empty() || now - last_checkpoint >= config.checkpoint_seconds) {
       const std::string bad = checkpoint();
       if (!bad.empty()) return stop_diverged(bad);
     }
