@@ -252,6 +252,9 @@ int train_in_locked_folder(const TrainRequest& req) {
       bad = non_finite_log_prob(trainer, data.toy ? last_toy_batch
                                                   : dequantize<float>(last_pixels, probe_rng, config.train.bits));
     }
+    // The ranks hold the same state and batch, so they find the same; agreed all the same, since
+    // what follows (a rollback, stopping) must happen on all ranks or none.
+    if (any_rank(ranks, !bad.empty()) && bad.empty()) bad = "another MPI rank found the state not finite";
     return bad;
   };
   auto checkpoint = [&]() -> std::string {
