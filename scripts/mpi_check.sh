@@ -20,7 +20,15 @@ fail() { echo "mpi-check: FAIL $1"; failed=$((failed + 1)); }
 finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit $?; }
 
 if [ ! -x "$build_dir/tests/mpi/mpi_equivalence" ]; then
-  echo "mpi-check: $build_dir has no MPI build (install libopenmpi-dev openmpi-bin, then meson setup --reconfigure $build_dir); skipped"
+  mpi_option=$(meson introspect "$build_dir" --buildoptions 2>/dev/null | python3 -c '
+import json, sys
+print(next((str(o["value"]) for o in json.load(sys.stdin) if o["name"] == "mpi"), "?"))' 2>/dev/null)
+  if [ "$mpi_option" != disabled ] && dpkg-query -W -f='${Status}' libopenmpi-dev 2>/dev/null | grep -q "install ok installed"; then
+    # scripts/setup.sh installs OpenMPI: a build that did not find it would skip these checks unseen.
+    fail "libopenmpi-dev is installed but $build_dir was configured without MPI (meson setup --reconfigure $build_dir)"
+  else
+    echo "mpi-check: $build_dir has no MPI build (-Dmpi=$mpi_option; install libopenmpi-dev openmpi-bin and reconfigure); skipped"
+  fi
   finish
 fi
 # Root in a container needs both variables; --oversubscribe lets 2 ranks share fewer free cores.
