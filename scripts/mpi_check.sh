@@ -3,7 +3,8 @@
 # machine with 2 ranks: the equivalence program (tests/mpi/mpi_equivalence.cpp: np 2 against a
 # single process, gradients, parameters after 20 steps, a control that the checks can fail),
 # then `mpirun -np 2 build/flowzoo train` itself: one writer (metrics.csv has each step once),
-# the same numbers as np 1, a --batch the ranks cannot split refused (exit 2), --resume, a
+# the same numbers as np 1, a --batch the ranks cannot split refused (exit 2), --resume (same N
+# and another N), a
 # SIGTERM to one rank stopping both with a checkpoint, and a rank that fails ending the other
 # instead of leaving it waiting. One line per check ("mpi-check: PASS|FAIL ..."), then
 # "N passed, N failed" (.ci/run stage 1m counts it). Skips (0 passed, 0 failed) when the build
@@ -78,6 +79,22 @@ else
   fail "test NLL at step 20: np 2 ($t2) vs np 1 ($t1)"
 fi
 
+# 2b. A tiny Glow on Fashion-MNIST (images: dequantization, ActNorm's initialisation, the
+# evaluation of the test images split over the ranks): np 2 against np 1. Float32 with Adam, so
+# 1e-3 (Adam turns round-off into small step differences; tests/mpi/mpi_equivalence.cpp).
+glow=(train --model glow --levels 2 --steps-per-level 2 --hidden 8 --batch 16 --steps 10 --threads 1 --eval-every 0
+      --sample-every 0 --final-eval-limit 256 --quiet)
+"$fz" "${glow[@]}" --out "$tmp/g1" >"$tmp/g1.log" 2>&1
+mpirun_ -np 2 "$fz" "${glow[@]}" --out "$tmp/g2" >"$tmp/g2.log" 2>&1
+rc=$?
+bpd() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["test_bpd"])' "$1/results.json" 2>/dev/null; }
+b1=$(bpd "$tmp/g1"); b2=$(bpd "$tmp/g2"); g1=$(loss_at "$tmp/g1" 10); g2=$(loss_at "$tmp/g2" 10)
+if [ "$rc" -eq 0 ] && [ -n "$b1" ] && [ -n "$b2" ] && close "$b2" "$b1" 1e-3 && [ -n "$g1" ] && [ -n "$g2" ] && close "$g2" "$g1" 1e-3; then
+  pass "tiny Glow on Fashion-MNIST: np 2 = np 1 within 1e-3 (step-10 bpd $g2 vs $g1; test bpd $b2 vs $b1)"
+else
+  fail "tiny Glow on Fashion-MNIST: exit $rc, step-10 bpd '$g2' vs '$g1', test bpd '$b2' vs '$b1'"; tail -n 5 "$tmp/g2.log" "$tmp/g1.log"
+fi
+
 # 3. A global batch the ranks cannot split evenly: exit 2 and a message saying so.
 mpirun_ -np 2 "$fz" "${toy_flags[@]}" --steps 2 --batch 63 --out "$tmp/odd" >"$tmp/odd.log" 2>&1
 rc=$?
@@ -97,6 +114,17 @@ if [ "$rc" -eq 0 ] && [ "$rows" -eq 20 ] && [ -n "$lr" ] && close "$lr" "$l2" 1e
   pass "--resume over 2 ranks: 10 + 10 steps give the uninterrupted run's step-20 loss ($lr)"
 else
   fail "--resume over 2 ranks: exit $rc, $rows rows, step-20 loss '$lr' vs '$l2'"; tail -n 5 "$tmp/res2.log"
+fi
+
+# 4b. ... and with another N: the checkpoint holds no per-rank state (np 2 for 10 steps, np 1 on).
+mpirun_ -np 2 "$fz" "${toy[@]}" --steps 10 --out "$tmp/res_n" >"$tmp/resn1.log" 2>&1
+"$fz" "${toy[@]}" --steps 20 --out "$tmp/res_n" --resume >"$tmp/resn2.log" 2>&1
+rc=$?
+ln=$(loss_at "$tmp/res_n" 20)
+if [ "$rc" -eq 0 ] && [ -n "$ln" ] && close "$ln" "$l2" 1e-4; then
+  pass "--resume with another N (np 2 then np 1): step-20 loss $ln, the np 2 run's within 1e-4"
+else
+  fail "--resume with another N: exit $rc, step-20 loss '$ln' vs '$l2'"; tail -n 5 "$tmp/resn2.log"
 fi
 
 # 5. SIGTERM to rank 1 alone: the flag is agreed, both ranks stop, rank 0 writes the checkpoint.
