@@ -66,7 +66,6 @@ Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& o
   options.divergence.validate();
   optimizer_ = make_optimizer<T>(options.optimizer, model_->parameters(), options);
   schedule_ = lr_schedule_from(options);
-  if (options.polyak_decay > 0) ema_ = std::make_unique<EMA<T>>(model_->parameters(), options.polyak_decay);
   if (collective_->distributed()) {
     // Every rank starts from rank 0's parameters: the same seed should give the same ones,
     // and the broadcast makes sure of it (one buffer, the optimiser's parameter order).
@@ -80,6 +79,7 @@ Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& o
       for (std::size_t i = 0; i < v.numel(); ++i) v[i] = flat[at++];
     }
   }
+  if (options.polyak_decay > 0) ema_ = std::make_unique<EMA<T>>(model_->parameters(), options.polyak_decay);
 }
 
 template <typename T>
