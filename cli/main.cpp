@@ -258,7 +258,10 @@ int main(int argc, char** argv) {
             "finite checkpoint. Before building anything, the memory the model and batch need is estimated and a "
             "run that cannot fit in this machine's memory is refused (FZ_MEMORY_LIMIT_BYTES=<bytes> sets another "
             "limit). Exit codes: 0 done, 1 bad input or --out in use, 2 bad flag (or one the run folder "
-            "contradicts), 3 diverged (the last finite checkpoint is kept), 130 SIGINT, 143 SIGTERM.");
+            "contradicts), 3 diverged (the last finite checkpoint is kept), 130 SIGINT, 143 SIGTERM."
+            " Over MPI (a build with OpenMPI): mpirun -np N flowzoo train ... trains data parallel; --batch is the "
+            "global batch, split evenly among the N ranks; rank 0 alone writes the run (README \"Training on several "
+            "machines\").");
   add_model_flags(t, c, train_flags);
   add_data_flags(t, c, train_flags);
   t->add_option("--steps", c.steps, "Train for N optimiser steps")->transform(whole(1, RunLimits::kMaxSteps));

@@ -16,6 +16,7 @@
 
 #include "cli/checkpoint.hpp"
 #include "cli/commands.hpp"
+#include "cli/data_parallel.hpp"
 #include "cli/finite_state.hpp"
 #include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
@@ -97,16 +98,21 @@ void write_results(const std::string& path, const RunConfig& c, bool toy, double
 // The whole of `train` once the signal handler is installed (run_train below).
 int train_in_locked_folder(const TrainRequest& req) {
   RunConfig config = req.config;
+  // Several MPI ranks: rank 0 alone touches the run folder (cli/data_parallel.hpp).
+  Collective& ranks = current_collective();
+  const bool lead = is_lead(ranks);
   if (!req.resume) {  // before touching the disk: flags, and the memory they ask for
     check_run_fits(config);
     check_schedule_length(config);
+    check_data_parallel_flags(req, config, ranks);
   }
   if (req.resume && req.force) throw RunFolderConflict("--resume and --force exclude each other");
-  const RunFolderLock lock(req.out_dir);  // one run per folder; also clears stale temporaries
+  std::optional<RunFolderLock> lock;  // one run per folder; also clears stale temporaries
+  if (lead) lock.emplace(req.out_dir);
   const std::string ckpt_path = (fs::path(req.out_dir) / "checkpoint.safetensors").string();
   const std::string metrics_path = (fs::path(req.out_dir) / "metrics.csv").string();
   const std::string layers_path = (fs::path(req.out_dir) / "layers.csv").string();  // --log-layers
-  if (!req.resume) {
+  if (!req.resume && lead) {
     const std::string moved = clear_for_fresh_run(req.out_dir, req.force);
     if (!moved.empty() && !req.quiet)
       std::fprintf(stderr, "flowzoo: --force: moved the previous run in '%s' to '%s'\n", req.out_dir.c_str(),
@@ -129,6 +135,7 @@ int train_in_locked_folder(const TrainRequest& req) {
       for (const std::string& w : warnings) std::fprintf(stderr, "flowzoo: --resume: %s\n", w.c_str());
   }
   if (req.resume) check_run_fits(config, ckpt_path);  // before building anything its configuration sizes
+  if (req.resume) check_data_parallel_flags(req, config, ranks);
   set_num_threads(config.threads);
 
   RunData data = load_run_data(config);
@@ -169,9 +176,11 @@ int train_in_locked_folder(const TrainRequest& req) {
     load_checkpoint(ckpt_path, *model, &trainer);
     wall_before = resumed.wall_seconds;
     saved_step = resumed.step;
-    truncate_metrics(metrics_path, resumed.step);
-    truncate_metrics(layers_path, resumed.step);
-  } else {
+    if (lead) {
+      truncate_metrics(metrics_path, resumed.step);
+      truncate_metrics(layers_path, resumed.step);
+    }
+  } else if (lead) {
     write_config((fs::path(req.out_dir) / "config.json").string(), config);
     // `event` is empty on normal rows; "recovered:<cause>" on a step that diverged and was rolled
     // back (its loss and grad_norm are the offending values, lr the lowered rate that follows).
@@ -179,7 +188,8 @@ int train_in_locked_folder(const TrainRequest& req) {
                                              : "step,wall_seconds,train_bpd,lr,grad_norm,test_bpd,event\n");
     fs::remove(layers_path);  // a fresh run starts a fresh per-layer log
   }
-  std::ofstream metrics(metrics_path, std::ios::app);
+  std::ofstream metrics;
+  if (lead) metrics.open(metrics_path, std::ios::app);
 
   const double budget = config.minutes * 60.0;
 
@@ -201,6 +211,9 @@ int train_in_locked_folder(const TrainRequest& req) {
                             : (fmt(config.minutes) + " minutes").c_str(),
                 req.out_dir.c_str());
     if (req.resume) std::printf("resuming at step %zu\n", trainer.steps_done());
+    if (ranks.distributed())
+      std::printf("data parallel: %s, %zu examples per rank per step\n", ranks.description().c_str(),
+                  config.batch / static_cast<std::size_t>(ranks.size()));
     std::fflush(stdout);
   }
   Progress progress(total_steps, budget, config.batch, unit, data.toy ? "points" : "img");
@@ -213,7 +226,7 @@ int train_in_locked_folder(const TrainRequest& req) {
     const std::string kept = saved_step ? "the last finite checkpoint (step " + std::to_string(*saved_step) +
                                               ") is kept in " + ckpt_path
                                         : std::string("no checkpoint was written yet");
-    std::fprintf(stderr, "flowzoo: training stopped at %s; %s\n", why.c_str(), kept.c_str());
+    if (lead) std::fprintf(stderr, "flowzoo: training stopped at %s; %s\n", why.c_str(), kept.c_str());
     return kExitDiverged;
   };
   // The batch of the last step: the state about to be saved must give a finite log-density on it
@@ -226,6 +239,7 @@ int train_in_locked_folder(const TrainRequest& req) {
   // state is rolled back) leaves the loss, gradient norm and test columns empty.
   auto write_metrics_row = [&](std::size_t step, const std::string& loss, double lr,
                                const std::string& grad_norm, const std::string& test, const std::string& event) {
+    if (!lead) return;
     metrics << step << ',' << fmt(wall_before + elapsed(), 8) << ',' << loss << ',' << fmt(lr) << ','
             << grad_norm << ',' << test << ',' << event << '\n';
     metrics.flush();
@@ -238,6 +252,9 @@ int train_in_locked_folder(const TrainRequest& req) {
       bad = non_finite_log_prob(trainer, data.toy ? last_toy_batch
                                                   : dequantize<float>(last_pixels, probe_rng, config.train.bits));
     }
+    // The ranks hold the same state and batch, so they find the same; agreed all the same, since
+    // what follows (a rollback, stopping) must happen on all ranks or none.
+    if (any_rank(ranks, !bad.empty()) && bad.empty()) bad = "another MPI rank found the state not finite";
     return bad;
   };
   auto checkpoint = [&]() -> std::string {
@@ -256,9 +273,9 @@ int train_in_locked_folder(const TrainRequest& req) {
       bad = state_problem();
     }
     if (!bad.empty()) return "step " + std::to_string(trainer.steps_done()) + ": " + bad;
-    save_checkpoint(ckpt_path, trainer, config, wall_before + elapsed());
+    if (lead) save_checkpoint(ckpt_path, trainer, config, wall_before + elapsed());
     saved_step = trainer.steps_done();
-    last_checkpoint = elapsed();
+    last_checkpoint = rank0_value(ranks, elapsed());  // the ranks' clocks differ: rank 0's decides
     return "";
   };
   bool interrupted = false;
@@ -270,8 +287,11 @@ int train_in_locked_folder(const TrainRequest& req) {
   while (true) {
     const std::size_t s = trainer.steps_done();
     if (total_steps && s >= total_steps) break;
-    if (budget > 0 && elapsed() >= budget) break;
-    if (interrupt_requested()) {
+    // Under MPI every branch below is taken by all ranks together: the clock is rank 0's and a
+    // signal on any rank stops them all (one small allreduce; none on a single process).
+    const StepAgreement agreed = agree_on_step(ranks, interrupt_requested(), elapsed());
+    if (budget > 0 && agreed.seconds >= budget) break;
+    if (agreed.stop) {
       interrupted = true;
       break;
     }
@@ -296,17 +316,18 @@ int train_in_locked_folder(const TrainRequest& req) {
       // --log-layers evaluates term by term: the same number, plus a row of layers.csv.
       const double t = req.log_layers ? evaluate_logging_layers(trainer, data, config, stats.step, layers_path)
                                       : evaluate(config.eval_limit);
-      if (!interrupt_requested()) {  // an evaluation cut short by a signal has no number
+      if (!any_rank(ranks, interrupt_requested())) {  // an evaluation cut short by a signal has no number
         test_col = fmt(t);
         if (!req.quiet) progress.message("step " + std::to_string(stats.step) + ": test " + unit + " " + fmt(t, 5));
       }
     }
     write_metrics_row(stats.step, fmt(stats.loss), stats.lr, fmt(stats.grad_norm), test_col, stats.event);
     if (!req.quiet) progress.update(stats.step, stats.loss);
-    if (config.sample_every && stats.step % config.sample_every == 0 && !interrupt_requested())
+    if (config.sample_every && stats.step % config.sample_every == 0 && !any_rank(ranks, interrupt_requested()) && lead)
       write_samples(*model, trainer, data, config, req.out_dir, "step" + std::to_string(stats.step),
                     "step " + std::to_string(stats.step), {0.7, 1.0}, config.seed);
-    if (!test_col.empty() || elapsed() - last_checkpoint >= config.checkpoint_seconds) {
+    const double now = ranks.distributed() ? agreed.seconds : elapsed();  // MPI: the clock at the step's start
+    if (!test_col.empty() || now - last_checkpoint >= config.checkpoint_seconds) {
       const std::string bad = checkpoint();
       if (!bad.empty()) return stop_diverged(bad);
     }
@@ -318,7 +339,7 @@ int train_in_locked_folder(const TrainRequest& req) {
       std::printf("%s at step %zu; checkpoint written to %s (continue with --resume)\n",
                 interrupt_signal() == SIGTERM ? "terminated (SIGTERM)" : "interrupted", trainer.steps_done(),
                 ckpt_path.c_str());
-    return interrupt_exit_code();
+    return interrupt_exit_code();  // 130 on a rank stopped by another rank's signal
   }
 
   // The run is complete and saved; a signal from here on skips what is left of the outputs.
@@ -334,7 +355,8 @@ int train_in_locked_folder(const TrainRequest& req) {
     std::fflush(stdout);
   }
   const double final_metric = evaluate(config.final_eval_limit);
-  if (interrupt_requested()) return stopped_in("final evaluation");
+  if (any_rank(ranks, interrupt_requested())) return stopped_in("final evaluation");
+  if (!lead) return kExitOk;  // the rest is rank 0's writing
   write_samples(*model, trainer, data, config, req.out_dir, "final", "step " + std::to_string(trainer.steps_done()),
                 {0.5, 0.7, 0.9, 1.0}, config.seed);
   if (interrupt_requested()) return stopped_in("final samples");
@@ -369,6 +391,20 @@ int run_train(const TrainRequest& req) {
   // First, before any slow work (data loading, config writing): a signal at any phase from
   // here on stops the run cleanly instead of killing it.
   install_interrupt_handler();
+  Collective& ranks = current_collective();
+  if (ranks.distributed()) {
+    // A rank that fails must not leave the others waiting in a collective: print, then end
+    // every rank with the exit code a single process would have had.
+    TrainRequest mine = req;
+    if (!is_lead(ranks)) mine.quiet = true;
+    try {
+      return train_in_locked_folder(mine);
+    } catch (const std::exception& e) {
+      abort_all_ranks(ranks, e.what(), exit_code_for(std::current_exception()));
+    } catch (...) {
+      abort_all_ranks(ranks, "unknown error", kExitError);
+    }
+  }
   try {
     return train_in_locked_folder(req);
   } catch (const RunFolderConflict& e) {

@@ -53,6 +53,7 @@ Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& o
                     std::uint64_t seed)
     : model_(std::move(model)),
       options_(options),
+      collective_(&current_collective()),
       rng_(seed, /*stream=*/7),
       spike_rule_(std::max<std::size_t>(options.divergence.spike_window, 1), options.divergence.spike_min_history,
                   options.divergence.spike_mads, options.divergence.spike_floor),
@@ -65,7 +66,61 @@ Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& o
   options.divergence.validate();
   optimizer_ = make_optimizer<T>(options.optimizer, model_->parameters(), options);
   schedule_ = lr_schedule_from(options);
+  if (collective_->distributed()) {
+    // Every rank starts from rank 0's parameters: the same seed should give the same ones,
+    // and the broadcast makes sure of it (one buffer, the optimiser's parameter order).
+    const std::vector<Var<T>>& params = optimizer_->params();
+    std::vector<T> flat;
+    for (const Var<T>& p : params) flat.insert(flat.end(), p.value().begin(), p.value().end());
+    collective_->broadcast(flat.data(), flat.size(), 0);
+    std::size_t at = 0;
+    for (Var<T> p : params) {
+      Tensor<T>& v = p.mutable_value();
+      for (std::size_t i = 0; i < v.numel(); ++i) v[i] = flat[at++];
+    }
+  }
   if (options.polyak_decay > 0) ema_ = std::make_unique<EMA<T>>(model_->parameters(), options.polyak_decay);
+}
+
+template <typename T>
+template <typename U>
+Tensor<U> Trainer<T>::local_rows(const Tensor<U>& batch) const {
+  if (!collective_->distributed()) return batch;
+  const std::size_t n = batch.shape().at(0), ranks = static_cast<std::size_t>(collective_->size());
+  if (n % ranks != 0)
+    throw std::invalid_argument("data-parallel training: the batch of " + std::to_string(n) +
+                                " does not divide evenly among " + std::to_string(ranks) + " ranks");
+  const RowRange r = rank_rows(*collective_, n);
+  return rows(batch, r.begin, r.end);
+}
+
+template <typename T>
+double Trainer<T>::average_over_ranks(double local_loss) {
+  // One flat buffer, one allreduce: each parameter's gradient in the optimiser's (fixed) order
+  // (zeros where this rank got none), then the loss. Sum, then divide by the ranks: the batch
+  // splits evenly, so the mean of the ranks' mean gradients is the global batch's.
+  const std::vector<Var<T>>& params = optimizer_->params();
+  std::vector<T> flat;
+  for (const Var<T>& p : params) {
+    if (p.grad().defined()) flat.insert(flat.end(), p.grad().begin(), p.grad().end());
+    else flat.insert(flat.end(), p.numel(), T(0));
+  }
+  flat.push_back(static_cast<T>(local_loss));
+  collective_->allreduce_sum(flat.data(), flat.size());
+  const T scale = T(1) / static_cast<T>(collective_->size());
+  std::size_t at = 0;
+  for (const Var<T>& p : params) {
+    if (!p.grad().defined()) p.accumulate_grad(Tensor<T>(p.shape()));  // a zero gradient to write into
+    Tensor<T> g = p.grad();  // shares the leaf's gradient buffer
+    for (std::size_t i = 0; i < g.numel(); ++i) g[i] = flat[at++] * scale;
+  }
+  return static_cast<double>(flat.back() * scale);
+}
+
+template <typename T>
+double Trainer<T>::sum_over_ranks(double local_sum) const {
+  collective_->allreduce_sum(&local_sum, 1);
+  return local_sum;
 }
 
 template <typename T>
@@ -93,7 +148,16 @@ template <typename T>
 StepStats Trainer<T>::finish_step(const Var<T>& loss) {
   const std::size_t step = optimizer_->step_count() + 1;
   const bool recover = options_.divergence.policy == DivergencePolicy::Recover;
-  const double value = static_cast<double>(loss.value().item());
+  double value = static_cast<double>(loss.value().item());
+  const bool distributed = collective_->distributed();
+  if (distributed) {
+    // Every rank runs backward (a non-finite local loss too: its gradients are then simply not
+    // taken) and joins the one allreduce; the checks below see the global loss and gradient.
+    optimizer_->zero_grad();
+    if (std::isfinite(value)) loss.backward();
+    else Tape<T>::current().clear();
+    value = average_over_ranks(value);
+  }
   if (!std::isfinite(value)) {
     Tape<T>::current().clear();
     const std::string what = "the loss is " + std::to_string(value);
@@ -108,8 +172,10 @@ StepStats Trainer<T>::finish_step(const Var<T>& loss) {
                         format_number(spike_rule_.mad()) + " + " + format_number(options_.divergence.spike_floor),
                     value, std::nan(""));
   }
-  optimizer_->zero_grad();
-  loss.backward();
+  if (!distributed) {
+    optimizer_->zero_grad();
+    loss.backward();
+  }
   const std::vector<Var<T>>& params = optimizer_->params();
   const double norm = grad_norm(params);
   if (!std::isfinite(norm)) {
@@ -205,7 +271,8 @@ template <typename T>
 StepStats Trainer<T>::step_images(const TensorU8& pixels) {
   begin_step();
   model_->train();
-  Var<T> x(dequantize<T>(pixels, rng_, options_.bits));
+  // The noise is drawn for the global batch on every rank, then each keeps its rows.
+  Var<T> x(local_rows(dequantize<T>(pixels, rng_, options_.bits)));
   Var<T> loss = bits_per_dim(model_->log_prob(x), model_->dims(), options_.bits);
   return finish_step(loss);
 }
@@ -214,7 +281,7 @@ template <typename T>
 StepStats Trainer<T>::step_continuous(const Tensor<T>& x) {
   begin_step();
   model_->train();
-  Var<T> loss = neg(mean(model_->log_prob(Var<T>(x))));
+  Var<T> loss = neg(mean(model_->log_prob(Var<T>(local_rows(x)))));
   return finish_step(loss);
 }
 
@@ -230,16 +297,25 @@ double Trainer<T>::evaluate_images(const TensorU8& pixels, std::size_t batch_siz
   double total = 0.0;
   const std::size_t n = pixels.shape().at(0);
   for (std::size_t b = 0; b < n; b += batch_size) {
-    if (stop && stop()) {
+    // Asked on every rank and agreed, so all ranks leave at the same batch.
+    if (stop && any_rank(*collective_, stop())) {
       model_->train();
       return std::numeric_limits<double>::quiet_NaN();
     }
     const TensorU8 batch = rows(pixels, b, std::min(n, b + batch_size));
-    const Tensor<T> lp = model_->log_prob(Var<T>(dequantize<T>(batch, eval_rng, options_.bits))).value();
+    // Noise for the whole batch (as a single process draws it); this rank's share of its rows.
+    Tensor<T> x = dequantize<T>(batch, eval_rng, options_.bits);
+    if (collective_->distributed()) {
+      const RowRange mine = rank_rows(*collective_, batch.shape()[0]);
+      if (mine.size() == 0) continue;
+      x = rows(x, mine.begin, mine.end);
+    }
+    const Tensor<T> lp = model_->log_prob(Var<T>(x)).value();
     for (std::size_t i = 0; i < lp.numel(); ++i)
       total += bits_per_dim(static_cast<double>(lp[i]), model_->dims(), options_.bits);
   }
   model_->train();
+  if (collective_->distributed()) total = sum_over_ranks(total);
   return total / static_cast<double>(n);
 }
 
@@ -253,14 +329,22 @@ double Trainer<T>::evaluate_continuous(const Tensor<T>& x, std::size_t batch_siz
   double total = 0.0;
   const std::size_t n = x.shape().at(0);
   for (std::size_t b = 0; b < n; b += batch_size) {
-    if (stop && stop()) {
+    if (stop && any_rank(*collective_, stop())) {
       model_->train();
       return std::numeric_limits<double>::quiet_NaN();
     }
-    const Tensor<T> lp = model_->log_prob(Var<T>(rows(x, b, std::min(n, b + batch_size)))).value();
+    const std::size_t end = std::min(n, b + batch_size);
+    RowRange mine{b, end};
+    if (collective_->distributed()) {
+      const RowRange share = rank_rows(*collective_, end - b);
+      mine = {b + share.begin, b + share.end};
+      if (mine.size() == 0) continue;
+    }
+    const Tensor<T> lp = model_->log_prob(Var<T>(rows(x, mine.begin, mine.end))).value();
     for (std::size_t i = 0; i < lp.numel(); ++i) total -= static_cast<double>(lp[i]);
   }
   model_->train();
+  if (collective_->distributed()) total = sum_over_ranks(total);
   return total / static_cast<double>(n);
 }
 

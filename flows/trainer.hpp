@@ -20,6 +20,16 @@
 // pass the checks. Step counts: steps_done() counts every batch consumed, recovered ones
 // included (data order, schedule and metrics move on); the per-parameter counts behind Adam's
 // bias corrections are those of the restored moments.
+//
+// Data parallel (flows/collective.hpp): a Trainer built while current_collective() has several
+// ranks makes rank 0's initial parameters everyone's (a broadcast), and each step takes the
+// GLOBAL batch on every rank: the dequantization noise is drawn for the whole batch (so the
+// generator stays in step with a single process's), the rank keeps its rows (rank_rows; the
+// batch must divide evenly, so the mean of the ranks' means is the global mean), and after
+// backward ONE allreduce over a flat buffer — every parameter's gradient in the optimiser's
+// order, then the loss — turns the sums into global means. Every check after that (non-finite
+// loss, spike, gradient norm, clipping) sees the same global numbers on every rank, so all ranks
+// take the same decision. Evaluation splits each evaluation batch across the ranks and sums.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +41,7 @@
 #include "../autograd/optim/ema.hpp"
 #include "../autograd/optim/optimizer.hpp"
 #include "../autograd/optim/schedule.hpp"
+#include "collective.hpp"
 #include "divergence_guard.hpp"
 #include "flow_model.hpp"
 #include "train_snapshot.hpp"
@@ -110,6 +121,8 @@ class Trainer {
   double lr_scale() const { return lr_scale_; }
   const LossSpikeRule& spike_rule() const { return spike_rule_; }
   const TrainSnapshot<T>& last_good_snapshot() const { return good_; }
+  // The ranks this trainer averages over (current_collective() when it was built).
+  Collective& collective() const { return *collective_; }
 
   // A divergence found outside a step: the state check before a checkpoint (cli/train.cpp)
   // found `what` non-finite. Under the recover policy, rolls back to the last good snapshot
@@ -126,12 +139,22 @@ class Trainer {
 
  private:
   void begin_step();
+  // This rank's rows of a global batch (all of it on a single process); throws when the batch
+  // does not divide evenly among the ranks.
+  template <typename U>
+  Tensor<U> local_rows(const Tensor<U>& batch) const;
+  // The allreduce of a data-parallel step: gradients and `local_loss` summed over the ranks and
+  // divided by their number; returns the global loss.
+  double average_over_ranks(double local_loss);
+  // `local_sum` summed over the ranks (evaluation totals).
+  double sum_over_ranks(double local_sum) const;
   StepStats finish_step(const Var<T>& loss);
   StepStats diverged(std::size_t step, const std::string& cause, const std::string& what, double loss,
                      double norm);
 
   std::shared_ptr<FlowModel<T>> model_;
   TrainerOptions options_;
+  Collective* collective_;
   std::unique_ptr<Optimizer<T>> optimizer_;
   std::unique_ptr<EMA<T>> ema_;
   LrSchedule schedule_;

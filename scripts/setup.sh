@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config xtensor-dev libxsimd-dev libtbb-dev catch2 libstb-dev
           zlib1g-dev libcairo2-dev fonts-dejavu-core nlohmann-json3-dev libcli11-dev dataset-fashion-mnist)
 packages+=(python3-numpy)  # scripts/python_check.sh (the NumPy checkpoint reader's tests)
+packages+=(libopenmpi-dev openmpi-bin)  # data-parallel training over MPI (optional to meson; scripts/mpi_check.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,6 +12,7 @@
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
+#include "flows/collective.hpp"
 #include "tensor/reference_mode.hpp"
 
 namespace fz {
@@ -42,7 +43,13 @@ void ActNormState<T>::maybe_initialise(const Var<T>& x, bool training, const cha
   if (!training || initialised[0] != T(0)) return;
   const std::size_t C = bias.shape()[0];
   const ChannelGeom g = channel_geom(x.shape(), C, who);
-  const std::size_t count = g.batch * g.inner;
+  // Data parallel (flows/collective.hpp): the statistics are the GLOBAL batch's — each pass's
+  // per-channel sums (and the element count) are summed over the ranks, so every rank sets the
+  // same bias and scale a single process would from the whole batch. With one process the
+  // sums are the identity and this is the plain two-pass computation.
+  Collective& ranks = current_collective();
+  double count = double(g.batch * g.inner);
+  if (ranks.distributed()) ranks.allreduce_sum(&count, 1);
   if (count == 0) throw std::invalid_argument(std::string(who) + ": cannot initialise from an empty batch");
   // Two passes in double: mean, then the mean squared deviation (population variance).
   const T* xp = x.value().data();
@@ -52,6 +59,7 @@ void ActNormState<T>::maybe_initialise(const Var<T>& x, bool training, const cha
     for (std::size_t i = 0; i < g.inner; ++i) s += xp[r * g.inner + i];
     mean[r % C] += s;
   }
+  if (ranks.distributed()) ranks.allreduce_sum(mean.data(), C);
   for (double& m : mean) m /= double(count);
   for (std::size_t r = 0; r < g.rows(); ++r) {
     const double m = mean[r % C];
@@ -62,6 +70,7 @@ void ActNormState<T>::maybe_initialise(const Var<T>& x, bool training, const cha
     }
     var[r % C] += s;
   }
+  if (ranks.distributed()) ranks.allreduce_sum(var.data(), C);
   Tensor<T>& b = bias.mutable_value();
   Tensor<T>& l = logs.mutable_value();
   for (std::size_t c = 0; c < C; ++c) {
