@@ -69,7 +69,7 @@ struct ZooRequest {
   std::string out_dir;
   std::size_t steps = 2000;                 // per (family, density) run
   std::vector<std::string> densities;       // empty or {"all"} = every toy density
-  std::vector<std::string> families;        // empty = every family (labels or model names)
+  std::vector<std::string> families;        // labels or model names; {"all"} = every family; empty = all but the slow ones (cli/zoo.cpp ZooFamily::slow)
   std::uint64_t seed = 0;
   int threads = 0;                          // 0 = all cores
   bool quiet = false;

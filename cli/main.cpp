@@ -453,7 +453,8 @@ int main(int argc, char** argv) {
   zo->add_option("--densities", zoo_densities,
                  "Comma-separated toy densities, or all: moons,circles,8gaussians,checkerboard,pinwheel,spirals,swissroll")
       ->capture_default_str()->check(toy_density_list());
-  zo->add_option("--families", zoo_families, "Comma-separated families (model names or labels); default: all");
+  zo->add_option("--families", zoo_families, "Comma-separated families (model names or labels), or all; default: every family but the slow "
+                 "resflow and ffjord (a step costs 10-25x a coupling flow's: name them, or all, to include them)");
   add_seed_flag(zo, zoo.seed, "Random seed");
   add_threads_flag(zo, zoo.threads);
   zo->add_flag("--quiet", zoo.quiet, "Print nothing but errors");

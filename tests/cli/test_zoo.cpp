@@ -87,3 +87,20 @@ TEST_CASE("cli: zoo refuses unknown densities and families with exit 2, naming t
   CHECK(r.status == 2);
   fs::remove_all(out);
 }
+
+TEST_CASE("cli: the default zoo leaves out the slow resflow and ffjord; --families all has them", "[cli][zoo]") {
+  for (const std::string families : {"", " --families all"}) {
+    INFO("families:" << families);
+    const std::string out = fresh_temp_path("zoo", families.empty() ? "default" : "all");
+    const auto r = run_flowzoo("zoo --out " + out + " --steps 1 --densities moons --threads 1" + families, out + "-run");
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const auto rows = lines_of(out + "/zoo.csv");
+    bool slow_row = false;
+    for (const std::string& row : rows)
+      slow_row = slow_row || row.rfind("Residual flow,", 0) == 0 || row.rfind("FFJORD (CNF),", 0) == 0;
+    CHECK(rows.size() == (families.empty() ? 7u : 9u));  // header + 6 or 8 families
+    CHECK(slow_row == !families.empty());
+    fs::remove_all(out);
+  }
+}
