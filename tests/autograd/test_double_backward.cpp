@@ -180,6 +180,7 @@ TEST_CASE("double backward: matmul and linear", "[autograd][double_backward]") {
 
 TEST_CASE("double backward: ops without one refuse by name, and the tape stays usable",
           "[autograd][double_backward]") {
+  ReferenceOpsScope fused(false);  // the fused ops' refusal is the point (CI also runs FZ_REFERENCE_OPS=1)
   Var64 x(values({1, 1, 3, 3}, -1.0, 1.0, 27), true);
   Var64 w(values({1, 1, 2, 2}, -1.0, 1.0, 28), true);
   Var64 y = sum(tanh(conv2d(x, w)));
@@ -216,6 +217,7 @@ TEST_CASE("double backward: ops without one refuse by name, and the tape stays u
 
 TEST_CASE("double backward: fused ops refuse; under reference ops their plain forms pass",
           "[autograd][double_backward]") {
+  ReferenceOpsScope fused(false);  // each case checks the fused op first, then its plain form
   using V = std::vector<Var64>;
   const Tensor64 x = nonzero({2, 3, 2}, 41), scale = values({3}, 0.5, 1.5, 42);
   const Tensor64 shift = values({3}, -0.5, 0.5, 43), tau = values({2, 3, 2}, -1.0, 1.0, 44);
@@ -272,6 +274,7 @@ struct SmallMlp {
 
 TEST_CASE("double backward: Hessian of a small tanh MLP by hvp against its closed form",
           "[autograd][double_backward]") {
+  ReferenceOpsScope fused(false);  // the node counts below are the fused linear's
   const SmallMlp mlp;
   const Tensor64 x({2}, {0.3, -0.7});
   const Tensor64 expected = mlp.hessian(x);
@@ -406,6 +409,7 @@ Var64 mul_first_order_only(const Var64& a, const Var64& b) {
 
 TEST_CASE("double backward: first-order results are bit-identical with and without the capability",
           "[autograd][double_backward]") {
+  ReferenceOpsScope fused(false);  // node indices below are those of the fused linear
   const Tensor64 w = values({3, 4}, -1.0, 1.0, 37), b = values({3}, -0.5, 0.5, 38);
   const Tensor64 x = values({5, 4}, -1.0, 1.0, 39);
   auto loss = [&](bool capability, Var64& wv, Var64& bv) {
