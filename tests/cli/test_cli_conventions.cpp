@@ -253,7 +253,8 @@ TEST_CASE("conventions: --version prints the project's version", "[cli][conventi
 }
 
 TEST_CASE("conventions: --threads on every command that computes", "[cli][conventions]") {
-  for (const std::string command : {"train", "eval", "sample", "density", "inspect", "latents", "tape", "profile", "zoo"}) {
+  for (const std::string command : {"train", "eval", "sample", "density", "inspect", "latents", "tape", "profile", "zoo",
+                                    "fit"}) {
     INFO(command);
     CHECK(help_entries(command).count("--threads") == 1);
   }
@@ -446,7 +447,7 @@ TEST_CASE("conventions: a bad value of any flag of any command exits 2 with one 
       {"train", ""},           {"eval", ck},  {"sample", ck + " --out /nonexistent/s.png"},
       {"density", ck + " --out /nonexistent/d.png"}, {"inspect", ck},
       {"latents", ck + " --out /nonexistent/l"}, {"tape", ""}, {"profile", ""},
-      {"zoo", " --out " + temp_path("zoo_never")}};
+      {"zoo", " --out " + temp_path("zoo_never")}, {"fit", " --out " + temp_path("fit_never")}};
   std::size_t swept = 0;
   for (const auto& [command, needed] : required) {
     for (const auto& [flag, entry] : help_entries(command)) {
@@ -466,6 +467,7 @@ TEST_CASE("conventions: a bad value of any flag of any command exits 2 with one 
   }
   CHECK(swept >= 90);  // train alone has more than 40
   CHECK_FALSE(fs::exists(temp_path("zoo_never") + "/zoo.csv"));
+  CHECK_FALSE(fs::exists(temp_path("fit_never") + "/fit.json"));
 
   // Values found wrong only once the checkpoint is read are flags too: several temperatures for
   // a 2-D model (one scatter plot) exit 2, not 1.
