@@ -30,9 +30,13 @@ TEST_CASE("cli: --memory-saving invertible and checkpoint train a tiny glow to t
   for (const char* mode : {"invertible", "checkpoint"}) {
     INFO("mode " << mode);
     const std::string out = temp_dir(mode);
-    const auto r = fz::test::run_flowzoo(kTinyGlow + " --memory-saving " + mode + " --out " + out, temp_dir("io"));
+    // Not quiet: invertible mode's closing lines report the reconstruction error.
+    std::string loud = kTinyGlow;
+    loud.erase(loud.find(" --quiet"), 8);
+    const auto r = fz::test::run_flowzoo(loud + " --memory-saving " + mode + " --out " + out, temp_dir("io"));
     INFO(r.err);
     REQUIRE(r.status == 0);
+    CHECK((r.out.find("worst reconstruction error") != std::string::npos) == (std::string(mode) == "invertible"));
     CHECK(fz::test::read_json(out + "/config.json")["training"]["memory_saving"] == mode);
     const NamedTensors saved = load_safetensors(out + "/checkpoint.safetensors");
     REQUIRE(saved.f32.size() == reference.f32.size());
