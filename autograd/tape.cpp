@@ -20,24 +20,44 @@ void Tape<T>::record(const char* op, const std::shared_ptr<detail::VarNode<T>>& 
 }
 
 template <typename T>
-void Tape<T>::run_backward(std::size_t from_index) {
+void Tape<T>::run_range(std::size_t begin, std::size_t from_index) {
   using Clock = std::chrono::steady_clock;
-  for (std::size_t i = from_index + 1; i-- > 0;) {
-    Node& node = nodes_[i];
+  for (std::size_t i = from_index + 1; i-- > begin;) {
     // An output that no gradient reached contributes nothing: skip its closure.
-    if (!node.output->grad.defined()) continue;
+    if (!nodes_[i].output->grad.defined()) continue;
+    // The closure is moved out and the output held before the call: a checkpointed segment's
+    // closure (autograd/checkpoint.hpp) records nodes after the end of this vector while it
+    // runs, which may reallocate it. Its saved tensors go as soon as it has run.
+    Backward backward = std::move(nodes_[i].backward);
+    const std::shared_ptr<detail::VarNode<T>> output = nodes_[i].output;
     if (observer_) {
       const auto start = Clock::now();
-      node.backward(node.output->grad);
+      backward(output->grad);
       observer_->on_backward_node(*this, i,
                                   std::chrono::duration<double>(Clock::now() - start).count());
     } else {
-      node.backward(node.output->grad);
+      backward(output->grad);
     }
     // Intermediate gradients are not needed after their node ran; free them early.
-    node.output->grad = Tensor<T>();
+    output->grad = Tensor<T>();
   }
+}
+
+template <typename T>
+void Tape<T>::run_backward(std::size_t from_index) {
+  run_range(0, from_index);
   clear();
+}
+
+template <typename T>
+void Tape<T>::run_backward_after(std::size_t mark) {
+  if (nodes_.size() > mark) run_range(mark, nodes_.size() - 1);
+  truncate(mark);
+}
+
+template <typename T>
+void Tape<T>::truncate(std::size_t mark) {
+  while (nodes_.size() > mark) nodes_.pop_back();
 }
 
 template <typename T>

@@ -90,6 +90,15 @@ class Tape {
   // Drops every node (and with them the saved tensors) but keeps the vector's capacity.
   void clear();
 
+  // A nested reverse pass (checkpointed segments, autograd/checkpoint.hpp): runs only the
+  // nodes recorded at positions >= mark (back to front), then drops them. The nodes before
+  // mark and the generation are untouched, so an outer run_backward that is in the middle of
+  // running the node that called this carries on. Rule: a closure may record nodes and run
+  // them this way, but must leave the tape exactly `mark` nodes long when it returns.
+  void run_backward_after(std::size_t mark);
+  // Drops the nodes at positions >= mark without running them (unwinding after an error).
+  void truncate(std::size_t mark);
+
   std::size_t size() const { return nodes_.size(); }
   std::size_t capacity() const { return nodes_.capacity(); }
   const std::vector<Node>& nodes() const { return nodes_; }
@@ -100,6 +109,7 @@ class Tape {
   TapeObserver<T>* observer() const { return observer_; }
 
  private:
+  void run_range(std::size_t begin, std::size_t from_index);
   std::vector<Node> nodes_;
   std::uint64_t generation_ = 1;
   TapeObserver<T>* observer_ = nullptr;

@@ -322,6 +322,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::IsMember({"recover", "stop"}));
   t->add_option("--polyak", c.train.polyak_decay, "Polyak/EMA parameter averaging decay, e.g. 0.999 (0 = off)")
       ->capture_default_str()->check(real(0, 1, false, true));
+  t->add_option("--memory-saving", c.train.memory_saving,
+                "How the backward pass gets the activations: none (stored), checkpoint (each flow "
+                "step's input stored, its forward recomputed) or invertible (nothing stored: inputs "
+                "rebuilt with the inverse, ~1 extra forward + 1 inverse per step)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "checkpoint", "invertible"}));
   t->add_option("--bits", c.train.bits, "Image bit depth (n-bit reduction, Glow uses 5 on CelebA)")
       ->capture_default_str()->transform(whole(1, 8));
   t->add_option("--image-size", c.image_size, "Folder datasets: resize/crop to this size (default 32)")

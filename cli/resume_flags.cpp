@@ -76,6 +76,9 @@ const std::vector<FlagRule>& rules() {
        [](RunConfig& s, C g) { s.train.schedule_gamma = g.train.schedule_gamma; }},
       {"--clip", false, [](C c) { return show(c.train.clip_grad_norm); },
        [](RunConfig& s, C g) { s.train.clip_grad_norm = g.train.clip_grad_norm; }},
+      // Only memory and time change with it (the gradients are the same up to rounding).
+      {"--memory-saving", false, [](C c) { return show(c.train.memory_saving); },
+       [](RunConfig& s, C g) { s.train.memory_saving = g.train.memory_saving; }},
       {"--threads", false, [](C c) { return show(double(c.threads)); }, [](RunConfig& s, C g) { s.threads = g.threads; }},
       {"--batch", false, [](C c) { return show(double(c.batch)); }, [](RunConfig& s, C g) { s.batch = g.batch; }},
       {"--seed", false, [](C c) { return show(double(c.seed)); }, [](RunConfig& s, C g) { s.seed = g.seed; }},

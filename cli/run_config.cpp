@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "flows/memory_saving.hpp"
 #include "flows/presets.hpp"
 #include "tensor/atomic_file.hpp"
 
@@ -156,6 +157,12 @@ void RunConfig::validate() const {
   real_in(train.polyak_decay, 0, 1, false, true, "--polyak");
   real_in(train.weight_decay, 0, RunLimits::kMaxLr, false, false, "weight decay");
   whole_in(train.bits, 1, 8, "--bits");
+  if (!parse_memory_saving(train.memory_saving))
+    bad("unknown --memory-saving '" + train.memory_saving + "' (none, checkpoint, invertible)");
+  // The residual flow's training log-det is a random estimate: a recomputation draws new probes,
+  // so the recomputed gradients would not be the ones of the forward's loss.
+  if (train.memory_saving != "none" && model.model == "resflow")
+    bad("--memory-saving " + train.memory_saving + " cannot be used with resflow (its training log-det is random)");
   real_in(max_megapixels, 0, 10000, true, false, "--max-megapixels");
   train.divergence.validate();
 }
@@ -199,7 +206,8 @@ nlohmann::json to_json(const RunConfig& c) {
   nlohmann::json t = {{"optimizer", c.train.optimizer},     {"lr", c.train.lr},
                       {"warmup_steps", c.train.warmup_steps}, {"clip_grad_norm", c.train.clip_grad_norm},
                       {"polyak_decay", c.train.polyak_decay}, {"weight_decay", c.train.weight_decay},
-                      {"bits", c.train.bits}};
+                      {"bits", c.train.bits},
+                      {"memory_saving", c.train.memory_saving}};
   t["schedule"] = {{"kind", c.train.schedule},         {"steps", c.train.schedule_steps},
                    {"lr_min", c.train.lr_min},         {"step_every", c.train.schedule_step_every},
                    {"gamma", c.train.schedule_gamma}};
@@ -272,6 +280,8 @@ RunConfig run_config_from_json(const nlohmann::json& root) {
     c.train.polyak_decay = t.at("polyak_decay").get<double>();
     c.train.weight_decay = t.at("weight_decay").get<double>();
     c.train.bits = t.at("bits").get<int>();
+    // Optional (added with --memory-saving): absent in older runs, which stored everything.
+    if (t.has("memory_saving")) c.train.memory_saving = t.at("memory_saving").get<std::string>();
     // Optional (added with --schedule): absent in older runs' config.json, whose rate was constant.
     if (t.has("schedule")) {
       const ConfigField g = t.at("schedule");

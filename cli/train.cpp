@@ -28,6 +28,7 @@
 #include "cli/run_folder.hpp"
 #include "datasets/loader.hpp"
 #include "flows/image_likelihood.hpp"
+#include "flows/memory_saving.hpp"
 #include "tensor/atomic_file.hpp"
 #include "tensor/parallel.hpp"
 #include "tensor/printable.hpp"
@@ -375,6 +376,9 @@ int train_in_locked_folder(const TrainRequest& req) {
   if (req.quiet) return kExitOk;
   std::printf("done: %zu steps in %s s; test %s = %.4f on %zu %s\n", trainer.steps_done(), fmt(wall, 4).c_str(),
               unit.c_str(), final_metric, n_eval, data.toy ? "fresh samples" : "test images");
+  if (config.train.memory_saving == "invertible")  // flows/memory_saving.hpp: how well inverse() rebuilt inputs
+    std::printf("  invertible backprop: worst reconstruction error max|forward(x_rec) - y| = %.3g\n",
+                worst_reconstruction_error(*model));
   std::printf("  checkpoint  %s\n  config      %s\n  results     %s\n  metrics     %s\n  curve       %s\n"
               "  samples     %s\n",
               ckpt_path.c_str(), (fs::path(req.out_dir) / "config.json").c_str(),

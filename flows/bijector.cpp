@@ -5,6 +5,7 @@
 #include "autograd/ops_layout.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "flows/encode_observer.hpp"
+#include "flows/memory_saving.hpp"
 
 namespace fz {
 
@@ -30,6 +31,10 @@ Transformed<T> Chain<T>::forward(const Var<T>& x) {
   Var<T> h = x;
   Var<T> logdet = zero_logdet<T>(x.shape().at(0));
   EncodeObserver<T>* observer = encode_observer<T>();  // flows/encode_observer.hpp; usually null
+  if (!observer && GradMode::enabled() && memory_saving_ == MemorySaving::checkpoint)
+    return checkpointed_chain_forward(layers_, x);
+  if (!observer && GradMode::enabled() && memory_saving_ == MemorySaving::invertible)
+    return invertible_chain_forward(layers_, x, stats_);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     if (observer) observer->enter_layer(i, layers_[i]);
     Transformed<T> step = layers_[i]->forward(h);
@@ -38,6 +43,12 @@ Transformed<T> Chain<T>::forward(const Var<T>& x) {
     logdet = logdet + step.logdet;
   }
   return {h, logdet};
+}
+
+template <typename T>
+void Chain<T>::set_memory_saving(MemorySaving mode) {
+  memory_saving_ = mode;
+  if (mode == MemorySaving::invertible && !stats_) stats_ = std::make_shared<ReconstructionStats>();
 }
 
 template <typename T>

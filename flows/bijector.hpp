@@ -56,6 +56,9 @@ Var<T> constant_logdet(const Var<T>& value, std::size_t batch);
 template <typename T>
 Var<T> sum_per_sample(const Var<T>& x);
 
+enum class MemorySaving;   // flows/memory_saving.hpp
+struct ReconstructionStats;
+
 // Bijectors applied in sequence.
 template <typename T>
 class Chain : public Bijector<T> {
@@ -80,8 +83,17 @@ class Chain : public Bijector<T> {
   const std::shared_ptr<Bijector<T>>& operator[](std::size_t i) const { return layers_[i]; }
   const std::vector<std::shared_ptr<Bijector<T>>>& layers() const { return layers_; }
 
+  // How forward keeps its activations for the reverse pass (flows/memory_saving.hpp): none
+  // (default), checkpoint (per layer) or invertible (rebuilt with inverse()).
+  void set_memory_saving(MemorySaving mode);
+  MemorySaving memory_saving() const { return memory_saving_; }
+  // Invertible mode's reconstruction errors, accumulated over every backward (null otherwise).
+  const std::shared_ptr<ReconstructionStats>& reconstruction_stats() const { return stats_; }
+
  private:
   std::vector<std::shared_ptr<Bijector<T>>> layers_;
+  MemorySaving memory_saving_{};  // MemorySaving::none
+  std::shared_ptr<ReconstructionStats> stats_;
 };
 
 extern template class Chain<float>;

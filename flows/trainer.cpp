@@ -13,6 +13,7 @@
 #include "autograd/optim/clip.hpp"
 #include "autograd/optim/sgd.hpp"
 #include "flows/image_likelihood.hpp"
+#include "flows/memory_saving.hpp"
 #include "tensor/layout.hpp"
 #include "tensor/printable.hpp"
 
@@ -64,6 +65,11 @@ Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& o
   if (options.polyak_decay < 0 || options.polyak_decay >= 1)
     throw std::invalid_argument("Trainer: polyak_decay must be in [0, 1)");
   options.divergence.validate();
+  const std::optional<MemorySaving> memory_saving = parse_memory_saving(options.memory_saving);
+  if (!memory_saving)
+    throw std::invalid_argument("Trainer: memory_saving must be none, checkpoint or invertible, not '" +
+                                options.memory_saving + "'");
+  set_memory_saving(*model_, *memory_saving);
   optimizer_ = make_optimizer<T>(options.optimizer, model_->parameters(), options);
   schedule_ = lr_schedule_from(options);
   if (collective_->distributed()) {

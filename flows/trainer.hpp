@@ -74,6 +74,9 @@ struct TrainerOptions {
   double weight_decay = 0.0;       // adamw only
   int bits = 8;                    // image bit depth for dequantization and bits/dim
   DivergenceOptions divergence;    // what counts as diverged and how to recover
+  // none | checkpoint | invertible: how the model's chains keep activations for the backward
+  // pass (flows/memory_saving.hpp); the Trainer sets it on the model.
+  std::string memory_saving = "none";
 };
 
 // The learning-rate schedule the options describe; throws std::invalid_argument for an unknown
