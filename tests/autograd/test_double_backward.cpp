@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gradcheck_helpers.hpp"
 #include "autograd/grad.hpp"
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops.hpp"
@@ -26,21 +27,8 @@ namespace {
 
 using Fn = std::function<Var64(const std::vector<Var64>&)>;
 
-// Distinct values spread over [lo, hi] (no ties, scrambled order).
-Tensor64 values(const Shape& s, double lo, double hi, unsigned salt = 0) {
-  Tensor64 t(s);
-  for (std::size_t i = 0; i < t.numel(); ++i)
-    t[i] = lo + (hi - lo) * std::fmod(0.6180339887 * double(i * 5 + salt * 13) + 0.05 * salt + 0.013, 1.0);
-  return t;
-}
-
-// Magnitudes in [0.2, 2] with mixed signs: away from the kinks of relu, abs, clamp, ...
-Tensor64 nonzero(const Shape& s, unsigned salt = 0) {
-  Tensor64 t = values(s, 0.2, 2.0, salt);
-  for (std::size_t i = 0; i < t.numel(); ++i)
-    if ((i + salt) % 3 != 0) t[i] = -t[i];
-  return t;
-}
+using fz::test::nonzero;
+using fz::test::values;
 
 void require_gradgrad(const Fn& f, const std::vector<Tensor64>& inputs) {
   const GradcheckResult r = gradgradcheck(f, inputs);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gradcheck_helpers.hpp"
 #include "autograd/gradcheck.hpp"
 #include "autograd/ops_elementwise.hpp"
 #include "tensor/broadcast.hpp"
@@ -15,21 +16,8 @@ using namespace fz;
 
 namespace {
 
-// Distinct values spread over [lo, hi] (no ties, scrambled order).
-Tensor64 values(const Shape& s, double lo, double hi, unsigned salt = 0) {
-  Tensor64 t(s);
-  for (std::size_t i = 0; i < t.numel(); ++i)
-    t[i] = lo + (hi - lo) * std::fmod(0.6180339887 * double(i * 5 + salt * 13) + 0.05 * salt + 0.013, 1.0);
-  return t;
-}
-
-// Away from 0 (relu/abs/leaky_relu/elu kinks): magnitudes in [0.2, 2], mixed signs.
-Tensor64 nonzero(const Shape& s, unsigned salt = 0) {
-  Tensor64 t = values(s, 0.2, 2.0, salt);
-  for (std::size_t i = 0; i < t.numel(); ++i)
-    if ((i + salt) % 3 != 0) t[i] = -t[i];
-  return t;
-}
+using fz::test::nonzero;
+using fz::test::values;
 
 void require_gradcheck(const std::string& what, const VarFunction64& f, const std::vector<Tensor64>& in) {
   const GradcheckResult r = gradcheck(f, in);
