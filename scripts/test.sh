@@ -5,7 +5,10 @@
 # Usage: scripts/test.sh [BUILD_DIR [meson args...]]   (default build dir: build)
 # The binaries run side by side, FZ_TEST_JOBS at a time (default: the number of cores): most
 # test cases are single-threaded, so on 2 cores this halves the wall time. Each binary's output
-# is kept apart and printed whole when it ends, so logs never interleave.
+# is kept apart and printed whole when it ends, so logs never interleave. cli_tests, which takes
+# longer than all the others together (about 1000 s of the sanitizer stage), runs as FZ_TEST_JOBS
+# shards: its test names dealt out in turn to lists that Catch2 reads with -f (commas and
+# brackets escaped, as Catch2's test-spec parser needs), each shard a job of its own.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
@@ -23,18 +26,34 @@ mapfile -t targets < <(ninja -C "$build_dir" -t targets all 2>/dev/null |
 log_dir=$(mktemp -d)
 trap 'rm -rf "$log_dir"' EXIT
 
-run_one() {  # run_one TARGET: the binary's output to LOG, its exit code and seconds to LOG.rc
-  local bin="$build_dir/$1" log="$log_dir/$(basename "$1")" start=$SECONDS
-  "$bin" > "$log" 2>&1
+run_one() {  # run_one TARGET NAME [catch2 args...]: output to LOG, exit code and seconds to LOG.rc
+  local bin="$build_dir/$1" log="$log_dir/$2" start=$SECONDS
+  shift 2
+  "$bin" "$@" > "$log" 2>&1
   echo "$? $((SECONDS - start))" > "$log.rc"
 }
 
-binaries=()
+binaries=()   # one entry per job: a binary's name, or NAME.shardK for a shard of it
 for target in "${targets[@]}"; do
   [ -x "$build_dir/$target" ] || continue
-  binaries+=("$(basename "$target")")
+  name=$(basename "$target")
+  shard_args=()
+  if [ "$name" = cli_tests ] && [ "$jobs" -gt 1 ]; then
+    "$build_dir/$target" --list-test-names-only | grep -v '^$' | sed 's/[],[\\]/\\&/g' > "$log_dir/names" || true
+    for ((k = 0; k < jobs; k++)); do
+      awk -v k="$k" -v n="$jobs" '(NR - 1) % n == k' "$log_dir/names" > "$log_dir/$name.shard$k.names"
+    done
+    for ((k = 0; k < jobs; k++)); do
+      [ -s "$log_dir/$name.shard$k.names" ] || continue
+      binaries+=("$name.shard$k")
+      while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+      run_one "$target" "$name.shard$k" -f "$log_dir/$name.shard$k.names" &
+    done
+    continue
+  fi
+  binaries+=("$name")
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
-  run_one "$target" &
+  run_one "$target" "$name" &
 done
 wait
 

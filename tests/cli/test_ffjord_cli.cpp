@@ -122,15 +122,3 @@ TEST_CASE("cli ffjord: ODE and transformer flags that do not fit are bad flags (
   }
   fs::remove_all(out);
 }
-
-TEST_CASE("cli ffjord: the zoo has an FFJORD row", "[cli][ffjord][zoo]") {
-  const std::string out = fresh_temp_path("ffjord", "zoo");
-  const auto r = run_flowzoo("zoo --out " + out + " --steps 5 --densities moons --families ffjord --threads 1",
-                             out + "-run");
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  const auto rows = lines_of(out + "/zoo.csv");
-  REQUIRE(rows.size() == 2);
-  CHECK(rows[1].rfind("FFJORD (CNF),moons,", 0) == 0);
-  fs::remove_all(out);
-}

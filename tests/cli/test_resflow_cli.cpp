@@ -62,15 +62,3 @@ TEST_CASE("cli resflow: a transformer or its flags are bad flags, images bad inp
   CHECK(r.err.find("resflow: vector") != std::string::npos);
   CHECK(!fs::exists(out + "/checkpoint.safetensors"));
 }
-
-TEST_CASE("cli resflow: the zoo gallery has a residual-flow row", "[cli][resflow][zoo]") {
-  const std::string out = fresh_temp_path("resflow", "zoo");
-  const BinaryRun r = run_flowzoo("zoo --out " + out + " --steps 5 --densities moons --families resflow --threads 1",
-                                  out + "-run");
-  INFO(r.err);
-  REQUIRE(r.status == 0);
-  const auto rows = lines_of(out + "/zoo.csv");
-  REQUIRE(rows.size() == 2);
-  CHECK(rows[1].rfind("Residual flow,moons,", 0) == 0);
-  fs::remove_all(out);
-}
