@@ -12,6 +12,7 @@
 #include "autograd/ops_elementwise.hpp"
 #include "flows/class_scores.hpp"
 #include "flows/image_likelihood.hpp"
+#include "flows/memory_estimate.hpp"
 #include "flows/presets.hpp"
 #include "flows/trainer.hpp"
 #include "tensor/elementwise.hpp"
@@ -96,6 +97,15 @@ TEST_CASE("class prior: log p(latents | y) is the per-class Gaussian formula", "
   auto unconditional = make_flow<double>(tiny_glow_config(), same);
   const Encoding<double> plain = unconditional->encode(Var64(x));
   for (std::size_t b = 0; b < 4; ++b) CHECK(enc.logdet.value()[b] == Approx(plain.logdet.value()[b]).epsilon(1e-12));
+}
+
+TEST_CASE("class prior: the memory estimate counts the class parameters exactly", "[flows][conditional]") {
+  for (const auto& [name, config] : conditional_presets()) {
+    INFO("preset: " << name);
+    Rng rng(1);
+    auto model = make_flow<float>(conditional(config), rng);
+    CHECK(estimate_memory(resolve_preset(conditional(config)), 8).parameters() == double(model->num_parameters()));
+  }
 }
 
 TEST_CASE("class prior: zero class embeddings give the unconditional log_prob", "[flows][conditional]") {
@@ -271,7 +281,7 @@ TEST_CASE("class prior: a short training separates dark, grey and bright images 
   TrainerOptions o;
   o.lr = 1e-2;
   Trainer<float> trainer(model, o, 63);
-  for (int step = 0; step < 40; ++step) {
+  for (int step = 0; step < 120; ++step) {
     const std::size_t begin = (step * 32) % n;
     TensorU8 batch({32, 1, 4, 4});
     std::vector<std::int32_t> y(32);
