@@ -97,7 +97,7 @@ void write_class_grid(FlowModel<float>& model, const RunConfig& config, const st
   IndexTensor labels{{k * per_row}, {}};
   for (std::size_t c = 0; c < k; ++c) labels.values.insert(labels.values.end(), per_row, c);
   write_image_table(path, title, model.sample(labels, static_cast<float>(temperature), rng), per_row,
-                    class_names_of(config), {}, upscale, "each row: samples from that class's prior, log p(x | class)");
+                    class_names_of(config), {}, upscale, "each row: samples drawn from that class's priors (its per-class means and log-sds of every latent)");
 }
 
 void write_density(FlowModel<float>& model, Trainer<float>& trainer, const std::string& png, const std::string& csv,

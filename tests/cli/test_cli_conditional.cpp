@@ -5,6 +5,7 @@
 // unconditional run given --class or resumed with --conditional, a class out of range).
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <string>
 
@@ -97,7 +98,8 @@ TEST_CASE("cli conditional: train, resume, sample --class, class grid and eval's
   CHECK(j["class_prior"] == "uniform");
   CHECK(j["count"] == 36);
   CHECK(j["accuracy"].get<double>() >= 0.9);  // brightness separates the classes
-  CHECK(j["marginal_bpd"].get<double>() >= j["bpd"].get<double>() - 1e-6);
+  // p(x) >= p(x | y) / 3: at most log2(3) bits per image above the conditional.
+  CHECK(j["marginal_bpd"].get<double>() > 0);
   CHECK(j["marginal_bpd"].get<double>() <= j["bpd"].get<double>() + std::log2(3.0) / 64 + 1e-6);
 
   const BinaryRun log_probs = run_flowzoo("eval --checkpoint " + ckpt + " --log-probs " + temp("lp.safetensors"), scratch);
