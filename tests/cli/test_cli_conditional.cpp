@@ -82,6 +82,14 @@ TEST_CASE("cli conditional: train, resume, sample --class, class grid and eval's
   CHECK(picture.shape()[1] >= 3 * 8);
   CHECK(picture.shape()[2] >= 5 * 8);
 
+  // Without --class a conditional run draws its class grid.
+  const BinaryRun plain = run_flowzoo("sample --checkpoint " + ckpt + " --n 2 --out " + grid, scratch);
+  CHECK(plain.status == 0);
+  CHECK(plain.out.find("a row per class") != std::string::npos);
+  const BinaryRun two_temperatures =
+      run_flowzoo("sample --checkpoint " + ckpt + " --class 1 --temperatures 0.5,1 --n 3 --out " + one, scratch);
+  CHECK(two_temperatures.status == 0);
+
   const BinaryRun bad_class = run_flowzoo("sample --checkpoint " + ckpt + " --class 3 --out " + one, scratch);
   CHECK(bad_class.status == 2);
   CHECK(bad_class.err.find("0 to 2") != std::string::npos);
