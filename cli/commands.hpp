@@ -28,6 +28,9 @@ struct TrainRequest {
   bool quiet = false;  // no progress output (tests)
   bool log_layers = false;  // per-layer bits/dim at every periodic evaluation, in <out>/layers.csv
   bool log_y = false;  // curve.png with a logarithmic loss axis
+  // Class-conditional priors over the dataset's labels (config.model.classes is then set from
+  // the data); a --config or --resume run with model.classes > 0 is conditional without it.
+  bool conditional = false;
 };
 int run_train(const TrainRequest& request);
 
@@ -50,6 +53,11 @@ struct SampleRequest {
   int upscale = 2;                 // image tiles: each pixel as upscale x upscale pixels
   double lo = -4, hi = 4;          // 2-D models: the range of both axes
   int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
+  // Class-conditional runs (refused, exit 2, on others): --class K draws every sample from class
+  // K's prior; --class-grid (also what a conditional run gets without either) a labelled row
+  // of min(n, 16) samples per class.
+  long class_index = -1;   // -1 = not given
+  bool class_grid = false;
 };
 int run_sample(const SampleRequest& request);
 

@@ -22,9 +22,15 @@ std::string non_finite_state(Trainer<float>& trainer, double last_loss) {
 }
 
 std::string non_finite_log_prob(Trainer<float>& trainer, const Tensor<float>& batch) {
+  return non_finite_log_prob(trainer, batch, {});
+}
+
+std::string non_finite_log_prob(Trainer<float>& trainer, const Tensor<float>& batch,
+                                const std::vector<std::int32_t>& labels) {
   FlowModel<float>& model = trainer.model();
   auto first_bad_row = [&](const char* weights) -> std::string {
-    const Tensor<float> lp = model.log_prob(Var<float>(batch)).value();
+    const Tensor<float> lp = (model.classes() ? model.log_prob(Var<float>(batch), class_labels(labels, model.classes()))
+                                              : model.log_prob(Var<float>(batch))).value();
     for (std::size_t i = 0; i < lp.numel(); ++i)
       if (!std::isfinite(lp[i])) {
         char value[32];

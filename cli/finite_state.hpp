@@ -7,6 +7,8 @@
 #pragma once
 
 #include <string>
+#include <vector>
+#include <cstdint>
 
 #include "flows/trainer.hpp"
 
@@ -22,5 +24,8 @@ std::string non_finite_state(Trainer<float>& trainer, double last_loss);
 // dequantized images) with its raw parameters and, if on, with its Polyak averages;
 // otherwise names the first failing row. Changes no state (no RNG draw, no buffer update).
 std::string non_finite_log_prob(Trainer<float>& trainer, const Tensor<float>& batch);
+// The same for a class-conditional model: log p(x | y) with the batch's labels.
+std::string non_finite_log_prob(Trainer<float>& trainer, const Tensor<float>& batch,
+                                const std::vector<std::int32_t>& labels);
 
 }  // namespace fz::cli

@@ -14,10 +14,59 @@
 #include "cli/run_data.hpp"
 #include "datasets/image_write.hpp"
 #include "datasets/plot_scatter.hpp"
+#include "flows/class_scores.hpp"
 #include "flows/image_likelihood.hpp"
 #include "tensor/layout.hpp"
 
 namespace fz::cli {
+
+namespace {
+
+// eval on a class-conditional run: every image scored under every class (one dequantization
+// draw, shared), then the Bayes-rule accuracy and the conditional and marginal bits/dim.
+int eval_conditional(const EvalRequest& req, LoadedRun& run, const ImageDataset& set, std::size_t n,
+                     nlohmann::json& result) {
+  const RunConfig& c = run.info.config;
+  if (!req.log_probs.empty())
+    throw FlagError("eval: --log-probs is not available for a class-conditional run ('" + req.checkpoint + "')");
+  const std::vector<std::int32_t> labels(set.labels.begin(), set.labels.begin() + static_cast<long>(n));
+  for (std::size_t i = 0; i < n; ++i)
+    if (labels[i] < 0 || static_cast<std::size_t>(labels[i]) >= c.model.classes)
+      throw std::runtime_error("eval: image " + std::to_string(i) + " of the " + req.split + " split has label " +
+                               std::to_string(labels[i]) + ", not one of the run's " + std::to_string(c.model.classes) +
+                               " classes");
+  const std::vector<double> scores = run.trainer->evaluate_class_log_probs(slice_rows(set.images, 0, n), 256, c.seed);
+  const ClassScoreSummary summary =
+      summarize_class_scores(scores, labels, uniform_log_class_prior(c.model.classes), run.model->dims(), c.train.bits);
+  const double dims = static_cast<double>(run.model->dims());
+  result["bpd"] = summary.conditional_bpd;
+  result["nll_nats"] = summary.conditional_bpd * dims * std::log(2.0);
+  result["count"] = n;
+  result["classes"] = c.model.classes;
+  result["accuracy"] = summary.accuracy;
+  result["marginal_bpd"] = summary.marginal_bpd;
+  result["class_prior"] = "uniform";
+  if (!req.json) {
+    std::printf("%s bits/dim: %.5f over %zu images (step %zu), conditional: -log p(x | y) with the true labels\n",
+                req.split.c_str(), summary.conditional_bpd, n, run.info.step);
+    std::printf("%s marginal bits/dim: %.5f  (-log sum_k p(x | k) p(k), uniform p(k) = 1/%zu)\n", req.split.c_str(),
+                summary.marginal_bpd, c.model.classes);
+    std::printf("%s accuracy: %.4f  (Bayes rule argmax_k log p(x | k) + log p(k), %zu classes)\n", req.split.c_str(),
+                summary.accuracy, c.model.classes);
+  } else {
+    std::printf("%s\n", result.dump().c_str());
+  }
+  if (!std::isfinite(summary.conditional_bpd)) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "flowzoo: eval: the %s bits/dim is %s, not a finite number: the model in '%s' gives "
+                         "non-finite densities on these images\n",
+                 req.split.c_str(), std::isnan(summary.conditional_bpd) ? "nan" : "infinite", req.checkpoint.c_str());
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 int run_eval(const EvalRequest& req) {
   if (req.split != "test" && req.split != "train")
@@ -40,6 +89,7 @@ int run_eval(const EvalRequest& req) {
   } else {
     const ImageDataset& set = req.split == "test" ? data.test : data.train;
     const std::size_t n = req.limit ? std::min(req.limit, set.size()) : set.size();
+    if (c.model.classes) return eval_conditional(req, run, set, n, result);
     const double bpd = run.trainer->evaluate_images(slice_rows(set.images, 0, n), 256, c.seed);
     if (!req.log_probs.empty()) {
       Rng rng(c.seed, /*stream=*/11);  // evaluate_images' dequantization stream
@@ -82,6 +132,30 @@ int run_sample(const SampleRequest& req) {
   if (run.trainer->ema()) averaged = std::make_unique<EmaScope<float>>(*run.trainer->ema());
   Rng rng(req.seed, 2024);
   const std::string title = run_title(run.info.config) + ": samples, step " + std::to_string(run.info.step);
+  const std::size_t classes = run.model->classes();
+  if (!classes && (req.class_index >= 0 || req.class_grid))
+    throw FlagError(std::string("sample: ") + (req.class_grid ? "--class-grid" : "--class") + ": '" + req.checkpoint +
+                    "' is not a class-conditional run (train it with --conditional)");
+  if (classes && req.class_index >= static_cast<long>(classes))
+    throw FlagError("sample: --class " + std::to_string(req.class_index) + ": the run has " + std::to_string(classes) +
+                    " classes, 0 to " + std::to_string(classes - 1));
+  if (classes && req.class_index < 0) {  // --class-grid, or no class asked for: a row per class
+    if (req.temperatures.size() != 1)
+      throw FlagError("sample: --class-grid takes one --temperature (its rows are the classes)");
+    write_class_grid(*run.model, run.info.config, req.out, title + ", " + temperature_label(req.temperatures[0]),
+                     std::min<std::size_t>(req.n, 16), req.temperatures[0], rng, req.upscale);
+    std::printf("wrote %s (a row per class)\n", req.out.c_str());
+    return kExitOk;
+  }
+  // --class K: every sample from class K (one row of labels per call).
+  auto draw = [&](std::size_t n, double t, Rng& r) {
+    if (classes) return run.model->sample(repeated_class(static_cast<std::size_t>(req.class_index), n), static_cast<float>(t), r);
+    return run.model->sample(n, static_cast<float>(t), r);
+  };
+  const std::string class_note =
+      classes ? ", class " + std::to_string(req.class_index) + " (" +
+                    class_names_of(run.info.config)[static_cast<std::size_t>(req.class_index)] + ")"
+              : std::string();
   if (data.toy) {
     if (req.temperatures.size() != 1)  // a flag this checkpoint cannot take: exit 2
       throw FlagError("sample: --temperatures: a 2-D model's samples are one scatter plot, give one --temperature");
@@ -94,9 +168,8 @@ int run_sample(const SampleRequest& req) {
     write_scatter_plot_png(req.out, plot);
   } else if (req.temperatures.size() == 1) {
     const std::size_t cols = static_cast<std::size_t>(std::ceil(std::sqrt(static_cast<double>(req.n))));
-    write_image_table(req.out, title + ", " + temperature_label(req.temperatures[0]),
-                      run.model->sample(req.n, static_cast<float>(req.temperatures[0]), rng), cols, {}, {},
-                      req.upscale);
+    write_image_table(req.out, title + class_note + ", " + temperature_label(req.temperatures[0]),
+                      draw(req.n, req.temperatures[0], rng), cols, {}, {}, req.upscale);
   } else {
     // One row per temperature, the same latent noise in each, labelled with its temperature.
     std::vector<Tensor<float>> rows;
@@ -104,10 +177,10 @@ int run_sample(const SampleRequest& req) {
     const std::size_t per_row = std::min<std::size_t>(req.n, 16);
     for (double t : req.temperatures) {
       Rng row_rng(req.seed, 2024);
-      rows.push_back(run.model->sample(per_row, static_cast<float>(t), row_rng));
+      rows.push_back(draw(per_row, t, row_rng));
       labels.push_back(temperature_label(t));
     }
-    write_image_table(req.out, title, concat(rows, 0), per_row, labels, {}, req.upscale,
+    write_image_table(req.out, title + class_note, concat(rows, 0), per_row, labels, {}, req.upscale,
                       "each row: the same latent noise scaled by the temperature T");
   }
   std::printf("wrote %s\n", req.out.c_str());

@@ -349,6 +349,11 @@ int main(int argc, char** argv) {
   t->add_flag("--log-layers", train.log_layers,
               "At every --eval-every evaluation, also write each layer's share of the test bits/dim to layers.csv");
   t->add_flag("--log-y", train.log_y, "curve.png: a logarithmic loss axis (for runs whose loss falls by orders of magnitude; values <= 0 are left out)");
+  t->add_flag("--conditional", train.conditional,
+              "Class-conditional model (glow, nsf, realnvp on a labelled image dataset): each split prior and the "
+              "top prior get a learned mean and log-sd per class, trained on -log p(x | y); saved in config.json "
+              "(model.classes). sample --class K / --class-grid draw from one class; eval adds the Bayes-rule "
+              "accuracy and the marginal bits/dim");
   bool train_profile = false;
   t->add_flag("--profile", train_profile, "Print time per op type (forward, backward) at the end (see `profile`)");
 
@@ -360,6 +365,10 @@ int main(int argc, char** argv) {
   add_limit_flag(e, eval.limit);
   add_threads_flag(e, eval.threads, kLoadedThreadsHelp);
   e->add_flag("--json", eval.json, "Print one JSON object (bpd, nll_nats, count) as the last line");
+  e->footer("Class-conditional runs (train --conditional): bpd is -log p(x | y) with the true labels; also printed "
+            "(and in the JSON): accuracy, the Bayes-rule classification argmax_k log p(x | k) + log p(k) with a "
+            "uniform class prior p(k) = 1/K (every class scored on the same dequantization of the image), and "
+            "marginal_bpd, -log sum_k p(x | k) p(k). --log-probs is not available for them.");
   e->add_option("--log-probs", eval.log_probs, "Also write FILE.safetensors: each evaluated example's log p(x) in nats (\"log_prob\", continuous density) and the exact inputs (\"inputs\": dequantized images in [0,1) or 2-D points), to check other implementations (python/flowzoo_torch.py)");
 
   // ---- sample ----
@@ -380,6 +389,15 @@ int main(int argc, char** argv) {
   s->add_option("--range", sample_range, "2-D models: LO,HI of both axes of the scatter")
       ->capture_default_str()->check(range_pair());
   add_threads_flag(s, sample.threads, kLoadedThreadsHelp);
+  auto* class_flag = s->add_option("--class", sample.class_index,
+                                   "Class-conditional runs: every sample from class K's prior, K from 0 to classes - 1 "
+                                   "(Fashion-MNIST: 0 T-shirt/top, 1 Trouser, 2 Pullover, 3 Dress, 4 Coat, 5 Sandal, "
+                                   "6 Shirt, 7 Sneaker, 8 Bag, 9 Ankle boot)")
+                         ->transform(whole(0, RunLimits::kMaxClasses - 1));
+  s->add_flag("--class-grid", sample.class_grid,
+              "Class-conditional runs: one labelled row of min(--n, 16) samples per class (what a conditional run "
+              "draws without --class)")
+      ->excludes(class_flag);
 
   // ---- density ----
   DensityRequest density;

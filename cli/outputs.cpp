@@ -9,6 +9,7 @@
 #include <memory>
 #include <sstream>
 
+#include "datasets/fashion_mnist.hpp"
 #include "datasets/labelled_grid.hpp"
 #include "datasets/plot_heat_map.hpp"
 #include "datasets/plot_line_chart.hpp"
@@ -65,12 +66,38 @@ void write_samples(FlowModel<float>& model, Trainer<float>& trainer, const RunDa
       plot.range = options.range;
       plot.points = model.sample(std::max<std::size_t>(n, 2000), static_cast<float>(t), rng).cast<double>();
       write_scatter_plot_png(path, plot);
+    } else if (model.classes()) {  // a row per class
+      write_class_grid(model, config, path, title, 8, t, rng, options.upscale);
     } else {
       const std::size_t cols = static_cast<std::size_t>(std::ceil(std::sqrt(static_cast<double>(n))));
       write_image_table(path, title, model.sample(n, static_cast<float>(t), rng), cols, {}, {}, options.upscale);
     }
   }
   model.train();
+}
+
+std::vector<std::string> class_names_of(const RunConfig& config) {
+  static const char* const kCifar10[] = {"airplane", "automobile", "bird", "cat",  "deer",
+                                         "dog",      "frog",       "horse", "ship", "truck"};
+  const std::size_t k = config.model.classes;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < k; ++i) {
+    if (config.dataset == "fashion-mnist" && k == fashion_mnist_class_names().size())
+      names.push_back(fashion_mnist_class_names()[i]);
+    else if (config.dataset == "mnist" && k == 10) names.push_back(std::to_string(i));
+    else if (config.dataset == "cifar10" && k == 10) names.push_back(kCifar10[i]);
+    else names.push_back("class " + std::to_string(i));
+  }
+  return names;
+}
+
+void write_class_grid(FlowModel<float>& model, const RunConfig& config, const std::string& path,
+                      const std::string& title, std::size_t per_row, double temperature, Rng& rng, int upscale) {
+  const std::size_t k = model.classes();
+  IndexTensor labels{{k * per_row}, {}};
+  for (std::size_t c = 0; c < k; ++c) labels.values.insert(labels.values.end(), per_row, c);
+  write_image_table(path, title, model.sample(labels, static_cast<float>(temperature), rng), per_row,
+                    class_names_of(config), {}, upscale, "each row: samples drawn from that class's priors (its per-class means and log-sds of every latent)");
 }
 
 void write_density(FlowModel<float>& model, Trainer<float>& trainer, const std::string& png, const std::string& csv,

@@ -44,6 +44,14 @@ void write_samples(FlowModel<float>& model, Trainer<float>& trainer, const RunDa
                    const std::vector<double>& temperatures, std::uint64_t seed, std::size_t n = 64,
                    const PictureOptions& options = {});
 
+// Class-conditional runs: the class names of the run's dataset (Fashion-MNIST's "T-shirt/top",
+// ..., MNIST's digits, CIFAR-10's, else "class 0", "class 1", ...), config.model.classes of them.
+std::vector<std::string> class_names_of(const RunConfig& config);
+// A class grid: for each class one row of `per_row` samples drawn from that class's prior at
+// temperature t, labelled with its name (averaging and eval mode are the caller's).
+void write_class_grid(FlowModel<float>& model, const RunConfig& config, const std::string& path,
+                      const std::string& title, std::size_t per_row, double temperature, Rng& rng, int upscale);
+
 // Heat map PNG of the density over [lo, hi]^2 on a grid x grid lattice with axes and a colour
 // bar (options.log_density: of log p); optional CSV x,y,log_prob.
 void write_density(FlowModel<float>& model, Trainer<float>& trainer, const std::string& png, const std::string& csv,

@@ -127,6 +127,9 @@ void RunConfig::validate() const {
   whole_in(model.ode_steps, 1, RunLimits::kMaxOdeSteps, "--ode-steps");
   real_in(model.ode_rtol, 0, 1, true, true, "--ode-rtol");
   real_in(model.ode_atol, 0, 1, true, true, "--ode-atol");
+  whole_in(model.classes, 0, RunLimits::kMaxClasses, "the class count (train --conditional)");
+  if (model.classes == 1) bad("a class-conditional run needs at least 2 classes, got 1");
+  if (model.classes && dataset == "toy") bad("--conditional needs an image dataset with labels, not 2-D toy data");
   if (model.event_shape.size() != 1 && model.event_shape.size() != 3)
     bad("the model's data shape must be (C, H, W) or (D), got " + shape_str(model.event_shape));
   for (std::size_t d : model.event_shape) whole_in(d, 1, RunLimits::kMaxImageSize, "each data dimension");
@@ -202,7 +205,8 @@ nlohmann::json to_json(const RunConfig& c) {
                       {"transformer", c.model.transformer}, {"bins", c.model.bins},
                       {"tail_bound", c.model.tail_bound}, {"mixtures", c.model.mixtures},
                       {"ode_solver", c.model.ode_solver}, {"ode_steps", c.model.ode_steps},
-                      {"ode_rtol", c.model.ode_rtol}, {"ode_atol", c.model.ode_atol}};
+                      {"ode_rtol", c.model.ode_rtol}, {"ode_atol", c.model.ode_atol},
+                      {"classes", c.model.classes}};
   nlohmann::json t = {{"optimizer", c.train.optimizer},     {"lr", c.train.lr},
                       {"warmup_steps", c.train.warmup_steps}, {"clip_grad_norm", c.train.clip_grad_norm},
                       {"polyak_decay", c.train.polyak_decay}, {"weight_decay", c.train.weight_decay},
@@ -272,6 +276,8 @@ RunConfig run_config_from_json(const nlohmann::json& root) {
     if (m.has("ode_steps")) c.model.ode_steps = m.at("ode_steps").get<std::size_t>();
     if (m.has("ode_rtol")) c.model.ode_rtol = m.at("ode_rtol").get<double>();
     if (m.has("ode_atol")) c.model.ode_atol = m.at("ode_atol").get<double>();
+    // Optional (added with train --conditional): absent in older runs, which are unconditional.
+    if (m.has("classes")) c.model.classes = m.at("classes").get<std::size_t>();
     const auto& t = j.at("training");
     c.train.optimizer = t.at("optimizer").get<std::string>();
     c.train.lr = t.at("lr").get<double>();

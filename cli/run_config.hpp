@@ -29,6 +29,8 @@ struct RunLimits {
   static constexpr double kMaxTailBound = 100;
   // A continuous flow's fixed-step solver (cli/ode_flags.hpp): steps over [0, 1].
   static constexpr std::uint64_t kMaxOdeSteps = 10000;
+  // Class-conditional runs (train --conditional): classes of the labels.
+  static constexpr std::uint64_t kMaxClasses = 1000;
 };
 
 struct RunConfig {

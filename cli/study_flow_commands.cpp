@@ -203,6 +203,9 @@ int run_inspect(const InspectRequest& req) {
   LoadedRun run = load_run(req.checkpoint);
   if (req.threads >= 0) set_num_threads(req.threads);  // --threads
   const RunConfig& c = run.info.config;
+  if (c.model.classes)  // its breakdown would need each image's class prior: not written yet
+    throw std::invalid_argument("inspect: '" + req.checkpoint + "' is a class-conditional run; inspect reads "
+                                "unconditional runs only (flowzoo eval gives its bits/dim and accuracy)");
   RunData data = load_run_data(c, req.split == "train");
   const LogdetSummary summary = evaluate_breakdown(*run.trainer, data, req.split == "train", req.limit, c.seed,
                                                    req.depth);
@@ -248,6 +251,9 @@ int run_latents(const LatentsRequest& req) {
   const RunConfig& c = run.info.config;
   if (c.is_toy())
     throw std::invalid_argument("latents: '" + req.checkpoint + "' is a 2-D model; latent views need an image model");
+  if (c.model.classes)  // encode and the samples would need labels: not written yet
+    throw std::invalid_argument("latents: '" + req.checkpoint + "' is a class-conditional run; latents reads "
+                                "unconditional runs only (flowzoo sample --class-grid draws from its classes)");
   FlowModel<float>& model = *run.model;
   RunData data = load_run_data(c, req.split == "train");
   const ImageDataset& set = req.split == "test" ? data.test : data.train;

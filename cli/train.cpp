@@ -79,6 +79,26 @@ void check_schedule_length(const RunConfig& c) {
                     std::to_string(c.train.warmup_steps) + " steps");
 }
 
+// train --conditional: the number of classes of the training labels (class names when the
+// dataset has them, else the largest label + 1); FlagError when there are none to condition on.
+std::size_t conditional_classes(const RunConfig& c, const RunData& data) {
+  if (data.toy) throw FlagError("--conditional needs an image dataset with labels, not 2-D toy data");
+  std::int32_t largest = -1;
+  for (std::int32_t y : data.train.labels) {
+    if (y < 0)
+      throw FlagError("--conditional: the " + c.dataset + " training set has unlabelled images (e.g. images directly "
+                      "in a folder dataset's top folder, not in a class folder)");
+    largest = std::max(largest, y);
+  }
+  for (std::int32_t y : data.test.labels)
+    if (y < 0) throw FlagError("--conditional: the " + c.dataset + " test set has unlabelled images");
+  const std::size_t classes = std::max(data.train.class_names.size(), static_cast<std::size_t>(largest + 1));
+  if (classes < 2)
+    throw FlagError("--conditional: the " + c.dataset + " training set has " + std::to_string(classes) +
+                    " class; class-conditional models need at least 2");
+  return classes;
+}
+
 // <out>/results.json: the final evaluation of a finished run, with what it was measured on.
 // Written atomically (a kill leaves the old file or the new one, never half of one).
 void write_results(const std::string& path, const RunConfig& c, bool toy, double metric, std::size_t count,
@@ -92,6 +112,7 @@ void write_results(const std::string& path, const RunConfig& c, bool toy, double
   } else {
     r["test_bpd"] = metric;
     r["test_nll_nats"] = metric * static_cast<double>(dims) * std::log(2.0);  // per image, as eval
+    if (c.model.classes) r["classes"] = c.model.classes;  // test_bpd is then -log p(x | y)
   }
   replace_file_atomically(path, r.dump(2) + "\n");
 }
@@ -103,6 +124,11 @@ int train_in_locked_folder(const TrainRequest& req) {
   Collective& ranks = current_collective();
   const bool lead = is_lead(ranks);
   if (!req.resume) {  // before touching the disk: flags, and the memory they ask for
+    if (req.conditional && config.is_toy())
+      throw FlagError("--conditional needs an image dataset with labels, not 2-D toy data");
+    if (req.conditional && config.model.model != "glow" && config.model.model != "nsf" && config.model.model != "realnvp")
+      throw FlagError("--conditional: class-conditional priors are for the multi-scale image models (glow, nsf, "
+                      "realnvp), not " + config.model.model);
     check_run_fits(config);
     check_schedule_length(config);
     check_data_parallel_flags(req, config, ranks);
@@ -135,6 +161,9 @@ int train_in_locked_folder(const TrainRequest& req) {
     if (!req.quiet)
       for (const std::string& w : warnings) std::fprintf(stderr, "flowzoo: --resume: %s\n", w.c_str());
   }
+  if (req.resume && req.conditional && resumed.config.model.classes == 0)
+    throw RunFolderConflict("--resume: the run saved in '" + req.out_dir +
+                            "' is unconditional; --conditional would change its model (start a new run with another --out)");
   if (req.resume) check_run_fits(config, ckpt_path);  // before building anything its configuration sizes
   if (req.resume) check_data_parallel_flags(req, config, ranks);
   set_num_threads(config.threads);
@@ -143,6 +172,15 @@ int train_in_locked_folder(const TrainRequest& req) {
   if (data.event_shape != expected_event_shape(config))  // e.g. IDX files of another size
     check_training_memory(config, data.event_shape, req.resume ? ckpt_path : "");
   config.model.event_shape = data.event_shape;
+  if (req.conditional || config.model.classes) {  // a resumed or --config run keeps its class count
+    const std::size_t classes = conditional_classes(config, data);
+    if (config.model.classes && config.model.classes != classes)
+      throw std::runtime_error("the run is conditional on " + std::to_string(config.model.classes) + " classes, but the " +
+                               config.dataset + " labels have " + std::to_string(classes));
+    if (req.log_layers) throw FlagError("--log-layers is not available for --conditional runs");
+    config.model.classes = classes;
+  }
+  const bool conditional = config.model.classes > 0;
   config.model = resolve_preset(config.model);
   if (data.toy && config.epochs > 0) throw FlagError("--epochs needs an image dataset (toy data is endless: use --steps or --minutes)");
   if (!data.toy && data.train.size() < config.batch)
@@ -201,12 +239,18 @@ int train_in_locked_folder(const TrainRequest& req) {
   auto evaluate = [&](std::size_t limit) {
     if (data.toy) return trainer.evaluate_continuous(toy_test, 2000, stop);
     const std::size_t n = limit ? std::min(limit, data.test.size()) : data.test.size();
+    if (conditional)  // -log p(x | y)
+      return trainer.evaluate_images(slice_rows(data.test.images, 0, n),
+                                     std::vector<std::int32_t>(data.test.labels.begin(), data.test.labels.begin() + long(n)),
+                                     256, config.seed, stop);
     return trainer.evaluate_images(slice_rows(data.test.images, 0, n), 256, config.seed, stop);
   };
 
   if (!req.quiet) {
-    std::printf("flowzoo train: %s on %s%s, %zu parameters, batch %zu, %s; writing to %s\n",
-                config.model.model.c_str(), config.dataset.c_str(),
+    std::printf("flowzoo train: %s%s on %s%s, %zu parameters, batch %zu, %s; writing to %s\n",
+                config.model.model.c_str(),
+                conditional ? (" conditional on " + std::to_string(config.model.classes) + " classes").c_str() : "",
+                config.dataset.c_str(),
                 data.toy ? (" (" + config.density + ")").c_str() : "", model->num_parameters(), config.batch,
                 total_steps ? (std::to_string(total_steps) + " steps").c_str()
                             : (fmt(config.minutes) + " minutes").c_str(),
@@ -234,6 +278,7 @@ int train_in_locked_folder(const TrainRequest& req) {
   // (cli/finite_state.hpp: non_finite_log_prob).
   Tensor<float> last_toy_batch;
   TensorU8 last_pixels;
+  std::vector<std::int32_t> last_labels;  // conditional runs
   double last_loss = 0.0;
   double last_checkpoint = 0.0;
   // One row of metrics.csv, flushed so a kill loses nothing; a recovery row (written when the
@@ -251,7 +296,8 @@ int train_in_locked_folder(const TrainRequest& req) {
     if (bad.empty() && trainer.steps_done() > 0) {
       Rng probe_rng(config.seed, /*stream=*/13);  // its own generator: the trainer's is untouched
       bad = non_finite_log_prob(trainer, data.toy ? last_toy_batch
-                                                  : dequantize<float>(last_pixels, probe_rng, config.train.bits));
+                                                  : dequantize<float>(last_pixels, probe_rng, config.train.bits),
+                                last_labels);
     }
     // The ranks hold the same state and batch, so they find the same; agreed all the same, since
     // what follows (a rollback, stopping) must happen on all ranks or none.
@@ -304,8 +350,10 @@ int train_in_locked_folder(const TrainRequest& req) {
       } else {
         const std::uint64_t epoch = s / batches_per_epoch;
         if (loader->epoch() != epoch) loader->set_epoch(epoch);
-        last_pixels = loader->batch(s % batches_per_epoch).images;
-        stats = trainer.step_images(last_pixels);
+        Batch batch = loader->batch(s % batches_per_epoch);
+        last_pixels = std::move(batch.images);
+        if (conditional) last_labels = std::move(batch.labels);
+        stats = conditional ? trainer.step_images(last_pixels, last_labels) : trainer.step_images(last_pixels);
       }
     } catch (const NonFiniteError& e) {
       return stop_diverged(e.what());
@@ -374,8 +422,9 @@ int train_in_locked_folder(const TrainRequest& req) {
   write_results((fs::path(req.out_dir) / "results.json").string(), config, data.toy, final_metric, n_eval,
                 trainer.steps_done(), wall, model->num_parameters(), model->dims());
   if (req.quiet) return kExitOk;
-  std::printf("done: %zu steps in %s s; test %s = %.4f on %zu %s\n", trainer.steps_done(), fmt(wall, 4).c_str(),
-              unit.c_str(), final_metric, n_eval, data.toy ? "fresh samples" : "test images");
+  std::printf("done: %zu steps in %s s; test %s = %.4f on %zu %s%s\n", trainer.steps_done(), fmt(wall, 4).c_str(),
+              unit.c_str(), final_metric, n_eval, data.toy ? "fresh samples" : "test images",
+              conditional ? " (class-conditional: -log p(x | y); flowzoo eval adds the Bayes accuracy)" : "");
   if (config.train.memory_saving == "invertible")  // flows/memory_saving.hpp: how well inverse() rebuilt inputs
     std::printf("  invertible backprop: worst reconstruction error max|forward(x_rec) - y| = %.3g\n",
                 worst_reconstruction_error(*model));

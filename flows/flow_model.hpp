@@ -6,6 +6,11 @@
 //   log p(x) = sum of every log|det J|  +  sum over splits of log p(z_i | kept_i)  +  log p_base(z_top)
 //
 // A single-scale model (NICE, the 2-D toy flows) is just one scale with no split.
+//
+// Class-conditional (make_class_conditional, flows/class_prior.hpp): every split prior and the
+// top prior get a learned per-class mean and log-sd; then log_prob, encode and sample take
+// labels ((B,) IndexTensor) and the label-free calls throw (there is no p(x) to give without
+// summing over the classes: flows/class_scores.hpp does that). decode needs no labels.
 #pragma once
 
 #include <memory>
@@ -13,6 +18,7 @@
 #include <vector>
 
 #include "bijector.hpp"
+#include "class_prior.hpp"
 #include "distributions/distribution.hpp"
 #include "split.hpp"
 
@@ -43,6 +49,12 @@ class FlowModel : public Module<T> {
   Encoding<T> encode(const Var<T>& x);
   // log p(x) in nats, shape (B,).
   Var<T> log_prob(const Var<T>& x) { return encode(x).log_prob(); }
+  // Class-conditional models: the same given each sample's label, log p(x | y).
+  Encoding<T> encode(const Var<T>& x, const IndexTensor& labels);
+  Var<T> log_prob(const Var<T>& x, const IndexTensor& labels) { return encode(x, labels).log_prob(); }
+  // log p(x | k) for every class k, shape (B, classes), no gradients: the bijectors run once and
+  // only the priors are evaluated per class (each column equals log_prob(x, k)).
+  Tensor<T> class_log_probs(const Var<T>& x);
   // Latents (as encode returns them) back to data; logdet is log|det dx/dlatents|.
   Transformed<T> decode(const std::vector<Var<T>>& latents);
   // n samples at temperature tau (no gradients recorded).
@@ -56,6 +68,19 @@ class FlowModel : public Module<T> {
   // constant draw, so this is for single-scale flows whose base has no parameters (the 2-D
   // presets, planar and radial stacks); throws std::invalid_argument for others.
   std::pair<Var<T>, Var<T>> rsample_with_log_prob(std::size_t n, Rng& rng);
+  // Class-conditional models: one sample per label (n = labels.numel()), each latent drawn
+  // from its class's prior; and the same with log p(x | y).
+  Tensor<T> sample(const IndexTensor& labels, T temperature, Rng& rng);
+  std::pair<Tensor<T>, Tensor<T>> sample_with_log_prob(const IndexTensor& labels, Rng& rng);
+
+  // Adds a ClassPrior for every split latent and the top latent (modules "class_prior_split<i>"
+  // and "class_prior_top", zero-initialised: the model's densities do not change until they
+  // learn). Needs a Gaussian base (standard normal or learned diagonal) and classes >= 2; once.
+  void make_class_conditional(std::size_t classes);
+  // 0 for an unconditional model.
+  std::size_t classes() const { return classes_; }
+  // latent i in encode's order (each split's z, then the top): its class prior.
+  ClassPrior<T>& class_prior(std::size_t latent);
 
   const Shape& event_shape() const { return event_shape_; }
   // Number of data dimensions D (product of the event shape).
@@ -66,14 +91,21 @@ class FlowModel : public Module<T> {
 
  private:
   void check_input(const Shape& shape) const;
+  // Checks that labels are given exactly when the model is conditional (and fit the batch).
+  void check_labels(const IndexTensor* labels, std::size_t batch) const;
+  // Each latent's class shift (none when labels is null).
+  GaussianShift<T> shift_of(std::size_t latent, const IndexTensor* labels);
+  Encoding<T> encode_impl(const Var<T>& x, const IndexTensor* labels);
   // Draws the latents for n samples at temperature tau, decoding as it goes (splits condition
   // on the kept half); returns the data sample and the latents' total log-density.
-  std::pair<Tensor<T>, Tensor<T>> draw(std::size_t n, T temperature, Rng& rng);
+  std::pair<Tensor<T>, Tensor<T>> draw(std::size_t n, T temperature, Rng& rng, const IndexTensor* labels = nullptr);
 
   Shape event_shape_;
   std::shared_ptr<Chain<T>> preprocess_;
   std::vector<Scale> scales_;
   std::shared_ptr<Distribution<T>> base_;
+  std::size_t classes_ = 0;
+  std::vector<std::shared_ptr<ClassPrior<T>>> class_priors_;  // one per latent, encode's order
 };
 
 extern template class FlowModel<float>;

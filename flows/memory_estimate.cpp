@@ -331,6 +331,12 @@ MemoryEstimate estimate_memory(const PresetConfig& config, std::size_t batch) {
   else if (c.model == "resflow") resflow(c, ledger);
   else if (c.model == "ffjord") ffjord(c, ledger);
   else throw std::invalid_argument("estimate_memory: unknown model '" + c.model + "'");
+  // Class-conditional priors (flows/class_prior.hpp): a mean and log-sd per class over every
+  // latent, which together hold the D data dimensions; the gathered rows are held per sample.
+  if (c.classes) {
+    const double d = double(shape_numel(c.event_shape));
+    ledger.add("class priors (" + std::to_string(c.classes) + " classes)", 2 * double(c.classes) * d, 2 * d, 2 * d);
+  }
   MemoryEstimate e;
   e.layers = ledger.take();
   e.batch = batch;

@@ -320,6 +320,10 @@ PresetConfig resolve_preset(PresetConfig c) {
     if (!c.affine) c.transformer = "additive";
     c.affine = c.transformer == "affine";
   }
+  if (c.classes == 1 || c.classes > 100000) bad(c.model + ": a class-conditional model needs 2 to 100000 classes, got " + std::to_string(c.classes));
+  if (c.classes && (vec || (c.model != "glow" && c.model != "nsf" && c.model != "realnvp")))
+    bad(c.model + (vec ? " on 2-D data" : "") +
+        ": class-conditional priors are for image models with a Gaussian multi-scale prior (glow, nsf, realnvp)");
   if (c.bins < 2 || c.bins > 1024 || c.mixtures < 1 || c.mixtures > 1024 || !(c.tail_bound > 0.0) ||
       !(c.tail_bound <= 1e6))
     bad(c.model + ": bins must be from 2 to 1024, mixtures from 1 to 1024 and tail_bound in (0, 1e6], got " +
@@ -327,9 +331,11 @@ PresetConfig resolve_preset(PresetConfig c) {
   return c;
 }
 
+namespace {
+
+// The family's model without class conditioning.
 template <typename T>
-std::shared_ptr<FlowModel<T>> make_flow(const PresetConfig& config, Rng& rng) {
-  const PresetConfig c = resolve_preset(config);
+std::shared_ptr<FlowModel<T>> make_unconditional_flow(const PresetConfig& c, Rng& rng) {
   const bool vec = is_vector_data(c.event_shape);
   if (c.model == "nice") return make_nice<T>(c, rng);
   if (c.model == "realnvp") return vec ? make_realnvp_vectors<T>(c, rng) : make_realnvp_images<T>(c, rng);
@@ -338,6 +344,16 @@ std::shared_ptr<FlowModel<T>> make_flow(const PresetConfig& config, Rng& rng) {
   if (c.model == "ffjord") return make_ffjord_vectors<T>(c, rng);
   if (c.model == "nsf" && vec) return make_nsf_vectors<T>(c, rng);
   return vec ? make_glow_vectors<T>(c, rng) : make_glow_images<T>(c, rng);
+}
+
+}  // namespace
+
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_flow(const PresetConfig& config, Rng& rng) {
+  const PresetConfig c = resolve_preset(config);
+  std::shared_ptr<FlowModel<T>> model = make_unconditional_flow<T>(c, rng);
+  if (c.classes) model->make_class_conditional(c.classes);
+  return model;
 }
 
 template std::shared_ptr<FlowModel<float>> make_flow<float>(const PresetConfig&, Rng&);

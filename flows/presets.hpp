@@ -71,6 +71,10 @@ struct PresetConfig {
   // steps per second, no better NLL per second; 1e-3: off by 1e-3 nats).
   double ode_rtol = 1e-4;             // dopri5: relative tolerance
   double ode_atol = 1e-4;             // dopri5: absolute tolerance
+  // Class-conditional priors over this many classes (0 = unconditional; else >= 2): a learned
+  // per-class mean and log-sd on every split prior and the top prior (flows/class_prior.hpp).
+  // Image models with a Gaussian multi-scale prior only: glow, nsf and realnvp on images.
+  std::size_t classes = 0;
 };
 
 // The model x transformer rules, written once (resolve_preset applies them; the CLI checks

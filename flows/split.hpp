@@ -12,6 +12,7 @@
 #include "../autograd/nn/module.hpp"
 #include "../autograd/var.hpp"
 #include "../tensor/random.hpp"
+#include "distributions/distribution.hpp"
 
 namespace fz {
 
@@ -36,6 +37,11 @@ class Split : public Module<T> {
   Tensor<T> sample_z(const Var<T>& kept, T temperature, Rng& rng);
   // log p(z | kept) without the partition (used when decoding given latents).
   Var<T> log_prob(const Var<T>& kept, const Var<T>& z);
+  // The same three with the prior's mean and log-sd moved by `shift` (z's shape, per sample): a
+  // class-conditional model's per-class bias (flows/class_prior.hpp). An undefined shift is none.
+  SplitOutput<T> forward(const Var<T>& x, const GaussianShift<T>& shift);
+  Tensor<T> sample_z(const Var<T>& kept, T temperature, Rng& rng, const GaussianShift<T>& shift);
+  Var<T> log_prob(const Var<T>& kept, const Var<T>& z, const GaussianShift<T>& shift);
 
  private:
   std::pair<Var<T>, Var<T>> prior_params(const Var<T>& kept);

@@ -354,6 +354,99 @@ double Trainer<T>::evaluate_continuous(const Tensor<T>& x, std::size_t batch_siz
   return total / static_cast<double>(n);
 }
 
+template <typename T>
+StepStats Trainer<T>::step_images(const TensorU8& pixels, const std::vector<std::int32_t>& labels) {
+  if (labels.size() != pixels.shape().at(0))
+    throw std::invalid_argument("step_images: " + std::to_string(labels.size()) + " labels for a batch of " +
+                                std::to_string(pixels.shape().at(0)));
+  const IndexTensor all = class_labels(labels, model_->classes());
+  begin_step();
+  model_->train();
+  // As step_images above, with this rank's rows of the labels too.
+  Var<T> x(local_rows(dequantize<T>(pixels, rng_, options_.bits)));
+  IndexTensor mine = all;
+  if (collective_->distributed()) {
+    const RowRange r = rank_rows(*collective_, labels.size());
+    mine = IndexTensor{{r.size()}, std::vector<std::size_t>(all.values.begin() + static_cast<long>(r.begin),
+                                                            all.values.begin() + static_cast<long>(r.end))};
+  }
+  Var<T> loss = bits_per_dim(model_->log_prob(x, mine), model_->dims(), options_.bits);
+  return finish_step(loss);
+}
+
+template <typename T>
+double Trainer<T>::evaluate_images(const TensorU8& pixels, const std::vector<std::int32_t>& labels,
+                                   std::size_t batch_size, std::uint64_t seed, const std::function<bool()>& stop) {
+  if (batch_size == 0) throw std::invalid_argument("evaluate: batch size must be positive");
+  const std::size_t n = pixels.shape().at(0);
+  if (labels.size() != n)
+    throw std::invalid_argument("evaluate: " + std::to_string(labels.size()) + " labels for " + std::to_string(n) +
+                                " images");
+  const IndexTensor all = class_labels(labels, model_->classes());
+  NoGradGuard no_grad;
+  model_->eval();
+  std::unique_ptr<EmaScope<T>> averaged;
+  if (ema_) averaged = std::make_unique<EmaScope<T>>(*ema_);
+  Rng eval_rng(seed, /*stream=*/11);  // the unconditional evaluate_images' draws
+  double total = 0.0;
+  for (std::size_t b = 0; b < n; b += batch_size) {
+    if (stop && any_rank(*collective_, stop())) {
+      model_->train();
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    const std::size_t end = std::min(n, b + batch_size);
+    Tensor<T> x = dequantize<T>(rows(pixels, b, end), eval_rng, options_.bits);
+    RowRange mine{0, end - b};
+    if (collective_->distributed()) {
+      mine = rank_rows(*collective_, end - b);
+      if (mine.size() == 0) continue;
+      x = rows(x, mine.begin, mine.end);
+    }
+    const IndexTensor y{{mine.size()}, std::vector<std::size_t>(all.values.begin() + static_cast<long>(b + mine.begin),
+                                                                all.values.begin() + static_cast<long>(b + mine.end))};
+    const Tensor<T> lp = model_->log_prob(Var<T>(x), y).value();
+    for (std::size_t i = 0; i < lp.numel(); ++i)
+      total += bits_per_dim(static_cast<double>(lp[i]), model_->dims(), options_.bits);
+  }
+  model_->train();
+  if (collective_->distributed()) total = sum_over_ranks(total);
+  return total / static_cast<double>(n);
+}
+
+template <typename T>
+std::vector<double> Trainer<T>::evaluate_class_log_probs(const TensorU8& pixels, std::size_t batch_size,
+                                                         std::uint64_t seed, const std::function<bool()>& stop) {
+  if (batch_size == 0) throw std::invalid_argument("evaluate: batch size must be positive");
+  const std::size_t k = model_->classes();
+  if (!k) throw std::invalid_argument("evaluate_class_log_probs: the model is not class-conditional");
+  NoGradGuard no_grad;
+  model_->eval();
+  std::unique_ptr<EmaScope<T>> averaged;
+  if (ema_) averaged = std::make_unique<EmaScope<T>>(*ema_);
+  Rng eval_rng(seed, /*stream=*/11);  // evaluate_images' draws, so the true class's column is its log p(x | y)
+  const std::size_t n = pixels.shape().at(0);
+  std::vector<double> scores(n * k, 0.0);  // rows another rank computes stay 0 until the sum
+  for (std::size_t b = 0; b < n; b += batch_size) {
+    if (stop && any_rank(*collective_, stop())) {
+      model_->train();
+      return {};
+    }
+    const std::size_t end = std::min(n, b + batch_size);
+    Tensor<T> x = dequantize<T>(rows(pixels, b, end), eval_rng, options_.bits);
+    RowRange mine{0, end - b};
+    if (collective_->distributed()) {
+      mine = rank_rows(*collective_, end - b);
+      if (mine.size() == 0) continue;
+      x = rows(x, mine.begin, mine.end);
+    }
+    const Tensor<T> lp = model_->class_log_probs(Var<T>(x));
+    for (std::size_t i = 0; i < lp.numel(); ++i) scores[(b + mine.begin) * k + i] = static_cast<double>(lp[i]);
+  }
+  model_->train();
+  if (collective_->distributed()) collective_->allreduce_sum(scores.data(), scores.size());
+  return scores;
+}
+
 template class Trainer<float>;
 template class Trainer<double>;
 

@@ -37,6 +37,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../autograd/optim/ema.hpp"
 #include "../autograd/optim/optimizer.hpp"
@@ -112,6 +113,17 @@ class Trainer {
                          const std::function<bool()>& stop = {});
   // Mean negative log-likelihood (nats) of continuous data; `stop` as above.
   double evaluate_continuous(const Tensor<T>& x, std::size_t batch_size, const std::function<bool()>& stop = {});
+
+  // Class-conditional models (FlowModel::classes() > 0): the same step and evaluation given
+  // each image's label (labels.size() = the batch; flows/class_prior.hpp), i.e. -log p(x | y).
+  StepStats step_images(const TensorU8& pixels, const std::vector<std::int32_t>& labels);
+  double evaluate_images(const TensorU8& pixels, const std::vector<std::int32_t>& labels, std::size_t batch_size,
+                         std::uint64_t seed = 0, const std::function<bool()>& stop = {});
+  // log p(x_i | k) in nats for every image and class, N x classes row-major, with the same
+  // dequantization draw as evaluate_images (seed) shared by all classes of an image; empty when
+  // `stop` ended it early.
+  std::vector<double> evaluate_class_log_probs(const TensorU8& pixels, std::size_t batch_size, std::uint64_t seed = 0,
+                                               const std::function<bool()>& stop = {});
 
   FlowModel<T>& model() { return *model_; }
   Optimizer<T>& optimizer() { return *optimizer_; }

@@ -2,6 +2,7 @@
 #include "flows/distributions/distribution.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "autograd/ops_elementwise.hpp"
 #include "flows/bijector.hpp"
@@ -12,6 +13,37 @@ namespace fz {
 namespace {
 template <typename T>
 constexpr T kHalfLog2Pi = T(0.91893853320467274178);  // 1/2 log(2 pi)
+}
+
+template <typename T>
+Var<T> Distribution<T>::shifted_log_prob(const Var<T>&, const GaussianShift<T>&) {
+  throw std::invalid_argument(this->type_name() + ": not a Gaussian, so it cannot take a class-conditional shift");
+}
+
+template <typename T>
+Tensor<T> Distribution<T>::shifted_sample(const GaussianShift<T>&, T, Rng&) {
+  throw std::invalid_argument(this->type_name() + ": not a Gaussian, so it cannot take a class-conditional shift");
+}
+
+template <typename T>
+Var<T> StandardNormal<T>::shifted_log_prob(const Var<T>& z, const GaussianShift<T>& shift) {
+  return ConditionalGaussian<T>::log_prob(z, shift.mean, shift.log_sd);
+}
+
+template <typename T>
+Tensor<T> StandardNormal<T>::shifted_sample(const GaussianShift<T>& shift, T temperature, Rng& rng) {
+  return ConditionalGaussian<T>::sample(shift.mean.value(), shift.log_sd.value(), temperature, rng);
+}
+
+template <typename T>
+Var<T> DiagonalGaussian<T>::shifted_log_prob(const Var<T>& z, const GaussianShift<T>& shift) {
+  return ConditionalGaussian<T>::log_prob(z, mean_ + shift.mean, log_sd_ + shift.log_sd);
+}
+
+template <typename T>
+Tensor<T> DiagonalGaussian<T>::shifted_sample(const GaussianShift<T>& shift, T temperature, Rng& rng) {
+  return ConditionalGaussian<T>::sample(add(shift.mean.value(), mean_.value()),
+                                        add(shift.log_sd.value(), log_sd_.value()), temperature, rng);
 }
 
 template <typename T>
@@ -65,6 +97,8 @@ Tensor<T> ConditionalGaussian<T>::sample(const Tensor<T>& mean, const Tensor<T>&
   return add(mul(eps, exp(log_sd)), mean);
 }
 
+template class Distribution<float>;
+template class Distribution<double>;
 template class StandardNormal<float>;
 template class StandardNormal<double>;
 template class StandardLogistic<float>;

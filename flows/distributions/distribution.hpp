@@ -15,12 +15,24 @@
 
 namespace fz {
 
+// A per-sample move of a Gaussian prior's mean and log-sd (each of the latent's full shape,
+// batch first): what a class-conditional prior adds (flows/class_prior.hpp).
+template <typename T>
+struct GaussianShift {
+  Var<T> mean, log_sd;
+  bool defined() const { return mean.defined(); }
+};
+
 template <typename T>
 class Distribution : public Module<T> {
  public:
   virtual Var<T> log_prob(const Var<T>& z) = 0;
   // Samples of the given full shape (batch first) at temperature tau.
   virtual Tensor<T> sample(const Shape& shape, T temperature, Rng& rng) = 0;
+  // The same with the mean and log-sd moved by `shift` (z's shape): Gaussian bases only (they
+  // override both); the others throw std::invalid_argument.
+  virtual Var<T> shifted_log_prob(const Var<T>& z, const GaussianShift<T>& shift);
+  virtual Tensor<T> shifted_sample(const GaussianShift<T>& shift, T temperature, Rng& rng);
 };
 
 // N(0, I): log p(z) = -1/2 sum(z^2 + log 2 pi).
@@ -30,6 +42,8 @@ class StandardNormal : public Distribution<T> {
   std::string type_name() const override { return "StandardNormal"; }
   Var<T> log_prob(const Var<T>& z) override;
   Tensor<T> sample(const Shape& shape, T temperature, Rng& rng) override;
+  Var<T> shifted_log_prob(const Var<T>& z, const GaussianShift<T>& shift) override;
+  Tensor<T> shifted_sample(const GaussianShift<T>& shift, T temperature, Rng& rng) override;
 };
 
 // Standard logistic per dimension (NICE's prior): log p(z) = -sum(softplus(z) + softplus(-z)).
@@ -50,6 +64,8 @@ class DiagonalGaussian : public Distribution<T> {
   std::string type_name() const override { return "DiagonalGaussian"; }
   Var<T> log_prob(const Var<T>& z) override;
   Tensor<T> sample(const Shape& shape, T temperature, Rng& rng) override;
+  Var<T> shifted_log_prob(const Var<T>& z, const GaussianShift<T>& shift) override;
+  Tensor<T> shifted_sample(const GaussianShift<T>& shift, T temperature, Rng& rng) override;
 
  private:
   Var<T> mean_, log_sd_;
