@@ -2,6 +2,7 @@
 #include "autograd/gradcheck.hpp"
 
 #include <cmath>
+#include <functional>
 #include <sstream>
 
 #include "autograd/grad.hpp"
@@ -23,6 +24,43 @@ Tensor64 evaluate(const VarFunction64& f, const std::vector<Tensor64>& inputs) {
   std::vector<Var64> vars;
   for (const Tensor64& x : inputs) vars.emplace_back(x, false);
   return f(vars).value().clone();
+}
+
+// The comparison both checks share: analytic[p] is the (n_out x numel(points[p])) Jacobian of
+// `values` (a flat vector of n_out numbers) with respect to points[p]; each of its columns is
+// checked against the central difference of `values` along that element. Every entry counts in
+// result (entries_checked, max_abs_error); the first one outside atol + rtol |numeric| sets
+// ok = false and the message `describe(i, p, j, analytic, numeric)` writes.
+using FlatValues = std::function<std::vector<double>(const std::vector<Tensor64>&)>;
+using DescribeEntry = std::function<std::string(std::size_t i, std::size_t p, std::size_t j, double analytic,
+                                                double numeric)>;
+void compare_with_central_differences(const FlatValues& values, const std::vector<Tensor64>& points,
+                                      const std::vector<std::vector<double>>& analytic, std::size_t n_out,
+                                      double eps, double atol, double rtol, const DescribeEntry& describe,
+                                      GradcheckResult& result) {
+  for (std::size_t p = 0; p < points.size(); ++p) {
+    const std::size_t n_in = points[p].numel();
+    for (std::size_t j = 0; j < n_in; ++j) {
+      std::vector<Tensor64> plus = points, minus = points;
+      plus[p] = points[p].clone();
+      minus[p] = points[p].clone();
+      plus[p][j] += eps;
+      minus[p][j] -= eps;
+      const std::vector<double> at_plus = values(plus), at_minus = values(minus);
+      for (std::size_t i = 0; i < n_out; ++i) {
+        const double numeric = (at_plus[i] - at_minus[i]) / (2.0 * eps);
+        const double a = analytic[p][i * n_in + j];
+        const double err = std::abs(a - numeric);
+        ++result.entries_checked;
+        const bool bad = !(err <= atol + rtol * std::abs(numeric));
+        if (std::isnan(err) || err > result.max_abs_error) result.max_abs_error = err;
+        if (bad && result.ok) {
+          result.ok = false;
+          result.message = describe(i, p, j, a, numeric);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -50,35 +88,19 @@ GradcheckResult gradcheck(const VarFunction64& f, const std::vector<Tensor64>& i
     }
   }
 
-  for (std::size_t k = 0; k < inputs.size(); ++k) {
-    const std::size_t n_in = inputs[k].numel();
-    for (std::size_t j = 0; j < n_in; ++j) {
-      std::vector<Tensor64> plus = inputs, minus = inputs;
-      plus[k] = inputs[k].clone();
-      minus[k] = inputs[k].clone();
-      plus[k][j] += options.eps;
-      minus[k][j] -= options.eps;
-      const Tensor64 yp = evaluate(f, plus);
-      const Tensor64 ym = evaluate(f, minus);
-      for (std::size_t i = 0; i < n_out; ++i) {
-        const double numeric = (yp[i] - ym[i]) / (2.0 * options.eps);
-        const double a = analytic[k][i * n_in + j];
-        const double err = std::abs(a - numeric);
-        ++result.entries_checked;
-        const bool bad = !(err <= options.atol + options.rtol * std::abs(numeric));
-        if (std::isnan(err) || err > result.max_abs_error) result.max_abs_error = err;
-        if (bad && result.ok) {
-          result.ok = false;
-          std::ostringstream msg;
-          msg << "gradcheck: d output[" << i << "] / d input" << k << "[" << j
-              << "]: analytic " << a << " vs numeric " << numeric << " (input shape "
-              << shape_str(inputs[k].shape()) << ", output shape " << shape_str(y0.shape())
-              << ")";
-          result.message = msg.str();
-        }
-      }
-    }
-  }
+  const FlatValues values = [&](const std::vector<Tensor64>& points) {
+    const Tensor64 y = evaluate(f, points);
+    return std::vector<double>(y.data(), y.data() + y.numel());
+  };
+  const DescribeEntry describe = [&](std::size_t i, std::size_t k, std::size_t j, double a, double numeric) {
+    std::ostringstream msg;
+    msg << "gradcheck: d output[" << i << "] / d input" << k << "[" << j << "]: analytic " << a
+        << " vs numeric " << numeric << " (input shape " << shape_str(inputs[k].shape()) << ", output shape "
+        << shape_str(y0.shape()) << ")";
+    return msg.str();
+  };
+  compare_with_central_differences(values, inputs, analytic, n_out, options.eps, options.atol, options.rtol,
+                                   describe, result);
   return result;
 }
 
@@ -162,36 +184,19 @@ GradcheckResult gradgradcheck(const VarFunction64& f, const std::vector<Tensor64
     Tape<double>::current().clear();  // h may not have needed a pass (e.g. a linear f in x)
   }
 
-  for (std::size_t p = 0; p < points.size(); ++p) {
-    const std::size_t n_in = points[p].numel();
-    for (std::size_t j = 0; j < n_in; ++j) {
-      std::vector<Tensor64> plus = points, minus = points;
-      plus[p] = points[p].clone();
-      minus[p] = points[p].clone();
-      plus[p][j] += options.eps;
-      minus[p][j] -= options.eps;
-      const Tensor64 u_plus = plus.back(), u_minus = minus.back();
-      plus.pop_back();
-      minus.pop_back();
-      const std::vector<double> hp = first_order_vjps(f, plus, u_plus);
-      const std::vector<double> hm = first_order_vjps(f, minus, u_minus);
-      for (std::size_t i = 0; i < n_out; ++i) {
-        const double numeric = (hp[i] - hm[i]) / (2.0 * options.eps);
-        const double a = analytic[p][i * n_in + j];
-        const double err = std::abs(a - numeric);
-        ++result.entries_checked;
-        const bool bad = !(err <= options.atol + options.rtol * std::abs(numeric));
-        if (std::isnan(err) || err > result.max_abs_error) result.max_abs_error = err;
-        if (bad && result.ok) {
-          result.ok = false;
-          std::ostringstream msg;
-          msg << "gradgradcheck: d vjp(" << where(i) << ") / d " << name(p) << "[" << j
-              << "]: analytic " << a << " vs numeric " << numeric;
-          result.message = msg.str();
-        }
-      }
-    }
-  }
+  const FlatValues values = [&](std::vector<Tensor64> at) {  // h at (x, u): u is the last point
+    const Tensor64 u_at = at.back();
+    at.pop_back();
+    return first_order_vjps(f, at, u_at);
+  };
+  const DescribeEntry describe = [&](std::size_t i, std::size_t p, std::size_t j, double a, double numeric) {
+    std::ostringstream msg;
+    msg << "gradgradcheck: d vjp(" << where(i) << ") / d " << name(p) << "[" << j << "]: analytic " << a
+        << " vs numeric " << numeric;
+    return msg.str();
+  };
+  compare_with_central_differences(values, points, analytic, n_out, options.eps, options.atol, options.rtol,
+                                   describe, result);
   return result;
 }
 
