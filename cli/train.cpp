@@ -29,6 +29,7 @@
 #include "datasets/loader.hpp"
 #include "flows/image_likelihood.hpp"
 #include "flows/memory_saving.hpp"
+#include "flows/variational_dequantizer.hpp"
 #include "tensor/atomic_file.hpp"
 #include "tensor/parallel.hpp"
 #include "tensor/printable.hpp"
@@ -91,6 +92,7 @@ void write_results(const std::string& path, const RunConfig& c, bool toy, double
     r["test_nll_nats"] = metric;  // per sample, on fresh samples of the density
   } else {
     r["test_bpd"] = metric;
+    r["dequantization"] = c.dequantization;  // variational: test_bpd is the variational bound
     r["test_nll_nats"] = metric * static_cast<double>(dims) * std::log(2.0);  // per image, as eval
   }
   replace_file_atomically(path, r.dump(2) + "\n");
@@ -169,6 +171,8 @@ int train_in_locked_folder(const TrainRequest& req) {
 
   Rng init_rng(config.seed);
   auto model = make_flow<float>(config.model, init_rng);
+  if (config.variational_dequantization())  // drawn after the flow's: its initialisation is unchanged
+    add_variational_dequantizer(*model, config.dequant_hidden, config.train.bits, init_rng);
   Trainer<float> trainer(model, config.train, config.seed);
   double wall_before = 0.0;
   // The step of the checkpoint on disk that this run may report as its last good one.
@@ -211,6 +215,10 @@ int train_in_locked_folder(const TrainRequest& req) {
                 total_steps ? (std::to_string(total_steps) + " steps").c_str()
                             : (fmt(config.minutes) + " minutes").c_str(),
                 req.out_dir.c_str());
+    if (model->dequantizer())
+      std::printf("dequantization: variational, q(u | x) with %zu of the parameters; every bits/dim below is the "
+                  "variational bound -E_q[log p(x + u) - log q(u | x)]\n",
+                  model->dequantizer()->num_parameters());
     if (req.resume) std::printf("resuming at step %zu\n", trainer.steps_done());
     if (ranks.distributed())
       std::printf("data parallel: %s, %zu examples per rank per step\n", ranks.description().c_str(),
@@ -374,8 +382,9 @@ int train_in_locked_folder(const TrainRequest& req) {
   write_results((fs::path(req.out_dir) / "results.json").string(), config, data.toy, final_metric, n_eval,
                 trainer.steps_done(), wall, model->num_parameters(), model->dims());
   if (req.quiet) return kExitOk;
-  std::printf("done: %zu steps in %s s; test %s = %.4f on %zu %s\n", trainer.steps_done(), fmt(wall, 4).c_str(),
-              unit.c_str(), final_metric, n_eval, data.toy ? "fresh samples" : "test images");
+  std::printf("done: %zu steps in %s s; test %s = %.4f on %zu %s%s\n", trainer.steps_done(), fmt(wall, 4).c_str(),
+              unit.c_str(), final_metric, n_eval, data.toy ? "fresh samples" : "test images",
+              model->dequantizer() ? " (variational bound)" : "");
   if (config.train.memory_saving == "invertible")  // flows/memory_saving.hpp: how well inverse() rebuilt inputs
     std::printf("  invertible backprop: worst reconstruction error max|forward(x_rec) - y| = %.3g\n",
                 worst_reconstruction_error(*model));
