@@ -3,7 +3,7 @@
 // channels): the dequantizer's parameters are in the checkpoint and trained, the run resumes
 // bit-exactly (parameters, optimiser, Polyak averages), config.json and results.json say which
 // dequantization it is, eval with S = 1 reproduces the final evaluation and says which bound it
-// prints, S > 1 reports the importance-weighted bound with a standard error, and the refusals
+// prints (inspect's rows add up to it, -log q among them), S > 1 reports the importance-weighted bound with a standard error, and the refusals
 // (toy data, unknown kinds, absurd S, a changed --dequantization on --resume) exit 2.
 #include <catch2/catch.hpp>
 
@@ -93,6 +93,13 @@ TEST_CASE("cli: eval of a variational run: S = 1 is the final evaluation, --impo
   CHECK(one["dequantization"] == "variational");
   CHECK(one["bound"].get<std::string>().find("one draw") != std::string::npos);
   CHECK(one["bpd_standard_error"].get<double>() > 0);
+  // inspect's rows (the model's terms on q's draw, then -log q) add up to the same bound.
+  r = fz::test::run_flowzoo("inspect --checkpoint " + out + "/checkpoint.safetensors --limit 16 --json", temp_dir("io"));
+  REQUIRE(r.status == 0);
+  const nlohmann::json terms = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  CHECK(terms["bpd"].get<double>() == final_bpd);
+  CHECK(terms["sum_of_terms_bpd"].get<double>() == Approx(final_bpd).epsilon(1e-7));
+  CHECK(terms["terms"].back()["kind"] == "dequantizer");
   r = fz::test::run_flowzoo(eval + " --importance-samples 4", temp_dir("io"));
   REQUIRE(r.status == 0);
   const nlohmann::json four = nlohmann::json::parse(r.out.substr(r.out.rfind('{')));
