@@ -41,6 +41,7 @@ struct EvalRequest {
   bool json = false;
   std::string log_probs;  // --log-probs FILE: per-example log p(x) and inputs (cli/log_prob_export.hpp)
   int threads = -1;  // worker threads: -1 = the count the run was trained with, 0 = all cores
+  std::size_t importance_samples = 1;  // images: S draws per image (flows/importance_weighted.hpp)
 };
 int run_eval(const EvalRequest& request);
 

@@ -16,6 +16,8 @@
 #include "datasets/plot_scatter.hpp"
 #include "flows/class_scores.hpp"
 #include "flows/image_likelihood.hpp"
+#include "flows/importance_weighted.hpp"
+#include "flows/variational_dequantizer.hpp"
 #include "tensor/layout.hpp"
 
 namespace fz::cli {
@@ -66,9 +68,35 @@ int eval_conditional(const EvalRequest& req, LoadedRun& run, const ImageDataset&
   return kExitOk;
 }
 
+// What eval's bits/dim are, in words (also eval --json's "bound").
+std::string bound_name(const RunConfig& c, std::size_t samples) {
+  const std::string q = c.variational_dequantization() ? "variational dequantization q(u | x)" : "uniform dequantization";
+  if (samples == 1) return "the dequantization bound with one draw per image (" + q + ")";
+  return "importance-weighted bound with S = " + std::to_string(samples) + " draws per image (" + q + ")";
+}
+
+// The inputs a variationally dequantized run's eval sees with one draw per image: y = (x + u) / 2^bits,
+// u from q(u | x) (averaged weights if any), drawn as evaluate_images draws them.
+Tensor<float> variational_inputs(LoadedRun& run, const TensorU8& pixels, Rng& rng) {
+  NoGradGuard no_grad;
+  run.model->eval();
+  std::unique_ptr<EmaScope<float>> averaged;
+  if (run.trainer->ema()) averaged = std::make_unique<EmaScope<float>>(*run.trainer->ema());
+  VariationalDequantizer<float>& q = *run.model->dequantizer();
+  std::vector<Tensor<float>> parts;
+  const std::size_t n = pixels.shape().at(0);
+  for (std::size_t b = 0; b < n; b += 256) {
+    const TensorU8 batch = slice_rows(pixels, b, std::min(n, b + 256));
+    parts.push_back(q.dequantize(batch, q.draw_noise(batch.shape()[0], rng)).y.value());
+  }
+  return concat(parts, 0);
+}
+
 }  // namespace
 
 int run_eval(const EvalRequest& req) {
+  if (req.importance_samples < 1 || req.importance_samples > 4096)
+    throw FlagError("--importance-samples must be a whole number from 1 to 4096");
   if (req.split != "test" && req.split != "train")
     throw std::invalid_argument("--split must be 'test' or 'train', got '" + req.split + "'");
   LoadedRun run = load_run(req.checkpoint);
@@ -78,6 +106,8 @@ int run_eval(const EvalRequest& req) {
                            {"model", c.model.model}, {"dataset", c.dataset}};
   RunData data = load_run_data(c, req.split == "train");
   if (data.toy) {
+    if (req.importance_samples != 1)
+      throw FlagError("--importance-samples is for image models (a 2-D model's NLL is exact, nothing is dequantized)");
     const std::size_t n = req.limit ? req.limit : 20000;
     // The test split is the run's fixed test set; "train" draws fresh samples like training did.
     const Tensor<float> x = req.split == "test" ? data.toy_test(n) : data.toy_batch(1u << 30, n);
@@ -89,18 +119,35 @@ int run_eval(const EvalRequest& req) {
   } else {
     const ImageDataset& set = req.split == "test" ? data.test : data.train;
     const std::size_t n = req.limit ? std::min(req.limit, set.size()) : set.size();
+    if (c.model.classes && req.importance_samples != 1)
+      throw FlagError("eval: --importance-samples is not available for a class-conditional run ('" + req.checkpoint +
+                      "'): its bits/dim are scored with one uniform draw per image");
     if (c.model.classes) return eval_conditional(req, run, set, n, result);
-    const double bpd = run.trainer->evaluate_images(slice_rows(set.images, 0, n), 256, c.seed);
+    // evaluate_images' number (S = 1, the same draws) or the importance-weighted estimate.
+    const ImportanceWeightedResult iw =
+        importance_weighted_bpd(*run.trainer, slice_rows(set.images, 0, n), req.importance_samples, 256, c.seed);
+    const double bpd = iw.mean_bpd;
     if (!req.log_probs.empty()) {
       Rng rng(c.seed, /*stream=*/11);  // evaluate_images' dequantization stream
-      write_log_probs(req.log_probs, run, dequantize<float>(slice_rows(set.images, 0, n), rng, c.train.bits),
+      write_log_probs(req.log_probs, run,
+                      c.variational_dequantization()
+                          ? variational_inputs(run, slice_rows(set.images, 0, n), rng)
+                          : dequantize<float>(slice_rows(set.images, 0, n), rng, c.train.bits),
                       c.train.bits);
     }
     const double dims = static_cast<double>(run.model->dims());
+    const std::string bound = bound_name(c, req.importance_samples);
     result["bpd"] = bpd;
     result["nll_nats"] = bpd * dims * std::log(2.0);  // discrete NLL bound per image, in nats
     result["count"] = n;
-    if (!req.json) std::printf("%s bits/dim: %.5f over %zu images (step %zu)\n", req.split.c_str(), bpd, n, run.info.step);
+    result["bpd_standard_error"] = iw.standard_error;
+    result["importance_samples"] = req.importance_samples;
+    result["dequantization"] = c.dequantization;
+    result["bound"] = bound;
+    if (!req.json) {
+      std::printf("%s bits/dim: %.5f over %zu images (step %zu)\n", req.split.c_str(), bpd, n, run.info.step);
+      std::printf("  standard error %.5f over the images; %s\n", iw.standard_error, bound.c_str());
+    }
   }
   if (req.json) std::printf("%s\n", result.dump().c_str());
   // A NaN or infinite result is printed (above) but is not a successful evaluation.

@@ -3,6 +3,7 @@
 
 #include "cli/memory_guard.hpp"
 #include "flows/presets.hpp"
+#include "flows/variational_dequantizer.hpp"
 #include "tensor/parallel.hpp"
 
 namespace fz::cli {
@@ -14,6 +15,8 @@ LoadedRun load_run(const std::string& checkpoint_path, std::size_t batch, const 
   set_num_threads(run.info.config.threads);
   Rng init_rng(run.info.config.seed);
   run.model = make_flow<float>(run.info.config.model, init_rng);
+  if (run.info.config.variational_dequantization())
+    add_variational_dequantizer(*run.model, run.info.config.dequant_hidden, run.info.config.train.bits, init_rng);
   run.trainer = std::make_unique<Trainer<float>>(run.model, run.info.config.train, run.info.config.seed);
   load_checkpoint(checkpoint_path, *run.model, run.trainer.get());
   run.model->eval();

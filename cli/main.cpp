@@ -72,6 +72,8 @@ constexpr std::uint64_t kMaxCount = RunLimits::kMaxSteps;  // limits, intervals,
 // eval / inspect --limit: on toy data the examples are drawn (2 floats each) before the
 // evaluation, so the limit sizes an allocation; 10 million points are 80 MB.
 constexpr std::uint64_t kMaxExamples = 10000000;
+// eval --importance-samples: each sample is one more pass over the evaluated images.
+constexpr std::uint64_t kMaxImportanceSamples = 4096;
 
 std::vector<double> parse_list(const std::string& text, const char* flag) {
   std::vector<double> out;
@@ -327,6 +329,15 @@ int main(int argc, char** argv) {
                 "step's input stored, its forward recomputed) or invertible (nothing stored: inputs "
                 "rebuilt with the inverse, ~1 extra forward + 1 inverse per step)")
       ->capture_default_str()->check(CLI::IsMember({"none", "checkpoint", "invertible"}));
+  t->add_option("--dequantization", c.dequantization,
+                "Images: how pixels become continuous data: uniform (x + u, u ~ U[0, 1)) | variational (a learned "
+                "conditional flow q(u | x), Flow++ section 3.1, trained with the model: the bits/dim reported are "
+                "then the variational bound -E_q[log p(x + u) - log q(u | x)]; eval --importance-samples tightens "
+                "it). Saved in config.json; not for 2-D toy data")
+      ->capture_default_str()->check(CLI::IsMember({"uniform", "variational"}));
+  t->add_option("--dequant-hidden", c.dequant_hidden,
+                "--dequantization variational: channels of q(u | x)'s feature net and coupling conditioners")
+      ->capture_default_str()->transform(whole(1, RunLimits::kMaxDequantHidden));
   t->add_option("--bits", c.train.bits, "Image bit depth (n-bit reduction, Glow uses 5 on CelebA)")
       ->capture_default_str()->transform(whole(1, 8));
   t->add_option("--image-size", c.image_size, "Folder datasets: resize/crop to this size (default 32)")
@@ -369,6 +380,11 @@ int main(int argc, char** argv) {
             "(and in the JSON): accuracy, the Bayes-rule classification argmax_k log p(x | k) + log p(k) with a "
             "uniform class prior p(k) = 1/K (every class scored on the same dequantization of the image), and "
             "marginal_bpd, -log sum_k p(x | k) p(k). --log-probs is not available for them.");
+  e->add_option("--importance-samples", eval.importance_samples,
+                "Images: S dequantization draws per image, combined as log (1/S) sum_s exp(log p(x + u_s) - "
+                "log q(u_s | x)) (q uniform for uniformly dequantized runs): a tighter bound on log p(x) as S grows; "
+                "S = 1 is the plain bound. Reported with its standard error over the images")
+      ->capture_default_str()->transform(whole(1, kMaxImportanceSamples));
   e->add_option("--log-probs", eval.log_probs, "Also write FILE.safetensors: each evaluated example's log p(x) in nats (\"log_prob\", continuous density) and the exact inputs (\"inputs\": dequantized images in [0,1) or 2-D points), to check other implementations (python/flowzoo_torch.py)");
 
   // ---- sample ----

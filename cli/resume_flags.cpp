@@ -62,6 +62,8 @@ const std::vector<FlagRule>& rules() {
       {"--channels", true, [](C c) { return show(double(channels_of(c))); }, nullptr},
       {"--optimizer", true, [](C c) { return show(c.train.optimizer); }, nullptr},
       {"--polyak", true, [](C c) { return show(c.train.polyak_decay); }, nullptr},
+      {"--dequantization", true, [](C c) { return show(c.dequantization); }, nullptr},
+      {"--dequant-hidden", true, [](C c) { return show(double(c.dequant_hidden)); }, nullptr},
       {"--lr", false, [](C c) { return show(c.train.lr); }, [](RunConfig& s, C g) { s.train.lr = g.train.lr; }},
       {"--warmup", false, [](C c) { return show(double(c.train.warmup_steps)); },
        [](RunConfig& s, C g) { s.train.warmup_steps = g.train.warmup_steps; }},

@@ -168,6 +168,14 @@ void RunConfig::validate() const {
     bad("--memory-saving " + train.memory_saving + " cannot be used with resflow (its training log-det is random)");
   real_in(max_megapixels, 0, 10000, true, false, "--max-megapixels");
   train.divergence.validate();
+  if (dequantization != "uniform" && dequantization != "variational")
+    bad("unknown --dequantization '" + dequantization + "' (uniform, variational)");
+  whole_in(dequant_hidden, 1, RunLimits::kMaxDequantHidden, "--dequant-hidden");
+  if (variational_dequantization() && model.classes)
+    bad("--conditional with --dequantization variational is not available: the class-conditional scores (eval's "
+        "Bayes accuracy) dequantize uniformly");
+  if (variational_dequantization() && is_toy())
+    bad("--dequantization variational needs an image dataset (2-D toy data is continuous: nothing to dequantize)");
 }
 
 TrainingRecipe default_training_recipe(const std::string& model, const std::string& dataset) {
@@ -241,7 +249,8 @@ nlohmann::json to_json(const RunConfig& c) {
           {"eval_limit", c.eval_limit},
           {"final_eval_limit", c.final_eval_limit},
           {"sample_every", c.sample_every},
-          {"checkpoint_seconds", c.checkpoint_seconds}};
+          {"checkpoint_seconds", c.checkpoint_seconds},
+          {"dequantization", {{"kind", c.dequantization}, {"hidden", c.dequant_hidden}}}};
 }
 
 RunConfig run_config_from_json(const nlohmann::json& root) {
@@ -332,6 +341,12 @@ RunConfig run_config_from_json(const nlohmann::json& root) {
     c.final_eval_limit = j.at("final_eval_limit").get<std::size_t>();
     c.sample_every = j.at("sample_every").get<std::size_t>();
     c.checkpoint_seconds = j.at("checkpoint_seconds").get<double>();
+    // Optional (added with variational dequantization): absent in older runs, which were uniform.
+    if (j.has("dequantization")) {
+      const ConfigField q = j.at("dequantization");
+      if (q.has("kind")) c.dequantization = q.at("kind").get<std::string>();
+      if (q.has("hidden")) c.dequant_hidden = q.at("hidden").get<std::size_t>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw std::invalid_argument(std::string("run configuration is incomplete or malformed: ") + e.what());
   }

@@ -31,6 +31,8 @@ struct RunLimits {
   static constexpr std::uint64_t kMaxOdeSteps = 10000;
   // Class-conditional runs (train --conditional): classes of the labels.
   static constexpr std::uint64_t kMaxClasses = 1000;
+  // Variational dequantization (--dequant-hidden): channels of q(u | x)'s convolutions.
+  static constexpr std::uint64_t kMaxDequantHidden = 1024;
 };
 
 struct RunConfig {
@@ -53,6 +55,13 @@ struct RunConfig {
   std::size_t final_eval_limit = 0;  // test images for the final evaluation (0 = all)
   std::size_t sample_every = 1000;   // steps between sample grids (0 = off)
   double checkpoint_seconds = 60;    // seconds between checkpoints (also at every eval)
+  // How pixels become the model's continuous input (images only): "uniform" (u ~ U[0, 1)) or
+  // "variational" (a learned q(u | x), flows/variational_dequantizer.hpp, with
+  // `dequant_hidden` channels; the reported bits/dim are then the variational bound). In
+  // config.json as "dequantization": {"kind", "hidden"}; absent in older runs (uniform).
+  std::string dequantization = "uniform";
+  std::size_t dequant_hidden = 16;
+  bool variational_dequantization() const { return dequantization == "variational"; }
 
   bool is_toy() const { return dataset == "toy"; }
   // Throws std::invalid_argument naming the first bad field.

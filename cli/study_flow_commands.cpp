@@ -19,7 +19,9 @@
 #include "cli/run_data.hpp"
 #include "datasets/image_write.hpp"
 #include "flows/image_likelihood.hpp"
+#include "autograd/ops_elementwise.hpp"
 #include "flows/logdet_breakdown.hpp"
+#include "flows/variational_dequantizer.hpp"
 #include "tensor/layout.hpp"
 #include "tensor/printable.hpp"
 
@@ -39,6 +41,7 @@ const char* kind_name(LogdetTermKind k) {
     case LogdetTermKind::Bijector: return "bijector";
     case LogdetTermKind::SplitPrior: return "split prior";
     case LogdetTermKind::Base: return "base";
+    case LogdetTermKind::Dequantizer: return "dequantizer";
   }
   return "?";
 }
@@ -157,6 +160,22 @@ LogdetSummary evaluate_breakdown(Trainer<float>& trainer, const RunData& data, b
     Rng eval_rng(seed, /*stream=*/11);  // Trainer::evaluate_images's generator
     for (std::size_t b = 0; b < n; b += 256) {
       const TensorU8 batch = slice_rows(set.images, b, std::min(n, b + 256));
+      if (VariationalDequantizer<float>* q = model.dequantizer()) {
+        // The variational bound: the model's terms on q's draw, and -log q(u | x) as one more
+        // term; log p becomes log p(y) - log q, the number evaluate_images sums.
+        const DequantizedBatch<float> d = q->dequantize(batch, q->draw_noise(batch.shape()[0], eval_rng));
+        LogdetBreakdown<float> breakdown = logdet_breakdown(model, d.y, depth);
+        LogdetTerm<float> term;
+        term.kind = LogdetTermKind::Dequantizer;
+        term.name = "dequantizer";
+        term.type = "-log q(u | x)";
+        term.shape_out = model.event_shape();
+        term.per_sample = (-d.log_q).value();
+        breakdown.terms.push_back(term);
+        breakdown.log_prob = (Var<float>(breakdown.log_prob) - d.log_q).value();
+        summary.add(breakdown);
+        continue;
+      }
       summary.add(logdet_breakdown(model, Var<float>(dequantize<float>(batch, eval_rng, bits)), depth));
     }
   }

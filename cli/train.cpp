@@ -29,6 +29,7 @@
 #include "datasets/loader.hpp"
 #include "flows/image_likelihood.hpp"
 #include "flows/memory_saving.hpp"
+#include "flows/variational_dequantizer.hpp"
 #include "tensor/atomic_file.hpp"
 #include "tensor/parallel.hpp"
 #include "tensor/printable.hpp"
@@ -111,6 +112,7 @@ void write_results(const std::string& path, const RunConfig& c, bool toy, double
     r["test_nll_nats"] = metric;  // per sample, on fresh samples of the density
   } else {
     r["test_bpd"] = metric;
+    r["dequantization"] = c.dequantization;  // variational: test_bpd is the variational bound
     r["test_nll_nats"] = metric * static_cast<double>(dims) * std::log(2.0);  // per image, as eval
     if (c.model.classes) r["classes"] = c.model.classes;  // test_bpd is then -log p(x | y)
   }
@@ -124,6 +126,9 @@ int train_in_locked_folder(const TrainRequest& req) {
   Collective& ranks = current_collective();
   const bool lead = is_lead(ranks);
   if (!req.resume) {  // before touching the disk: flags, and the memory they ask for
+    if (req.conditional && config.variational_dequantization())
+      throw FlagError("--conditional with --dequantization variational is not available: the class-conditional scores "
+                      "(eval's Bayes accuracy) dequantize uniformly");
     if (req.conditional && config.is_toy())
       throw FlagError("--conditional needs an image dataset with labels, not 2-D toy data");
     if (req.conditional && config.model.model != "glow" && config.model.model != "nsf" && config.model.model != "realnvp")
@@ -207,6 +212,8 @@ int train_in_locked_folder(const TrainRequest& req) {
 
   Rng init_rng(config.seed);
   auto model = make_flow<float>(config.model, init_rng);
+  if (config.variational_dequantization())  // drawn after the flow's: its initialisation is unchanged
+    add_variational_dequantizer(*model, config.dequant_hidden, config.train.bits, init_rng);
   Trainer<float> trainer(model, config.train, config.seed);
   double wall_before = 0.0;
   // The step of the checkpoint on disk that this run may report as its last good one.
@@ -255,6 +262,10 @@ int train_in_locked_folder(const TrainRequest& req) {
                 total_steps ? (std::to_string(total_steps) + " steps").c_str()
                             : (fmt(config.minutes) + " minutes").c_str(),
                 req.out_dir.c_str());
+    if (model->dequantizer())
+      std::printf("dequantization: variational, q(u | x) with %zu of the parameters; every bits/dim below is the "
+                  "variational bound -E_q[log p(x + u) - log q(u | x)]\n",
+                  model->dequantizer()->num_parameters());
     if (req.resume) std::printf("resuming at step %zu\n", trainer.steps_done());
     if (ranks.distributed())
       std::printf("data parallel: %s, %zu examples per rank per step\n", ranks.description().c_str(),
@@ -424,7 +435,8 @@ int train_in_locked_folder(const TrainRequest& req) {
   if (req.quiet) return kExitOk;
   std::printf("done: %zu steps in %s s; test %s = %.4f on %zu %s%s\n", trainer.steps_done(), fmt(wall, 4).c_str(),
               unit.c_str(), final_metric, n_eval, data.toy ? "fresh samples" : "test images",
-              conditional ? " (class-conditional: -log p(x | y); flowzoo eval adds the Bayes accuracy)" : "");
+              conditional ? " (class-conditional: -log p(x | y); flowzoo eval adds the Bayes accuracy)"
+              : model->dequantizer() ? " (variational bound)" : "");
   if (config.train.memory_saving == "invertible")  // flows/memory_saving.hpp: how well inverse() rebuilt inputs
     std::printf("  invertible backprop: worst reconstruction error max|forward(x_rec) - y| = %.3g\n",
                 worst_reconstruction_error(*model));

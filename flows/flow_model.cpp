@@ -5,6 +5,7 @@
 
 #include "autograd/ops_elementwise.hpp"
 #include "flows/encode_observer.hpp"
+#include "flows/variational_dequantizer.hpp"
 #include "tensor/elementwise.hpp"
 
 namespace fz {
@@ -30,6 +31,16 @@ FlowModel<T>::FlowModel(Shape event_shape, std::shared_ptr<Chain<T>> preprocess,
     if (scales_[i].split) this->register_module("split" + std::to_string(i), scales_[i].split);
   }
   this->register_module("base", base_);
+}
+
+template <typename T>
+void FlowModel<T>::set_dequantizer(std::shared_ptr<VariationalDequantizer<T>> dequantizer) {
+  if (dequantizer_) throw std::logic_error("FlowModel: a dequantizer is already set");
+  if (!dequantizer) throw std::invalid_argument("FlowModel: null dequantizer");
+  if (dequantizer->image_shape() != event_shape_)
+    throw std::invalid_argument("FlowModel: the dequantizer is for images of shape " +
+                                shape_str(dequantizer->image_shape()) + ", the model's are " + shape_str(event_shape_));
+  dequantizer_ = this->register_module("dequantizer", std::move(dequantizer));
 }
 
 template <typename T>

@@ -33,6 +33,9 @@ struct Encoding {
 };
 
 template <typename T>
+class VariationalDequantizer;  // flows/variational_dequantizer.hpp
+
+template <typename T>
 class FlowModel : public Module<T> {
  public:
   struct Scale {
@@ -89,6 +92,16 @@ class FlowModel : public Module<T> {
   const std::vector<Scale>& scales() const { return scales_; }
   Distribution<T>& base() { return *base_; }
 
+  // Variational dequantization (flows/variational_dequantizer.hpp): a learned q(u | x) for the
+  // noise that turns pixels into this model's continuous input. Registered as the child
+  // "dequantizer" after every other module, so the flow's own parameters keep their order
+  // (and optimiser/EMA indices); it is then trained, averaged, snapshotted and checkpointed
+  // with them. log_prob is still the density of the continuous input; the Trainer uses the
+  // dequantizer for the bound (flows/trainer.hpp). Null (the default) = uniform dequantization.
+  // Throws std::logic_error when one is already set.
+  void set_dequantizer(std::shared_ptr<VariationalDequantizer<T>> dequantizer);
+  VariationalDequantizer<T>* dequantizer() const { return dequantizer_.get(); }
+
  private:
   void check_input(const Shape& shape) const;
   // Checks that labels are given exactly when the model is conditional (and fit the batch).
@@ -106,6 +119,7 @@ class FlowModel : public Module<T> {
   std::shared_ptr<Distribution<T>> base_;
   std::size_t classes_ = 0;
   std::vector<std::shared_ptr<ClassPrior<T>>> class_priors_;  // one per latent, encode's order
+  std::shared_ptr<VariationalDequantizer<T>> dequantizer_;
 };
 
 extern template class FlowModel<float>;

@@ -22,8 +22,9 @@
 namespace fz {
 
 // What a term is: a bijector's log|det J|, a split's log p(z_i | kept_i), or the base
-// distribution's log p(z_top).
-enum class LogdetTermKind { Bijector, SplitPrior, Base };
+// distribution's log p(z_top); Dequantizer is -log q(u | x) of variational dequantization
+// (flows/variational_dequantizer.hpp), which the caller adds (cli/study_flow_commands.cpp).
+enum class LogdetTermKind { Bijector, SplitPrior, Base, Dequantizer };
 
 // One additive term of log p(x).
 template <typename T>

@@ -14,6 +14,7 @@
 #include "autograd/optim/sgd.hpp"
 #include "flows/image_likelihood.hpp"
 #include "flows/memory_saving.hpp"
+#include "flows/variational_dequantizer.hpp"
 #include "tensor/layout.hpp"
 #include "tensor/printable.hpp"
 
@@ -277,6 +278,14 @@ template <typename T>
 StepStats Trainer<T>::step_images(const TensorU8& pixels) {
   begin_step();
   model_->train();
+  if (VariationalDequantizer<T>* q = model_->dequantizer()) {
+    // The variational bound: bits/dim of log p(y) - log q(u | x). The standard-normal noise is
+    // drawn for the global batch on every rank (the generator stays in step), each rank
+    // transforms its rows.
+    const Tensor<T> eps = local_rows(q->draw_noise(pixels.shape().at(0), rng_));
+    const DequantizedBatch<T> d = q->dequantize(local_rows(pixels), eps);
+    return finish_step(bits_per_dim(model_->log_prob(d.y) - d.log_q, model_->dims(), options_.bits));
+  }
   // The noise is drawn for the global batch on every rank, then each keeps its rows.
   Var<T> x(local_rows(dequantize<T>(pixels, rng_, options_.bits)));
   Var<T> loss = bits_per_dim(model_->log_prob(x), model_->dims(), options_.bits);
@@ -309,6 +318,22 @@ double Trainer<T>::evaluate_images(const TensorU8& pixels, std::size_t batch_siz
       return std::numeric_limits<double>::quiet_NaN();
     }
     const TensorU8 batch = rows(pixels, b, std::min(n, b + batch_size));
+    if (VariationalDequantizer<T>* q = model_->dequantizer()) {
+      // The variational bound, as step_images; noise for the whole batch, this rank's rows.
+      Tensor<T> eps = q->draw_noise(batch.shape()[0], eval_rng);
+      TensorU8 mine_px = batch;
+      if (collective_->distributed()) {
+        const RowRange mine = rank_rows(*collective_, batch.shape()[0]);
+        if (mine.size() == 0) continue;
+        eps = rows(eps, mine.begin, mine.end);
+        mine_px = rows(batch, mine.begin, mine.end);
+      }
+      const DequantizedBatch<T> d = q->dequantize(mine_px, eps);
+      const Tensor<T> bound = (model_->log_prob(d.y) - d.log_q).value();
+      for (std::size_t i = 0; i < bound.numel(); ++i)
+        total += bits_per_dim(static_cast<double>(bound[i]), model_->dims(), options_.bits);
+      continue;
+    }
     // Noise for the whole batch (as a single process draws it); this rank's share of its rows.
     Tensor<T> x = dequantize<T>(batch, eval_rng, options_.bits);
     if (collective_->distributed()) {

@@ -100,7 +100,10 @@ class Trainer {
  public:
   Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& options, std::uint64_t seed);
 
-  // 8-bit images (B, C, H, W) or (B, D): dequantize, minimise mean bits/dim.
+  // 8-bit images (B, C, H, W) or (B, D): dequantize, minimise mean bits/dim. With a variational
+  // dequantizer on the model (FlowModel::dequantizer, flows/variational_dequantizer.hpp) the
+  // loss is the bits/dim of the variational bound, log p(y) - log q(u | x), and evaluate_images
+  // reports the same bound.
   StepStats step_images(const TensorU8& pixels);
   // Continuous data (B, ...): minimise mean negative log-likelihood in nats.
   StepStats step_continuous(const Tensor<T>& x);

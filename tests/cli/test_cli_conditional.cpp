@@ -112,6 +112,9 @@ TEST_CASE("cli conditional: train, resume, sample --class, class grid and eval's
 
   const BinaryRun log_probs = run_flowzoo("eval --checkpoint " + ckpt + " --log-probs " + temp("lp.safetensors"), scratch);
   CHECK(log_probs.status == 2);
+  const BinaryRun weighted = run_flowzoo("eval --checkpoint " + ckpt + " --importance-samples 4", scratch);
+  CHECK(weighted.status == 2);
+  CHECK(weighted.err.find("--importance-samples is not available for a class-conditional run") != std::string::npos);
   const BinaryRun inspect = run_flowzoo("inspect --checkpoint " + ckpt, scratch);
   CHECK(inspect.status == 1);
   CHECK(inspect.err.find("class-conditional") != std::string::npos);
@@ -137,6 +140,10 @@ TEST_CASE("cli conditional: refusals", "[cli][conditional]") {
                                      " --channels 1 --image-size 8 --batch 4 --conditional --steps 2 --out " + nice_out,
                                  scratch),
                      "glow, nsf, realnvp", nice_out);
+  const std::string variational_out = temp("variational");
+  check_flag_refused(run_flowzoo("train " + tiny_glow_flags(data) + " --conditional --dequantization variational "
+                                 "--steps 2 --out " + variational_out, scratch),
+                     "--conditional with --dequantization variational is not available", variational_out);
 
   // An unconditional run: --class and --class-grid are refused, and so is resuming it as conditional.
   const std::string plain = temp("plain");
