@@ -124,7 +124,7 @@ void glow_images(const PresetConfig& c, Ledger& out) {
 // holds concat_elu's negation, concatenation and ELU (5 F), conv1's output (F), the same again
 // on that (5 F), conv2's output (2 F), the gate's halves, sigmoid and product (4 F), the
 // residual sum (F) and the layer norm's centred values, square, product and affine (5 F): 23 F
-// per position; an attention block adds its q, k, v (3 F, and 3 F per-head copies), the scores
+// per position, plus conv1's padded input planes (2 F); an attention block adds its q, k, v (3 F, and 3 F per-head copies), the scores
 // and softmax (2 heads HW each), the attended values (F), its gate (2 F + 4 F), sum and norm (6 F).
 double gated_net_params(double in, double f, double blocks, double out, bool wn, double heads, double positions) {
   auto conv = [&](double i, double o, double k) { return conv_params(i, o, k, true) + (wn ? o : 0); };
@@ -148,9 +148,11 @@ void flowpp_images(const PresetConfig& c, Ledger& out) {
       out.add(st + (c.lu ? " 1x1 conv (LU)" : " 1x1 conv"), c.lu ? 2 * ch * ch + ch : ch * ch, s, 2 * s);
       const double net_out = params_per_element(c) * ch / 2;
       const double params = gated_net_params(ch / 2, f, blocks, net_out, c.weight_norm, heads, p);
-      double per_block = 23 * f * p;
+      // Each 3x3 convolution also keeps its input as padded planes (proj_in's, conv1's 2F, proj_out's F).
+      double per_block = 23 * f * p + 2 * f * g.plane();
       if (heads > 0) per_block += 22 * f * p + 2 * heads * p * p;
-      const double held = ch / 2 * p + f * p + blocks * per_block + net_out * p + kMixtureGlue * s;
+      const double held = ch / 2 * (p + g.plane()) + f * p + blocks * per_block + f * g.plane() + net_out * p +
+                          kMixtureGlue * s;
       const double working = 2 * f * p * 4 + net_out * p + 2 * s + (heads > 0 ? 2 * heads * p * p : 0);
       out.add(st + " coupling (gated " + std::to_string(c.hidden) + " x " + std::to_string(c.blocks) + " at " + at(g) +
                   ")",

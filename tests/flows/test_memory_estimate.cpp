@@ -195,6 +195,7 @@ TEST_CASE("memory estimate: a training step's activations within a factor 1.5 of
   cases.push_back({nsf_images, 32});
   PresetConfig flowpp = preset("flowpp", {1, 16, 16});  // the gated conditioner's unfused ops
   flowpp.steps_per_level = 2;
+  flowpp.hidden = 16;
   cases.push_back({flowpp, 16});
   PresetConfig toy_ffjord = preset("ffjord", {2});  // rk4: the evaluation count is exact
   toy_ffjord.ode_solver = "rk4";
