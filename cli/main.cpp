@@ -111,7 +111,10 @@ const char* const kModelHelp =
     "inversion; no --transformer; toy lr 5e-3) "
     "| ffjord (2-D data: a continuous normalizing flow, "
     "--couplings CNF blocks, default 1, each dz/dt = MLP(z, t) of --blocks 3 tanh layers of --hidden 64, integrated "
-    "by --ode-solver; exact trace; no transformer)";
+    "by --ode-solver; exact trace; no transformer) "
+    "| flowpp (images: Flow++ couplings in the Glow skeleton, --levels x --steps-per-level steps of ActNorm, 1x1 "
+    "convolution and a logistic-mixture coupling of --mixtures components, conditioned by Flow++'s gated residual "
+    "network of --hidden 32 x --blocks 2, --weight-norm optional, --attention-heads for self-attention)";
 const char* const kTransformerHelp =
     "RealNVP, Glow (and MAF: affine | spline; NSF: spline): the couplings' elementwise map: affine (the default; "
     "RealNVP x * exp(scale * tanh(s)) + t, Glow (x + shift) * sigmoid(pre + 2)) | additive (x + t, volume-preserving "
@@ -185,7 +188,7 @@ void add_data_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
 // The model: --model and its architecture flags (the coupling transformer's included).
 void add_model_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
   cmd->add_option("--model", c.model.model, kModelHelp)
-      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf", "resflow", "ffjord"}));
+      ->capture_default_str()->check(CLI::IsMember({"nice", "realnvp", "glow", "nsf", "maf", "resflow", "ffjord", "flowpp"}));
   cmd->add_option("--levels", c.model.levels, "Glow levels L / RealNVP scales")->capture_default_str()->transform(whole(1, RunLimits::kMaxLevels));
   cmd->add_option("--steps-per-level", c.model.steps_per_level, "Glow steps K per level")
       ->capture_default_str()->transform(whole(1, RunLimits::kMaxStepsPerLevel));
@@ -195,7 +198,11 @@ void add_model_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
   cmd->add_flag("--additive", f.additive, "Glow: additive instead of affine couplings");
   cmd->add_flag("--plain-1x1", f.plain_1x1, "Glow: plain (slogdet) instead of LU-decomposed 1x1 convolutions");
   cmd->add_flag("--learn-top", c.model.learn_top, "Glow: learned diagonal Gaussian top prior");
-  cmd->add_flag("--weight-norm", c.model.weight_norm, "RealNVP: weight-normalised conditioner convolutions");
+  cmd->add_flag("--weight-norm", c.model.weight_norm, "RealNVP, flowpp: weight-normalised conditioner convolutions");
+  cmd->add_option("--attention-heads", c.model.attention_heads,
+                  "flowpp: multi-head self-attention over the positions in every conditioner block, with this many "
+                  "heads dividing --hidden (default 0: none)")
+      ->transform(whole(0, RunLimits::kMaxAttentionHeads));
   cmd->add_option("--transformer", c.model.transformer,
                   kTransformerHelp)
       ->check(CLI::IsMember(fz::transformer_choices()));
@@ -216,6 +223,8 @@ void add_study_flags(CLI::App* cmd, RunConfig& c, ModelFlags& f) {
 void finish_model_flags(RunConfig& c, const ModelFlags& f, bool transformer_typed) {
   apply_transformer_flags(c, f.additive, f.transformer_flags, transformer_typed);
   apply_ode_flags(c, f.ode_flags);
+  if (c.model.attention_heads > 0 && c.model.model != "flowpp")
+    throw FlagError("--attention-heads is for flowpp's conditioner, not " + c.model.model);
   c.model.affine = !f.additive;
   c.model.lu = !f.plain_1x1;
   c.batch = f.batch ? f.batch : (c.dataset == "toy" ? 512 : 64);

@@ -28,7 +28,7 @@ double parameter_copies(const TrainerOptions& t, bool training) {
 std::string describe(const PresetConfig& m) {
   const bool images = m.event_shape.size() == 3;
   std::string s = m.model + " with hidden " + std::to_string(m.hidden);
-  if (m.model == "glow" || (m.model == "nsf" && images))  // nsf images: the Glow skeleton
+  if (m.model == "glow" || m.model == "flowpp" || (m.model == "nsf" && images))  // nsf, flowpp: the Glow skeleton
     s += images ? ", " + std::to_string(m.levels) + " levels x " + std::to_string(m.steps_per_level) + " steps"
                 : ", " + std::to_string(m.steps_per_level) + " steps, " + std::to_string(m.blocks) + " layers";
   else

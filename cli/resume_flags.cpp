@@ -46,6 +46,7 @@ const std::vector<FlagRule>& rules() {
       {"--bins", true, [](C c) { return show(double(c.model.bins)); }, nullptr},
       {"--tail-bound", true, [](C c) { return show(c.model.tail_bound); }, nullptr},
       {"--mixtures", true, [](C c) { return show(double(c.model.mixtures)); }, nullptr},
+      {"--attention-heads", true, [](C c) { return show(double(c.model.attention_heads)); }, nullptr},
       // The ODE solver changes no parameter: a resumed ffjord run may integrate differently.
       {"--ode-solver", false, [](C c) { return show(c.model.ode_solver); },
        [](RunConfig& s, C g) { s.model.ode_solver = g.model.ode_solver; }},

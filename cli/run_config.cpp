@@ -101,8 +101,8 @@ void RunConfig::validate() const {
   if (dataset == "folder" && data_dir.empty()) bad("--dataset folder needs --data-dir");
   if (model.model != "nice" && model.model != "realnvp" && model.model != "glow" && model.model != "nsf" &&
       model.model != "maf" && model.model != "resflow" &&
-      model.model != "ffjord")
-    bad("unknown model '" + model.model + "' (nice, realnvp, glow, nsf, maf, resflow, ffjord)");
+      model.model != "ffjord" && model.model != "flowpp")
+    bad("unknown model '" + model.model + "' (nice, realnvp, glow, nsf, maf, resflow, ffjord, flowpp)");
   // A configuration read from a file holds the resolved transformer: it must be one the model takes.
   if (!model.transformer.empty()) {
     const std::string refusal = transformer_refusal(model.model, model.transformer);
@@ -122,6 +122,7 @@ void RunConfig::validate() const {
   whole_in(model.bins, 2, RunLimits::kMaxBins, "--bins");
   real_in(model.tail_bound, 0, RunLimits::kMaxTailBound, true, false, "--tail-bound");
   whole_in(model.mixtures, 1, RunLimits::kMaxMixtures, "--mixtures");
+  whole_in(model.attention_heads, 0, RunLimits::kMaxAttentionHeads, "--attention-heads");
   if (model.ode_solver != "rk4" && model.ode_solver != "dopri5")
     bad("unknown --ode-solver '" + model.ode_solver + "' (rk4, dopri5)");
   whole_in(model.ode_steps, 1, RunLimits::kMaxOdeSteps, "--ode-steps");
@@ -212,6 +213,7 @@ nlohmann::json to_json(const RunConfig& c) {
                       {"weight_norm", c.model.weight_norm},
                       {"transformer", c.model.transformer}, {"bins", c.model.bins},
                       {"tail_bound", c.model.tail_bound}, {"mixtures", c.model.mixtures},
+                      {"attention_heads", c.model.attention_heads},
                       {"ode_solver", c.model.ode_solver}, {"ode_steps", c.model.ode_steps},
                       {"ode_rtol", c.model.ode_rtol}, {"ode_atol", c.model.ode_atol},
                       {"classes", c.model.classes}};
@@ -280,6 +282,8 @@ RunConfig run_config_from_json(const nlohmann::json& root) {
     if (m.has("bins")) c.model.bins = m.at("bins").get<std::size_t>();
     if (m.has("tail_bound")) c.model.tail_bound = m.at("tail_bound").get<double>();
     if (m.has("mixtures")) c.model.mixtures = m.at("mixtures").get<std::size_t>();
+    // Optional (added with flowpp): absent in older runs, which have no attention.
+    if (m.has("attention_heads")) c.model.attention_heads = m.at("attention_heads").get<std::size_t>();
     // Optional (added with ffjord's ODE solver): absent in older runs, which have no ODE.
     if (m.has("ode_solver")) c.model.ode_solver = m.at("ode_solver").get<std::string>();
     if (m.has("ode_steps")) c.model.ode_steps = m.at("ode_steps").get<std::size_t>();

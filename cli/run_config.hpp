@@ -26,6 +26,7 @@ struct RunLimits {
                           kMaxClip = 1e12;
   // The transformers' sizes (cli/transformer_flags.hpp): spline bins and tail bound, mixture components.
   static constexpr std::uint64_t kMaxBins = 64, kMaxMixtures = 64;
+  static constexpr std::uint64_t kMaxAttentionHeads = 64;
   static constexpr double kMaxTailBound = 100;
   // A continuous flow's fixed-step solver (cli/ode_flags.hpp): steps over [0, 1].
   static constexpr std::uint64_t kMaxOdeSteps = 10000;

@@ -21,6 +21,7 @@ void apply_transformer_flags(RunConfig& c, bool additive, const TransformerFlags
     if (!refusal.empty()) throw FlagError("--transformer " + t + ": " + refusal);
     if (additive && t != "additive") throw FlagError("--additive contradicts --transformer " + t + " (give one of them)");
   }
+  if (additive && m == "flowpp") throw FlagError("--additive is for glow, not flowpp (its couplings are logistic mixtures)");
   const std::string used = effective_transformer(c, additive);
   const bool no_couplings = m == "resflow" || m == "ffjord";
   const std::string which = used.empty() ? m + (no_couplings ? " (no couplings)" : " (additive couplings)")

@@ -119,6 +119,54 @@ void glow_images(const PresetConfig& c, Ledger& out) {
           2 * g.size(), 2 * g.size());
 }
 
+// ---- Flow++ (images): the Glow skeleton with gated-conditioner mixture couplings ----
+// GatedResNetConditioner (flows/conditioners/gated_resnet.hpp), unfused ops: per block it
+// holds concat_elu's negation, concatenation and ELU (5 F), conv1's output (F), the same again
+// on that (5 F), conv2's output (2 F), the gate's halves, sigmoid and product (4 F), the
+// residual sum (F) and the layer norm's centred values, square, product and affine (5 F): 23 F
+// per position, plus conv1's padded input planes (2 F); an attention block adds its q, k, v (3 F, and 3 F per-head copies), the scores
+// and softmax (2 heads HW each), the attended values (F), its gate (2 F + 4 F), sum and norm (6 F).
+double gated_net_params(double in, double f, double blocks, double out, bool wn, double heads, double positions) {
+  auto conv = [&](double i, double o, double k) { return conv_params(i, o, k, true) + (wn ? o : 0); };
+  double per_block = conv(2 * f, f, 3) + conv(2 * f, 2 * f, 1) + 2 * f;
+  if (heads > 0) per_block += conv(f, 3 * f, 1) + conv(f, 2 * f, 1) + f * positions + 2 * f;
+  return conv(in, f, 3) + blocks * per_block + conv(f, out, 3);
+}
+
+void flowpp_images(const PresetConfig& c, Ledger& out) {
+  Geometry g{double(c.event_shape[0]), double(c.event_shape[1]), double(c.event_shape[2])};
+  const double d = g.size(), f = double(c.hidden), blocks = double(c.blocks), heads = double(c.attention_heads);
+  out.add("preprocessing (centering)", 0, 2 * d, 2 * d);
+  for (std::size_t level = 0; level < c.levels; ++level) {
+    const std::string lv = "level " + std::to_string(level + 1);
+    g = {g.c * 4, g.h / 2, g.w / 2};
+    out.add(lv + " squeeze", 0, g.size(), g.size());
+    const double s = g.size(), ch = g.c, p = g.positions();
+    for (std::size_t k = 0; k < c.steps_per_level; ++k) {
+      const std::string st = lv + " step " + std::to_string(k + 1);
+      out.add(st + " actnorm", 2 * ch, s, 2 * s);
+      out.add(st + (c.lu ? " 1x1 conv (LU)" : " 1x1 conv"), c.lu ? 2 * ch * ch + ch : ch * ch, s, 2 * s);
+      const double net_out = params_per_element(c) * ch / 2;
+      const double params = gated_net_params(ch / 2, f, blocks, net_out, c.weight_norm, heads, p);
+      // Each 3x3 convolution also keeps its input as padded planes (proj_in's, conv1's 2F, proj_out's F).
+      double per_block = 23 * f * p + 2 * f * g.plane();
+      if (heads > 0) per_block += 22 * f * p + 2 * heads * p * p;
+      const double held = ch / 2 * (p + g.plane()) + f * p + blocks * per_block + f * g.plane() + net_out * p +
+                          kMixtureGlue * s;
+      const double working = 2 * f * p * 4 + net_out * p + 2 * s + (heads > 0 ? 2 * heads * p * p : 0);
+      out.add(st + " coupling (gated " + std::to_string(c.hidden) + " x " + std::to_string(c.blocks) + " at " + at(g) +
+                  ")",
+              params, held, working);
+    }
+    if (level + 1 < c.levels) {
+      out.add(lv + " split (learned prior)", conv_params(ch / 2, ch, 3, true), 4 * s, 3 * s);
+      g.c /= 2;
+    }
+  }
+  out.add(c.learn_top ? "base (learned Gaussian)" : "base (standard normal)", c.learn_top ? 2 * g.size() : 0,
+          2 * g.size(), 2 * g.size());
+}
+
 // ---- RealNVP (images): per scale checkerboard x n -> squeeze -> channel-wise x n -> split ----
 // Coupling conditioner (flows/conditioners/resnet.hpp): conv_in, `blocks` residual blocks of
 // two convolutions fused into one chain (plus the residual sum), conv_out after a ReLU.
@@ -319,7 +367,7 @@ MemoryEstimate estimate_memory(const PresetConfig& config, std::size_t batch) {
   if (c.event_shape.empty() || c.hidden == 0 || c.blocks == 0)
     throw std::invalid_argument("estimate_memory: the configuration is not resolved (resolve_preset)");
   const bool vec = c.event_shape.size() == 1;
-  const bool glow_skeleton = c.model == "glow" || (c.model == "nsf" && !vec);
+  const bool glow_skeleton = c.model == "glow" || c.model == "flowpp" || (c.model == "nsf" && !vec);
   if (c.couplings == 0 && !glow_skeleton)
     throw std::invalid_argument("estimate_memory: the configuration is not resolved (resolve_preset)");
   Ledger ledger;
@@ -330,6 +378,7 @@ MemoryEstimate estimate_memory(const PresetConfig& config, std::size_t batch) {
   else if (c.model == "maf") maf(c, ledger);
   else if (c.model == "resflow") resflow(c, ledger);
   else if (c.model == "ffjord") ffjord(c, ledger);
+  else if (c.model == "flowpp") flowpp_images(c, ledger);
   else throw std::invalid_argument("estimate_memory: unknown model '" + c.model + "'");
   // Class-conditional priors (flows/class_prior.hpp): a mean and log-sd per class over every
   // latent, which together hold the D data dimensions; the gathered rows are held per sample.

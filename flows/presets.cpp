@@ -1,4 +1,4 @@
-// flows/presets.cpp — assembling NICE, RealNVP, Glow, NSF and MAF (image and 2-D forms) and FFJORD (2-D) from bijectors.
+// flows/presets.cpp — assembling NICE, RealNVP, Glow, NSF and MAF (image and 2-D forms), FFJORD (2-D) and Flow++ (images) from bijectors.
 #include "flows/presets.hpp"
 
 #include <algorithm>
@@ -121,6 +121,47 @@ std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) 
   return std::make_shared<FlowModel<T>>(c.event_shape, pre, scales, base);
 }
 
+// Flow++ on images: the Glow skeleton (squeeze -> K steps -> split per level) whose steps'
+// couplings are logistic-mixture CDFs conditioned by the gated residual network (1x1 convs LU or plain, as Glow's).
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_flowpp_images(const PresetConfig& c, Rng& rng) {
+  auto pre = std::make_shared<Chain<T>>();
+  pre->add(std::make_shared<AffineScalar<T>>(T(1), T(-0.5)));
+  std::size_t channels = c.event_shape[0];
+  std::size_t h = c.event_shape[1], w = c.event_shape[2];
+  GatedResNetOptions net;
+  net.features = c.hidden;
+  net.blocks = c.blocks;
+  net.weight_norm = c.weight_norm;
+  net.attention_heads = c.attention_heads;
+  const Partition halves{PartitionKind::ChannelHalves, false};
+  std::vector<typename FlowModel<T>::Scale> scales;
+  for (std::size_t level = 0; level < c.levels; ++level) {
+    auto flow = std::make_shared<Chain<T>>();
+    flow->add(std::make_shared<Squeeze<T>>());
+    channels *= 4;
+    h /= 2;
+    w /= 2;
+    net.height = h;
+    net.width = w;
+    for (std::size_t k = 0; k < c.steps_per_level; ++k) {
+      auto step = std::make_shared<Chain<T>>();
+      step->add(std::make_shared<ActNorm<T>>(channels));
+      if (c.lu) step->add(std::make_shared<InvConv1x1LU<T>>(channels, rng));
+      else step->add(std::make_shared<InvConv1x1<T>>(channels, rng));
+      step->add(make_gated_coupling<T>(channels, halves, net, rng, coupling_transformer<T>(c, channels / 2, false, false)));
+      flow->add(step);
+    }
+    const bool last = level + 1 == c.levels;
+    scales.push_back({flow, last ? nullptr : std::make_shared<Split<T>>(channels, /*learned_prior=*/true)});
+    if (!last) channels /= 2;
+  }
+  std::shared_ptr<Distribution<T>> base;
+  if (c.learn_top) base = std::make_shared<DiagonalGaussian<T>>(Shape{channels, h, w});
+  else base = std::make_shared<StandardNormal<T>>();
+  return std::make_shared<FlowModel<T>>(c.event_shape, pre, scales, base);
+}
+
 // 2-D (vector) RealNVP: affine couplings alternating which coordinate moves.
 template <typename T>
 std::shared_ptr<FlowModel<T>> make_realnvp_vectors(const PresetConfig& c, Rng& rng) {
@@ -216,6 +257,7 @@ std::shared_ptr<FlowModel<T>> make_ffjord_vectors(const PresetConfig& c, Rng& rn
 
 std::string default_transformer(const std::string& model) {
   if (model == "resflow" || model == "ffjord") return "";  // no couplings, so no transformer
+  if (model == "flowpp") return "mixture";
   return model == "nice" ? "additive" : model == "nsf" ? "spline" : "affine";
 }
 
@@ -234,6 +276,8 @@ std::string transformer_refusal(const std::string& model, const std::string& tra
     return "nice's couplings are additive (a transformer is for realnvp, glow, nsf and maf)";
   if (model == "nsf" && transformer != "spline")
     return "nsf's couplings are splines (use realnvp or glow for another transformer)";
+  if (model == "flowpp" && transformer != "mixture")
+    return "flowpp's couplings are logistic mixtures (use realnvp or glow for another transformer)";
   if (model == "maf" && transformer != "affine" && transformer != "spline") return "maf takes affine or spline";
   return "";
 }
@@ -295,6 +339,17 @@ PresetConfig resolve_preset(PresetConfig c) {
     c.hidden = or_default(c.hidden, 32);
     c.blocks = or_default(c.blocks, 2);
     if (!vec) bad("resflow: vector (2-D toy) data only, not images");
+  } else if (c.model == "flowpp") {
+    if (vec) bad("flowpp: images only (its conditioner is convolutional), not 2-D data");
+    c.hidden = or_default(c.hidden, 32);
+    c.blocks = or_default(c.blocks, 2);
+    if (c.levels == 0 || c.steps_per_level == 0) bad("flowpp: levels and steps-per-level must be at least 1");
+    const std::size_t m = std::size_t(1) << c.levels;
+    if (c.event_shape[1] % m != 0 || c.event_shape[2] % m != 0)
+      bad("flowpp: image height and width must be divisible by 2^levels = " + std::to_string(m));
+    if (c.attention_heads > c.hidden || (c.attention_heads > 0 && c.hidden % c.attention_heads != 0))
+      bad("flowpp: attention heads (" + std::to_string(c.attention_heads) + ") must divide hidden (" +
+          std::to_string(c.hidden) + ")");
   } else if (c.model == "ffjord") {
     if (!vec) bad("ffjord: 2-D (vector) data only, e.g. --dataset toy (no convolutional velocity field for images)");
     c.couplings = or_default(c.couplings, 1);
@@ -307,9 +362,10 @@ PresetConfig resolve_preset(PresetConfig c) {
     solver.atol = c.ode_atol;
     if (const std::string why = ode_solver_refusal(solver); !why.empty()) bad("ffjord: " + why);
   } else {
-    bad("unknown model '" + c.model + "' (nice, realnvp, glow, nsf, maf, resflow, ffjord)");
+    bad("unknown model '" + c.model + "' (nice, realnvp, glow, nsf, maf, resflow, ffjord, flowpp)");
   }
-  const bool glow_skeleton = c.model == "glow" || (c.model == "nsf" && !vec);
+  if (c.attention_heads > 0 && c.model != "flowpp") bad(c.model + ": attention heads are for flowpp's conditioner");
+  const bool glow_skeleton = c.model == "glow" || c.model == "flowpp" || (c.model == "nsf" && !vec);
   if (c.couplings == 0 && !glow_skeleton) bad(c.model + ": needs at least one coupling");
   if (c.transformer.empty()) c.transformer = default_transformer(c.model);
   const std::string refusal = transformer_refusal(c.model, c.transformer);
@@ -342,6 +398,7 @@ std::shared_ptr<FlowModel<T>> make_unconditional_flow(const PresetConfig& c, Rng
   if (c.model == "maf") return make_maf_flow<T>(c, rng);
   if (c.model == "resflow") return make_resflow_vectors<T>(c, rng);
   if (c.model == "ffjord") return make_ffjord_vectors<T>(c, rng);
+  if (c.model == "flowpp") return make_flowpp_images<T>(c, rng);
   if (c.model == "nsf" && vec) return make_nsf_vectors<T>(c, rng);
   return vec ? make_glow_vectors<T>(c, rng) : make_glow_images<T>(c, rng);
 }

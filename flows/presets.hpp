@@ -27,6 +27,14 @@
 //            hidden tanh layers of `hidden` (64) units and t as an extra input
 //            (flows/conditioners/ode_dynamics.hpp), integrated over [0, 1] by `ode_solver`;
 //            exact trace; standard normal base. No couplings: it takes no transformer.
+//   flowpp   (images only) Flow++'s coupling (Ho et al. 2019) in the Glow skeleton: centering ->
+//            per level: squeeze -> K steps (ActNorm -> invertible 1x1 conv (LU) -> logistic-
+//            mixture CDF coupling with `mixtures` components on channel halves) -> split with
+//            a learned conditional prior (not on the last level); standard normal top (or
+//            learned with learn_top). Conditioner: Flow++'s gated residual network
+//            (flows/conditioners/gated_resnet.hpp) of `hidden` (32) features and `blocks` (2)
+//            gated blocks, weight-normalised with weight_norm, with multi-head self-attention of
+//            `attention_heads` heads in every block when it is not 0.
 //   and for 2-D data (--dataset toy) the vector form of each: couplings of MLPs on the two
 //   coordinates (toy-realnvp: 8 affine couplings, MLP 1 -> 64 -> 64 -> 2, log-scale tanh(s)).
 // Every coupling is a Coupling (flows/bijectors/coupling.hpp) of a partition, a conditioner and
@@ -42,7 +50,7 @@
 namespace fz {
 
 struct PresetConfig {
-  std::string model = "glow";        // nice | realnvp | glow | nsf | maf | resflow
+  std::string model = "glow";        // nice | realnvp | glow | nsf | maf | resflow | ffjord | flowpp
   Shape event_shape = {1, 28, 28};   // one sample: (C, H, W) for images, (2) for toy data
   std::size_t levels = 2;            // glow L; realnvp number of scales that factor out
   std::size_t steps_per_level = 8;   // glow K
@@ -63,6 +71,7 @@ struct PresetConfig {
   std::size_t bins = 8;              // spline transformer: bins K
   double tail_bound = 3.0;           // spline transformer: identity outside [-tail_bound, tail_bound]
   std::size_t mixtures = 4;          // mixture transformer: logistic components K
+  std::size_t attention_heads = 0;   // flowpp: self-attention heads per conditioner block (0 = none)
   // ffjord: the ODE solver of its blocks (flows/ode/ode_solver.hpp), --ode-solver etc.
   std::string ode_solver = "dopri5";  // rk4 | dopri5
   std::size_t ode_steps = 8;          // rk4: fixed steps over [0, 1]
@@ -81,11 +90,12 @@ struct PresetConfig {
 // --transformer with them before any data is loaded):
 //   nice            additive only (its couplings; a transformer is chosen for the others)
 //   nsf             spline only
+//   flowpp          mixture only
 //   maf             affine | spline
 //   realnvp, glow   any of transformer_choices() (flows/transformers/registry.hpp)
 //   resflow         none (default_transformer is "", and any name is refused)
 //   ffjord          none (no couplings; its transformer stays empty)
-// The family's own transformer when none is asked for: nice additive, nsf spline, resflow and
+// The family's own transformer when none is asked for: nice additive, nsf spline, flowpp mixture, resflow and
 // ffjord none (""), else affine.
 std::string default_transformer(const std::string& model);
 // "" when `model` can take `transformer`, else the reason in words, naming the model but not

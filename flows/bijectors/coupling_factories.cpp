@@ -78,6 +78,17 @@ std::shared_ptr<Chain<T>> glow_step(std::size_t channels, std::size_t hidden, Rn
 }
 
 template <typename T>
+std::shared_ptr<Coupling<T>> make_gated_coupling(std::size_t channels, Partition partition,
+                                                 const GatedResNetOptions& options, Rng& rng,
+                                                 std::shared_ptr<Transformer<T>> transformer) {
+  const std::size_t k = partition.transformed_channels(channels);
+  const std::size_t out = net_outputs(transformer, k, "make_gated_coupling");
+  auto net = std::make_shared<GatedResNetConditioner<T>>(partition.conditioner_in_channels(channels), out, options, rng);
+  start_at_identity(net->proj_out().parameter("bias"), *transformer, k);
+  return std::make_shared<Coupling<T>>(channels, partition, net, std::move(transformer));
+}
+
+template <typename T>
 std::shared_ptr<Coupling<T>> make_mlp_additive_coupling(std::size_t features, bool parity, std::size_t hidden,
                                                         std::size_t n_hidden, Rng& rng, bool zero_init_last) {
   return make_mlp_coupling<T>(features, parity, hidden, n_hidden, rng, std::make_shared<AdditiveTransformer<T>>(),
@@ -137,6 +148,8 @@ std::shared_ptr<Chain<T>> glow_step(std::size_t channels, std::size_t hidden, Rn
                                                               std::shared_ptr<Transformer<T>>);                    \
   template std::shared_ptr<Chain<T>> glow_step<T>(std::size_t, std::size_t, Rng&, bool,                            \
                                                   std::shared_ptr<Transformer<T>>);                                \
+  template std::shared_ptr<Coupling<T>> make_gated_coupling<T>(std::size_t, Partition, const GatedResNetOptions&, \
+                                                               Rng&, std::shared_ptr<Transformer<T>>);            \
   template std::shared_ptr<Coupling<T>> make_mlp_additive_coupling<T>(std::size_t, bool, std::size_t, std::size_t, \
                                                                       Rng&, bool);                                 \
   template std::shared_ptr<Coupling<T>> make_resnet_additive_coupling<T>(std::size_t, Partition, std::size_t,     \

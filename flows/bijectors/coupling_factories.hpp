@@ -23,12 +23,14 @@
 //   make_mlp_coupling     EvenOdd, MLP(D/2 -> hidden (x n_hidden) -> P * D/2), any transformer
 //   make_resnet_coupling  any partition, ResNetConditioner(..., P * k), zero last conv
 //   make_glow_coupling    ChannelHalves, GlowNet(C/2 -> hidden -> P * C/2), zero last conv
+//   make_gated_coupling   any partition, GatedResNetConditioner(..., P * k) (Flow++), zero last conv
 #pragma once
 
 #include <cstddef>
 #include <memory>
 
 #include "coupling.hpp"
+#include "../conditioners/gated_resnet.hpp"
 #include "../../tensor/random.hpp"
 
 namespace fz {
@@ -50,6 +52,13 @@ std::shared_ptr<Coupling<T>> make_glow_coupling(std::size_t channels, std::size_
 template <typename T>
 std::shared_ptr<Chain<T>> glow_step(std::size_t channels, std::size_t hidden, Rng& rng, bool lu,
                                     std::shared_ptr<Transformer<T>> transformer);
+
+// Flow++'s coupling: `partition` of `channels`, the gated residual conditioner sized by
+// `options` (its image size is the coupling input's), `transformer` (flowpp: the logistic mixture).
+template <typename T>
+std::shared_ptr<Coupling<T>> make_gated_coupling(std::size_t channels, Partition partition,
+                                                 const GatedResNetOptions& options, Rng& rng,
+                                                 std::shared_ptr<Transformer<T>> transformer);
 
 template <typename T>
 std::shared_ptr<Coupling<T>> make_mlp_additive_coupling(std::size_t features, bool parity, std::size_t hidden,

@@ -159,7 +159,7 @@ TEST_CASE("cli new models: transformer flags that do not fit the model are bad f
       {"--model nsf --tail-bound 101", "--tail-bound"},
       {"--model glow --transformer mixture --mixtures 0", "--mixtures"},
       {"--model glow --transformer mixture --mixtures 65", "--mixtures"},
-      {"--model flowpp", "--model"},
+      {"--model flowplus", "--model"},
   };
   for (const Case& c : cases) {
     const BinaryRun r = run_flowzoo("train " + c.args + kToy + " --out " + out, scratch);

@@ -66,7 +66,7 @@ struct PresetNumbers {
 std::vector<TinyPreset> presets_under_test() {
   std::vector<TinyPreset> out;
   for (const TinyPreset& p : tiny_presets())
-    if (p.has_couplings) out.push_back(p);  // resflow, ffjord: nothing the old classes gave
+    if (p.has_couplings && p.config.model != "flowpp") out.push_back(p);  // resflow, ffjord, flowpp: nothing the old classes gave
   for (const TinyPreset& p : tiny_image_presets())
     if (p.config.model == "realnvp") {
       TinyPreset wn = p;
@@ -381,6 +381,7 @@ TEST_CASE("coupling parts: PresetConfig::transformer picks the couplings' transf
     const bool glow_additive_images = p.config.model == "glow" && p.config.event_shape.size() == 3 && !p.config.affine;
     std::string want = p.config.model == "nice" || glow_additive_images ? "additive" : "affine";
     if (p.config.model == "ffjord") want = "";  // no couplings, no transformer
+    if (p.config.model == "flowpp") want = "mixture";
     CHECK(r.transformer == want);
   }
   PresetConfig glow = tiny_glow_config();

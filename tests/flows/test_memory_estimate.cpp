@@ -143,6 +143,7 @@ TEST_CASE("memory estimate: parameter count equals the built model's, every pres
   configs.push_back(preset("nsf", {2}));
   configs.push_back(preset("nsf", {1, 16, 16}));
   configs.push_back(preset("maf", {2}));
+  configs.push_back(preset("flowpp", {1, 28, 28}));
   configs.push_back(preset("maf", {1, 4, 4}));
   PresetConfig maf_spline = preset("maf", {4});
   maf_spline.transformer = "spline";
@@ -192,6 +193,10 @@ TEST_CASE("memory estimate: a training step's activations within a factor 1.5 of
   nsf_images.hidden = 64;
   nsf_images.steps_per_level = 4;
   cases.push_back({nsf_images, 32});
+  PresetConfig flowpp = preset("flowpp", {1, 16, 16});  // the gated conditioner's unfused ops
+  flowpp.steps_per_level = 2;
+  flowpp.hidden = 16;
+  cases.push_back({flowpp, 16});
   PresetConfig toy_ffjord = preset("ffjord", {2});  // rk4: the evaluation count is exact
   toy_ffjord.ode_solver = "rk4";
   toy_ffjord.ode_steps = 4;

@@ -31,7 +31,8 @@ inline PresetConfig tiny_glow_config() {
   return glow;
 }
 
-// The image forms: NICE, RealNVP, Glow (affine + LU) and Glow (additive, plain 1x1, learned top).
+// The image forms: NICE, RealNVP, Glow (affine + LU), Glow (additive, plain 1x1, learned top) and
+// Flow++ (without and with attention).
 inline std::vector<TinyPreset> tiny_image_presets() {
   std::vector<TinyPreset> out;
   PresetConfig nice;
@@ -54,6 +55,23 @@ inline std::vector<TinyPreset> tiny_image_presets() {
   glow_add.lu = false;
   glow_add.learn_top = true;
   out.push_back({"glow additive, plain 1x1, learned top", glow_add, 0.0, 1.0});
+  // Flow++ couplings in the Glow skeleton: logistic mixtures of 2 components, gated conditioner
+  // of 4 features x 1 block; and with 2-head attention, weight norm, plain 1x1 and a learned top.
+  PresetConfig flowpp;
+  flowpp.model = "flowpp";
+  flowpp.event_shape = {1, 4, 4};
+  flowpp.levels = 2;
+  flowpp.steps_per_level = 1;
+  flowpp.hidden = 4;
+  flowpp.blocks = 1;
+  flowpp.mixtures = 2;
+  out.push_back({"flowpp images", flowpp, 0.0, 1.0});
+  PresetConfig flowpp_attn = flowpp;
+  flowpp_attn.attention_heads = 2;
+  flowpp_attn.weight_norm = true;
+  flowpp_attn.lu = false;
+  flowpp_attn.learn_top = true;
+  out.push_back({"flowpp attention, weight norm, plain 1x1, learned top", flowpp_attn, 0.0, 1.0});
   return out;
 }
 
