@@ -28,6 +28,7 @@ struct TrainRequest {
   bool quiet = false;  // no progress output (tests)
   bool log_layers = false;  // per-layer bits/dim at every periodic evaluation, in <out>/layers.csv
   bool log_y = false;  // curve.png with a logarithmic loss axis
+  bool memory_report = false;  // --memory-report: where the memory went, at the end (cli/memory_report.hpp)
 };
 int run_train(const TrainRequest& request);
 
