@@ -2,6 +2,7 @@
 #include "autograd/var.hpp"
 
 #include "tensor/elementwise.hpp"
+#include "tensor/memory_counter.hpp"
 #include "tensor/simd.hpp"
 
 namespace fz {
@@ -49,6 +50,9 @@ void Var<T>::accumulate_grad(Tensor<T> g) const {
     // adopts only a buffer nobody else holds and copies a shared one. An op output's gradient
     // is only ever read, so it may share g (an add passes the same g to both inputs): no copy.
     grad = g.unique() || !node_->is_leaf ? std::move(g) : g.clone();
+    // A parameter's gradient is parameter state like its value (tensor/memory_counter.hpp):
+    // the leaf owns this buffer, so marking it marks nothing else.
+    if (node_->is_leaf) set_memory_kind(grad, memory_kind(node_->value));
     return;
   }
   if (grad.unique()) {  // accumulate in place
@@ -57,6 +61,7 @@ void Var<T>::accumulate_grad(Tensor<T> g) const {
               static_cast<const T*>(grad.data()), g.data());
   } else {  // shared with another gradient: a new buffer, leaving the other one as it was
     grad = add(grad, g);
+    if (node_->is_leaf) set_memory_kind(grad, memory_kind(node_->value));
   }
 }
 

@@ -25,8 +25,8 @@ void save_checkpoint(const std::string& path, Trainer<float>& trainer, const Run
                      double wall_seconds) {
   NamedTensors out;
   append(out, "model.", trainer.model().state_dict());
-  append(out, "optim.", trainer.optimizer().state_dict());
-  if (trainer.ema()) append(out, "ema.", trainer.ema()->state_dict());
+  append(out, "optim.", trainer.optimizer().state_view());  // views: written from the live tensors, no copy
+  if (trainer.ema()) append(out, "ema.", trainer.ema()->state_view());
   append(out, "trainer.", trainer.state_dict());  // divergence recoveries (learning-rate scale)
   out.metadata[kConfigKey] = to_json(config).dump();
   out.metadata[kStepKey] = std::to_string(trainer.steps_done());

@@ -31,6 +31,7 @@ struct TrainRequest {
   // Class-conditional priors over the dataset's labels (config.model.classes is then set from
   // the data); a --config or --resume run with model.classes > 0 is conditional without it.
   bool conditional = false;
+  bool memory_report = false;  // --memory-report: where the memory went, at the end (cli/memory_report.hpp)
 };
 int run_train(const TrainRequest& request);
 

@@ -16,8 +16,8 @@ std::string non_finite_state(Trainer<float>& trainer, double last_loss) {
     return std::string("the last loss is ") + value;
   }
   std::string bad = first_non_finite(trainer.model().state_dict(), "model tensor model.");
-  if (bad.empty()) bad = first_non_finite(trainer.optimizer().state_dict(), "optimiser state optim.");
-  if (bad.empty() && trainer.ema()) bad = first_non_finite(trainer.ema()->state_dict(), "Polyak average ema.");
+  if (bad.empty()) bad = first_non_finite(trainer.optimizer().state_view(), "optimiser state optim.");
+  if (bad.empty() && trainer.ema()) bad = first_non_finite(trainer.ema()->state_view(), "Polyak average ema.");
   return bad;
 }
 

@@ -376,6 +376,10 @@ int main(int argc, char** argv) {
               "accuracy and the marginal bits/dim");
   bool train_profile = false;
   t->add_flag("--profile", train_profile, "Print time per op type (forward, backward) at the end (see `profile`)");
+  t->add_flag("--memory-report", train.memory_report,
+              "Print at the end where the memory went: tensor bytes at the training steps' peak split into "
+              "parameter state (parameters, gradients, optimiser moments, divergence snapshot), activations and "
+              "data, and the process's peak resident memory");
 
   // ---- eval ----
   EvalRequest eval;

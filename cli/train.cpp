@@ -21,6 +21,7 @@
 #include "cli/flag_checks.hpp"
 #include "cli/interrupt.hpp"
 #include "cli/memory_guard.hpp"
+#include "cli/memory_report.hpp"
 #include "cli/outputs.hpp"
 #include "cli/progress.hpp"
 #include "cli/resume_flags.hpp"
@@ -174,6 +175,8 @@ int train_in_locked_folder(const TrainRequest& req) {
   set_num_threads(config.threads);
 
   RunData data = load_run_data(config);
+  set_memory_kind(data.train.images, MemoryKind::data);  // for --memory-report (toy runs: undefined, a no-op)
+  set_memory_kind(data.test.images, MemoryKind::data);
   if (data.event_shape != expected_event_shape(config))  // e.g. IDX files of another size
     check_training_memory(config, data.event_shape, req.resume ? ckpt_path : "");
   config.model.event_shape = data.event_shape;
@@ -337,6 +340,7 @@ int train_in_locked_folder(const TrainRequest& req) {
     return "";
   };
   bool interrupted = false;
+  StepMemoryWatch memory_watch;  // --memory-report
   if (!req.quiet) {
     // The readiness line a supervisor (or tests/cli) can wait for before signalling.
     std::printf("training: step loop started at step %zu\n", trainer.steps_done());
@@ -354,6 +358,7 @@ int train_in_locked_folder(const TrainRequest& req) {
       break;
     }
     StepStats stats;
+    memory_watch.before_step();
     try {
       if (data.toy) {
         last_toy_batch = data.toy_batch(s, config.batch);
@@ -369,6 +374,7 @@ int train_in_locked_folder(const TrainRequest& req) {
     } catch (const NonFiniteError& e) {
       return stop_diverged(e.what());
     }
+    memory_watch.after_step(stats.step);
     if (stats.event.empty()) last_loss = stats.loss;  // a recovered step's loss was not accepted
     if (!stats.event.empty() && !req.quiet) progress.message(stats.message);  // a divergence recovered
     std::string test_col;
@@ -393,6 +399,7 @@ int train_in_locked_folder(const TrainRequest& req) {
     }
   }
   progress.finish();
+  memory_watch.after_training();
   if (const std::string bad = checkpoint(); !bad.empty()) return stop_diverged(bad);
   if (interrupted) {
     if (!req.quiet)
@@ -447,12 +454,16 @@ int train_in_locked_folder(const TrainRequest& req) {
               (fs::path(req.out_dir) / "curve.png").c_str(),
               (fs::path(req.out_dir) / "samples_final_T*.png").c_str());
   if (data.toy) std::printf("  density     %s\n", (fs::path(req.out_dir) / "density.png").c_str());
+  if (req.memory_report) std::fputs(memory_watch.report().c_str(), stdout);
   return kExitOk;
 }
 
 }  // namespace
 
 int run_train(const TrainRequest& req) {
+  // --memory-report: tensor memory counted from the start (tensor/memory_counter.hpp; off
+  // otherwise, it costs a few percent of a small model's step).
+  if (req.memory_report) set_tensor_memory_counting(true);
   // First, before any slow work (data loading, config writing): a signal at any phase from
   // here on stops the run cleanly instead of killing it.
   install_interrupt_handler();

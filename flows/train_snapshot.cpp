@@ -3,8 +3,10 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "autograd/nn/non_finite_scan.hpp"
+#include "tensor/memory_counter.hpp"
 
 namespace fz {
 
@@ -25,7 +27,10 @@ void copy_state(const StateDict<T>& src, StateDict<T>& dst) {
     return;
   }
   StateDict<T> fresh;
-  for (const auto& [name, t] : src) fresh.insert(name, t.clone());
+  for (const auto& [name, t] : src) {
+    fresh.insert(name, t.clone());
+    set_memory_kind(fresh.at(name), MemoryKind::parameter_state);
+  }
   dst = std::move(fresh);
 }
 
@@ -34,28 +39,51 @@ void copy_state(const StateDict<T>& src, StateDict<T>& dst) {
 template <typename T>
 void TrainSnapshot<T>::capture(const Module<T>& model, const Optimizer<T>& optimizer, const EMA<T>* ema,
                                std::size_t step) {
+  capture_model(model, step);
+  capture_optimizer(optimizer, ema);
+}
+
+template <typename T>
+void TrainSnapshot<T>::capture_model(const Module<T>& model, std::size_t step) {
   copy_state(model.state_dict(), model_);  // state_dict() shares the live tensors: copy them
-  optimizer_ = optimizer.state_dict();     // these two are copies already
-  ema_ = ema ? ema->state_dict() : StateDict<T>();
+  has_optimizer_ = false;
   step_ = step;
   valid_ = true;
 }
 
 template <typename T>
+void TrainSnapshot<T>::capture_optimizer(const Optimizer<T>& optimizer, const EMA<T>* ema) {
+  if (!valid_) throw std::logic_error("TrainSnapshot::capture_optimizer: no model half captured");
+  copy_state(optimizer.state_view(), optimizer_);  // the views share the live tensors: copied here
+  if (ema) copy_state(ema->state_view(), ema_);
+  else ema_ = StateDict<T>();
+  has_optimizer_ = true;
+}
+
+template <typename T>
+void TrainSnapshot<T>::swap_model(TrainSnapshot& other) {
+  std::swap(model_, other.model_);
+  std::swap(step_, other.step_);
+  std::swap(valid_, other.valid_);
+  has_optimizer_ = other.has_optimizer_ = false;  // neither optimiser half goes with its model now
+}
+
+template <typename T>
 void TrainSnapshot<T>::restore(Module<T>& model, Optimizer<T>& optimizer, EMA<T>* ema) const {
   if (!valid_) throw std::logic_error("TrainSnapshot::restore: nothing was captured");
-  if ((ema != nullptr) != !ema_.empty())
+  if (has_optimizer_ && (ema != nullptr) != !ema_.empty())
     throw std::invalid_argument("TrainSnapshot::restore: the snapshot was captured " +
                                 std::string(ema ? "without" : "with") + " parameter averages");
   model.load_state_dict(model_);
+  if (!has_optimizer_) return;
   optimizer.load_state_dict(optimizer_);
   if (ema) ema->load_state_dict(ema_);
 }
 
 template <typename T>
 bool TrainSnapshot<T>::all_finite() const {
-  return first_non_finite(model_).empty() && first_non_finite(optimizer_).empty() &&
-         first_non_finite(ema_).empty();
+  return first_non_finite(model_).empty() &&
+         (!has_optimizer_ || (first_non_finite(optimizer_).empty() && first_non_finite(ema_).empty()));
 }
 
 template class TrainSnapshot<float>;

@@ -10,7 +10,16 @@
 //
 // Not captured: the trainer's RNG (dequantization noise keeps drawing fresh values) and the
 // gradients (recomputed by the next step). The first capture allocates; later ones copy into
-// the same tensors.
+// the same tensors (the optimiser's and the averages' through their state_view(), so no second
+// copy exists even for a moment).
+//
+// The two halves can be taken at different times: capture_model() copies only what a forward
+// pass can change (parameters and buffers: ActNorm's initialisation, batch-norm statistics), and
+// capture_optimizer() the rest, which only an update changes. The trainer keeps one full
+// snapshot (the last good state) plus one model-only candidate taken before a step's forward,
+// whose optimiser half is copied once the step has passed its checks, just before the update
+// (flows/trainer.cpp): the state is held 1 + 1/3 times over (Adam), not twice. Every copy's
+// buffers count as parameter state in tensor/memory_counter.hpp.
 #pragma once
 
 #include <cstddef>
@@ -26,6 +35,16 @@ class TrainSnapshot {
  public:
   // `step` = the number of steps done when captured (reported back by step()).
   void capture(const Module<T>& model, const Optimizer<T>& optimizer, const EMA<T>* ema, std::size_t step);
+  // The model half alone; drops any optimiser half captured before (restore() then leaves the
+  // optimiser and the averages as they are).
+  void capture_model(const Module<T>& model, std::size_t step);
+  // The optimiser half (moments, per-parameter steps, averages), added to a captured model half.
+  // Throws std::logic_error when no model half is captured.
+  void capture_optimizer(const Optimizer<T>& optimizer, const EMA<T>* ema);
+  // Exchanges the model halves, steps and validity with `other` (no copying); the optimiser
+  // halves stay where they are. How a checked candidate becomes the last good snapshot.
+  void swap_model(TrainSnapshot& other);
+  bool has_optimizer() const { return has_optimizer_; }
   // Throws std::logic_error when nothing was captured; std::invalid_argument when the model,
   // optimiser or EMA no longer match what was captured.
   void restore(Module<T>& model, Optimizer<T>& optimizer, EMA<T>* ema) const;
@@ -42,6 +61,7 @@ class TrainSnapshot {
  private:
   StateDict<T> model_, optimizer_, ema_;
   bool valid_ = false;
+  bool has_optimizer_ = false;
   std::size_t step_ = 0;
 };
 

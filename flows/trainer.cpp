@@ -7,6 +7,7 @@
 #include <limits>
 #include <utility>
 
+#include "autograd/nn/non_finite_scan.hpp"
 #include "autograd/ops_elementwise.hpp"
 #include "autograd/ops_reduce.hpp"
 #include "autograd/optim/adam.hpp"
@@ -16,6 +17,7 @@
 #include "flows/memory_saving.hpp"
 #include "flows/variational_dequantizer.hpp"
 #include "tensor/layout.hpp"
+#include "tensor/memory_counter.hpp"
 #include "tensor/printable.hpp"
 
 namespace fz {
@@ -87,6 +89,18 @@ Trainer<T>::Trainer(std::shared_ptr<FlowModel<T>> model, const TrainerOptions& o
     }
   }
   if (options.polyak_decay > 0) ema_ = std::make_unique<EMA<T>>(model_->parameters(), options.polyak_decay);
+  mark_parameter_state();
+}
+
+template <typename T>
+void Trainer<T>::mark_parameter_state() const {
+  // Every one of these is updated in place for the whole run (never replaced), so marking them
+  // once is enough; gradients inherit their parameter's kind (autograd/var.cpp), snapshots
+  // mark their own copies (flows/train_snapshot.cpp).
+  for (const auto& entry : model_->state_dict()) set_memory_kind(entry.second, MemoryKind::parameter_state);
+  for (const auto& entry : optimizer_->state_view()) set_memory_kind(entry.second, MemoryKind::parameter_state);
+  if (ema_)
+    for (const auto& entry : ema_->state_view()) set_memory_kind(entry.second, MemoryKind::parameter_state);
 }
 
 template <typename T>
@@ -137,7 +151,10 @@ void Trainer<T>::begin_step() {
   // Copied before the forward pass, which may change buffers (ActNorm's initialisation,
   // batch-norm statistics) even when the step then diverges.
   if (!good_.valid() || done % options_.divergence.snapshot_every == 0) {
-    candidate_.capture(*model_, *optimizer_, ema_.get(), done);
+    // The model half only: forward and backward leave the optimiser's state and the averages
+    // alone, so their copy waits until the step has passed its checks (finish_step) and never
+    // coexists with the previous good one.
+    candidate_.capture_model(*model_, done);
     // A state that already holds NaN or inf is never promoted to the last good one; the check
     // before the next checkpoint finds it and rolls back (recover_state).
     if (!candidate_.all_finite()) candidate_.invalidate();
@@ -202,10 +219,14 @@ StepStats Trainer<T>::finish_step(const Var<T>& loss) {
   }
   if (recover) {
     // This step's pre-forward copy (if one was taken) is now known good.
-    if (candidate_.valid()) {
-      std::swap(good_, candidate_);
-      candidate_.invalidate();
+    // Its optimiser half is copied now, still before the update; a state that holds NaN or inf
+    // is not promoted (the check before the next checkpoint finds it).
+    if (candidate_.valid() && first_non_finite(optimizer_->state_view()).empty() &&
+        (!ema_ || first_non_finite(ema_->state_view()).empty())) {
+      good_.swap_model(candidate_);
+      good_.capture_optimizer(*optimizer_, ema_.get());
     }
+    candidate_.invalidate();
     spike_rule_.accept(value);
   }
   if (options_.clip_grad_norm > 0) clip_grad_norm(params, options_.clip_grad_norm);
@@ -276,6 +297,7 @@ void Trainer<T>::load_state_dict(const StateDict<T>& state) {
 
 template <typename T>
 StepStats Trainer<T>::step_images(const TensorU8& pixels) {
+  optimizer_->zero_grad();  // the last step's gradients are not kept alive through this forward
   begin_step();
   model_->train();
   if (VariationalDequantizer<T>* q = model_->dequantizer()) {
@@ -294,6 +316,7 @@ StepStats Trainer<T>::step_images(const TensorU8& pixels) {
 
 template <typename T>
 StepStats Trainer<T>::step_continuous(const Tensor<T>& x) {
+  optimizer_->zero_grad();  // as in step_images
   begin_step();
   model_->train();
   Var<T> loss = neg(mean(model_->log_prob(Var<T>(local_rows(x)))));

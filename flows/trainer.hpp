@@ -15,9 +15,11 @@
 // when the recovery budget is spent it restores the snapshot and throws NonFiniteError.
 //
 // Snapshots: at every step s with (s - 1) % snapshot_every == 0, and at every step while no
-// good snapshot exists (the first step of a run or of a --resume), the state is copied before
-// the forward pass; the copy becomes "the last good snapshot" when that step's loss and gradient
-// pass the checks. Step counts: steps_done() counts every batch consumed, recovered ones
+// good snapshot exists (the first step of a run or of a --resume), the model's parameters and
+// buffers are copied before the forward pass; when that step's loss and gradient pass the
+// checks, the optimiser state and averages (which forward and backward do not change) are
+// copied too, still before the update, and the copy becomes "the last good snapshot". So the
+// state is held once more, plus one more copy of the parameters (train_snapshot.hpp). Step counts: steps_done() counts every batch consumed, recovered ones
 // included (data order, schedule and metrics move on); the per-parameter counts behind Adam's
 // bias corrections are those of the restored moments.
 //
@@ -157,6 +159,9 @@ class Trainer {
 
  private:
   void begin_step();
+  // Marks parameters, buffers, optimiser state and averages as parameter state for
+  // tensor/memory_counter.hpp.
+  void mark_parameter_state() const;
   // This rank's rows of a global batch (all of it on a single process); throws when the batch
   // does not divide evenly among the ranks.
   template <typename U>
@@ -181,7 +186,7 @@ class Trainer {
   RecoveryBudget budget_;
   std::size_t recoveries_ = 0;  // over the whole run
   double lr_scale_ = 1.0;       // lr_factor ^ recoveries_
-  TrainSnapshot<T> good_, candidate_;  // the last good state; this step's pre-forward copy
+  TrainSnapshot<T> good_, candidate_;  // the last good state; this step's pre-forward copy (model half)
 };
 
 extern template class Trainer<float>;

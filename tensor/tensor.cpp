@@ -1,6 +1,8 @@
 // tensor/tensor.cpp — Tensor<T> construction, access and copying.
 #include "tensor/tensor.hpp"
 
+#include "tensor/memory_counter.hpp"
+
 #include <malloc.h>
 
 #include <algorithm>
@@ -22,6 +24,18 @@ bool keep_freed_memory() {
 #endif
   return true;
 }
+
+// Every buffer is one of these, so it is counted (tensor/memory_counter.hpp) from allocation to
+// release.
+template <typename T>
+struct CountedStorage : Tensor<T>::Storage {
+  explicit CountedStorage(std::size_t n) : Tensor<T>::Storage(n) {
+    detail::count_tensor_allocation(this->data(), n * sizeof(T));
+  }
+  ~CountedStorage() { detail::count_tensor_release(this->data(), this->size() * sizeof(T)); }
+  CountedStorage(const CountedStorage&) = delete;
+  CountedStorage& operator=(const CountedStorage&) = delete;
+};
 }  // namespace
 
 template <typename T>
@@ -31,7 +45,7 @@ Tensor<T> Tensor<T>::empty(const Shape& shape) {
   Tensor t;
   t.shape_ = shape;
   t.numel_ = shape_numel(shape);
-  t.storage_ = std::make_shared<Storage>(t.numel_);
+  t.storage_ = std::make_shared<CountedStorage<T>>(t.numel_);
   return t;
 }
 

@@ -81,11 +81,17 @@ void EMA<T>::restart() {
 }
 
 template <typename T>
-StateDict<T> EMA<T>::state_dict() const {
+StateDict<T> EMA<T>::state_view() const {
   StateDict<T> state;
   state.insert("num_updates", Tensor<T>::scalar(static_cast<T>(num_updates_)));
-  for (std::size_t i = 0; i < shadows_.size(); ++i)
-    state.insert("shadow." + std::to_string(i), shadows_[i].clone());
+  for (std::size_t i = 0; i < shadows_.size(); ++i) state.insert("shadow." + std::to_string(i), shadows_[i]);
+  return state;
+}
+
+template <typename T>
+StateDict<T> EMA<T>::state_dict() const {
+  StateDict<T> state;
+  for (const auto& [name, t] : state_view()) state.insert(name, t.clone());
   return state;
 }
 

@@ -53,6 +53,8 @@ class EMA {
   // "num_updates" and "shadow.<i>"; load checks names and shapes and changes nothing on error.
   StateDict<T> state_dict() const;
   void load_state_dict(const StateDict<T>& state);
+  // The same entries sharing the live shadows (no copy), like Optimizer::state_view.
+  StateDict<T> state_view() const;
 
  private:
   std::vector<Var<T>> params_;

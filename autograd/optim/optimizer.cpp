@@ -73,14 +73,21 @@ void Optimizer<T>::zero_grad() {
 }
 
 template <typename T>
-StateDict<T> Optimizer<T>::state_dict() const {
+StateDict<T> Optimizer<T>::state_view() const {
   StateDict<T> state;
   state.insert("step", Tensor<T>::scalar(static_cast<T>(step_count_)));
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const std::string prefix = "state." + std::to_string(i) + ".";
     state.insert(prefix + "step", Tensor<T>::scalar(static_cast<T>(param_steps_[i])));
-    for (const Slot& s : slots_) state.insert(prefix + s.name, s.tensors[i].clone());
+    for (const Slot& s : slots_) state.insert(prefix + s.name, s.tensors[i]);
   }
+  return state;
+}
+
+template <typename T>
+StateDict<T> Optimizer<T>::state_dict() const {
+  StateDict<T> state;
+  for (const auto& [name, t] : state_view()) state.insert(name, t.clone());
   return state;
 }
 

@@ -56,6 +56,10 @@ class Optimizer {
   virtual double largest_safe_gradient_norm() const { return std::numeric_limits<double>::infinity(); }
 
   StateDict<T> state_dict() const;
+  // The same entries, but the slots' tensors are the live ones, not copies: for reading or
+  // writing them out (a checkpoint, a finiteness scan, a snapshot's copy) without holding the
+  // state twice. Changed by the next step(); do not keep it.
+  StateDict<T> state_view() const;
   // Throws std::invalid_argument for a missing entry or a shape mismatch; the optimiser is
   // unchanged when it throws.
   void load_state_dict(const StateDict<T>& state);

@@ -1,6 +1,7 @@
 // tests/cli/test_memory_saving_cli.cpp — `train --memory-saving`: invertible and checkpoint
 // modes train a tiny Glow to the parameters of the normal mode (float32 tolerance), the choice
-// is saved in config.json, and a bad value is a bad flag (exit 2).
+// is saved in config.json, and a bad value is a bad flag (exit 2). --memory-report prints the
+// training steps' memory peak split into parameter state, activations and data.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -33,9 +34,18 @@ TEST_CASE("cli: --memory-saving invertible and checkpoint train a tiny glow to t
     // Not quiet: invertible mode's closing lines report the reconstruction error.
     std::string loud = kTinyGlow;
     loud.erase(loud.find(" --quiet"), 8);
-    const auto r = fz::test::run_flowzoo(loud + " --memory-saving " + mode + " --out " + out, temp_dir("io"));
+    const auto r = fz::test::run_flowzoo(loud + " --memory-saving " + mode + " --memory-report --out " + out, temp_dir("io"));
     INFO(r.err);
     REQUIRE(r.status == 0);
+    // --memory-report (cli/memory_report.hpp): the steps' peak split into its kinds, each non-zero.
+    REQUIRE(r.out.find("training steps: peak") != std::string::npos);
+    for (const char* part : {"parameter state ", "activations ", "data "}) {
+      const std::string line = r.out.substr(r.out.find("training steps: peak"));
+      const std::size_t at = line.find(part);
+      REQUIRE(at != std::string::npos);
+      CHECK(std::stod(line.substr(at + std::string(part).size())) > 0);
+    }
+    CHECK(r.out.find("process peak resident memory") != std::string::npos);
     CHECK((r.out.find("worst reconstruction error") != std::string::npos) == (std::string(mode) == "invertible"));
     CHECK(fz::test::read_json(out + "/config.json")["training"]["memory_saving"] == mode);
     const NamedTensors saved = load_safetensors(out + "/checkpoint.safetensors");

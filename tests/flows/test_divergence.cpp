@@ -14,6 +14,7 @@
 #include "flows/presets.hpp"
 #include "flows/train_snapshot.hpp"
 #include "flows/trainer.hpp"
+#include "tensor/memory_counter.hpp"
 #include "tests/flows/tiny_presets.hpp"
 
 using namespace fz;
@@ -359,4 +360,37 @@ TEST_CASE("polyak: right after ActNorm's initialisation the averaged and raw mod
   }
   for (std::size_t i = 0; i < raw.numel(); ++i) REQUIRE(averaged[i] == Approx(raw[i]).epsilon(1e-5));
   model->train();
+}
+
+TEST_CASE("divergence: the training state is held once more plus one copy of the parameters, as parameter state",
+          "[flows][divergence][memory-counter]") {
+  const TensorMemoryCountingScope counting;
+  const std::size_t base = tensor_memory().live[MemoryKind::parameter_state];
+  {
+    auto model = toy_model(7);
+    TrainerOptions opt;
+    opt.polyak_decay = 0.9;
+    opt.divergence.snapshot_every = 1;  // a model-half candidate at every step
+    Trainer<float> trainer(model, opt, 1);
+    Rng rng(8);
+    for (int s = 0; s < 3; ++s) trainer.step_continuous(gaussian_batch(rng, 64));
+    auto bytes = [](const StateDict<float>& s, bool scalars) {
+      std::size_t n = 0;
+      for (const auto& entry : s)
+        if (scalars || entry.second.dim() > 0) n += entry.second.nbytes();
+      return n;
+    };
+    std::size_t grads = 0;
+    for (const Var<float>& p : model->parameters()) grads += p.grad().defined() ? p.grad().nbytes() : 0;
+    CHECK(grads > 0);
+    const std::size_t live = bytes(model->state_dict(), true) + grads + bytes(trainer.optimizer().state_view(), false) +
+                             bytes(trainer.ema()->state_view(), false);
+    // The last good snapshot: all of it again, with the step counts its copy keeps as scalars;
+    // the candidate: the model half only.
+    const std::size_t snapshot = bytes(model->state_dict(), true) + bytes(trainer.optimizer().state_view(), true) +
+                                 bytes(trainer.ema()->state_view(), true);
+    const std::size_t candidate = bytes(model->state_dict(), true);
+    CHECK(tensor_memory().live[MemoryKind::parameter_state] - base == live + snapshot + candidate);
+  }
+  CHECK(tensor_memory().live[MemoryKind::parameter_state] == base);  // all released with the trainer
 }

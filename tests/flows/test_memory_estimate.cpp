@@ -75,12 +75,19 @@ Measured measure_step(const PresetConfig& config, std::size_t batch) {
   }
   auto step = [&] { vec ? trainer.step_continuous(points) : trainer.step_images(pixels); };
   step();
+  // A step first drops the last step's gradients (flows/trainer.cpp): the base is after that,
+  // and the new gradients the backward pass allocates are taken out of its peak (they are
+  // parameter state, which the memory guard counts as parameter copies, cli/memory_guard.cpp).
+  trainer.optimizer().zero_grad();
   HeapWatch watch;
   watch.base = allocated_now();
   Tape<float>::current().set_observer(&watch);
   step();
   Tape<float>::current().set_observer(nullptr);
-  return {double(watch.forward_peak - watch.base), double(watch.backward_peak - watch.base), model->num_parameters()};
+  double gradient_bytes = 0;
+  for (const Var<float>& p : model->parameters()) gradient_bytes += p.grad().defined() ? p.grad().nbytes() : 0;
+  return {double(watch.forward_peak - watch.base), double(watch.backward_peak - watch.base) - gradient_bytes,
+          model->num_parameters()};
 }
 
 PresetConfig preset(const std::string& model, Shape event) {
