@@ -93,9 +93,12 @@ std::shared_ptr<FlowModel<T>> make_realnvp_images(const PresetConfig& c, Rng& rn
   return std::make_shared<FlowModel<T>>(c.event_shape, pre, scales, std::make_shared<StandardNormal<T>>());
 }
 
-// Glow on images: squeeze -> K steps -> split per level.
-template <typename T>
-std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) {
+// The multi-scale skeleton Glow and Flow++ share: centering (x - 1/2) -> per level: squeeze ->
+// K steps -> split with a learned conditional prior (not on the last level); a standard normal
+// top, or a learned diagonal Gaussian with learn_top. make_step(channels, h, w) builds one step
+// at that level's squeezed size, called in order (the steps' parameters draw from rng in it).
+template <typename T, typename MakeStep>
+std::shared_ptr<FlowModel<T>> make_multiscale_images(const PresetConfig& c, const MakeStep& make_step) {
   auto pre = std::make_shared<Chain<T>>();
   pre->add(std::make_shared<AffineScalar<T>>(T(1), T(-0.5)));
   std::size_t channels = c.event_shape[0];
@@ -107,10 +110,7 @@ std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) 
     channels *= 4;
     h /= 2;
     w /= 2;
-    for (std::size_t k = 0; k < c.steps_per_level; ++k) {
-      auto tau = coupling_transformer<T>(c, channels / 2, false, true);
-      flow->add(glow_step<T>(channels, c.hidden, rng, c.lu, tau));
-    }
+    for (std::size_t k = 0; k < c.steps_per_level; ++k) flow->add(make_step(channels, h, w));
     const bool last = level + 1 == c.levels;
     scales.push_back({flow, last ? nullptr : std::make_shared<Split<T>>(channels, /*learned_prior=*/true)});
     if (!last) channels /= 2;
@@ -121,45 +121,35 @@ std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) 
   return std::make_shared<FlowModel<T>>(c.event_shape, pre, scales, base);
 }
 
-// Flow++ on images: the Glow skeleton (squeeze -> K steps -> split per level) whose steps'
-// couplings are logistic-mixture CDFs conditioned by the gated residual network (1x1 convs LU or plain, as Glow's).
+// Glow on images: each step ActNorm -> invertible 1x1 conv -> Glow coupling.
+template <typename T>
+std::shared_ptr<FlowModel<T>> make_glow_images(const PresetConfig& c, Rng& rng) {
+  return make_multiscale_images<T>(c, [&](std::size_t channels, std::size_t, std::size_t) {
+    auto tau = coupling_transformer<T>(c, channels / 2, false, true);
+    return glow_step<T>(channels, c.hidden, rng, c.lu, tau);
+  });
+}
+
+// Flow++ on images: the Glow skeleton whose steps' couplings are logistic-mixture CDFs
+// conditioned by the gated residual network (1x1 convs LU or plain, as Glow's).
 template <typename T>
 std::shared_ptr<FlowModel<T>> make_flowpp_images(const PresetConfig& c, Rng& rng) {
-  auto pre = std::make_shared<Chain<T>>();
-  pre->add(std::make_shared<AffineScalar<T>>(T(1), T(-0.5)));
-  std::size_t channels = c.event_shape[0];
-  std::size_t h = c.event_shape[1], w = c.event_shape[2];
   GatedResNetOptions net;
   net.features = c.hidden;
   net.blocks = c.blocks;
   net.weight_norm = c.weight_norm;
   net.attention_heads = c.attention_heads;
   const Partition halves{PartitionKind::ChannelHalves, false};
-  std::vector<typename FlowModel<T>::Scale> scales;
-  for (std::size_t level = 0; level < c.levels; ++level) {
-    auto flow = std::make_shared<Chain<T>>();
-    flow->add(std::make_shared<Squeeze<T>>());
-    channels *= 4;
-    h /= 2;
-    w /= 2;
+  return make_multiscale_images<T>(c, [&](std::size_t channels, std::size_t h, std::size_t w) {
     net.height = h;
     net.width = w;
-    for (std::size_t k = 0; k < c.steps_per_level; ++k) {
-      auto step = std::make_shared<Chain<T>>();
-      step->add(std::make_shared<ActNorm<T>>(channels));
-      if (c.lu) step->add(std::make_shared<InvConv1x1LU<T>>(channels, rng));
-      else step->add(std::make_shared<InvConv1x1<T>>(channels, rng));
-      step->add(make_gated_coupling<T>(channels, halves, net, rng, coupling_transformer<T>(c, channels / 2, false, false)));
-      flow->add(step);
-    }
-    const bool last = level + 1 == c.levels;
-    scales.push_back({flow, last ? nullptr : std::make_shared<Split<T>>(channels, /*learned_prior=*/true)});
-    if (!last) channels /= 2;
-  }
-  std::shared_ptr<Distribution<T>> base;
-  if (c.learn_top) base = std::make_shared<DiagonalGaussian<T>>(Shape{channels, h, w});
-  else base = std::make_shared<StandardNormal<T>>();
-  return std::make_shared<FlowModel<T>>(c.event_shape, pre, scales, base);
+    auto step = std::make_shared<Chain<T>>();
+    step->add(std::make_shared<ActNorm<T>>(channels));
+    if (c.lu) step->add(std::make_shared<InvConv1x1LU<T>>(channels, rng));
+    else step->add(std::make_shared<InvConv1x1<T>>(channels, rng));
+    step->add(make_gated_coupling<T>(channels, halves, net, rng, coupling_transformer<T>(c, channels / 2, false, false)));
+    return step;
+  });
 }
 
 // 2-D (vector) RealNVP: affine couplings alternating which coordinate moves.
